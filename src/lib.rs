@@ -1,0 +1,9 @@
+//! apprentice: a simulator and trainer for imitation learning and reinforcement learning.
+//!
+//! The library is headless: `sim` runs rapier2d tasks described by scenario files.
+//! The binary's CLI (and later the app) are thin layers over it.
+
+pub mod sim;
+
+/// The command-line interface (used by the binary; public so tests can drive it).
+pub mod cli;

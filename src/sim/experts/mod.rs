@@ -1,0 +1,117 @@
+//! Scripted experts: each built-in task names one in its scenario file, with its parameters,
+//! so a user's variant of a task can reuse an expert with retuned numbers.
+//!
+//! Every expert computes the actuator commands it wants; `realize` turns them into the
+//! nearest action the scenario's action space allows (a discrete choice or a clipped vector).
+
+mod feedback;
+mod swing_up;
+
+use super::policy::Policy;
+use super::scenario::{ActionSpec, Scenario};
+use super::scenario_check::Ref;
+use super::scenario_env::ScenarioEnv;
+use super::space::Action;
+use serde::{Deserialize, Serialize};
+
+pub use feedback::{Feedback, Pump};
+pub use swing_up::SwingUp;
+
+/// The scripted expert of a scenario, as written in its file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ExpertSpec {
+    Feedback(Feedback),
+    Pump(Pump),
+    SwingUp(SwingUp),
+}
+
+/// An expert's control law: desired actuator commands for the current state.
+pub trait Controller: Clone + Send + 'static {
+    /// Desired command per actuator (indexed like `scenario.actuators`).
+    fn commands(&mut self, env: &ScenarioEnv, obs: &[f32]) -> Vec<f32>;
+    /// Names the expert refers to, for validation.
+    fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>);
+    /// Further checks against the scenario (actuator names, sizes).
+    fn check(&self, scenario: &Scenario) -> Result<(), String>;
+    /// Clears per-episode memory.
+    fn reset(&mut self) {}
+}
+
+macro_rules! each_expert {
+    ($self:ident, $e:ident => $body:expr) => {
+        match $self {
+            ExpertSpec::Feedback($e) => $body,
+            ExpertSpec::Pump($e) => $body,
+            ExpertSpec::SwingUp($e) => $body,
+        }
+    };
+}
+
+impl ExpertSpec {
+    pub fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {
+        each_expert!(self, e => e.references(out))
+    }
+
+    pub fn check(&self, scenario: &Scenario) -> Result<(), String> {
+        each_expert!(self, e => e.check(scenario))
+    }
+
+    /// A policy that runs this expert.
+    pub fn policy(&self) -> Box<dyn Policy> {
+        each_expert!(self, e => Box::new(Expert(e.clone())))
+    }
+}
+
+/// Adapts a controller to the `Policy` interface.
+struct Expert<C>(C);
+
+impl<C: Controller> Policy for Expert<C> {
+    fn act(&mut self, env: &ScenarioEnv, obs: &[f32]) -> Action {
+        let desired = self.0.commands(env, obs);
+        realize(env.scenario(), &desired)
+    }
+
+    fn reset(&mut self, _seed: u64) {
+        self.0.reset();
+    }
+}
+
+/// The action whose actuator commands come closest to `desired`.
+pub fn realize(s: &Scenario, desired: &[f32]) -> Action {
+    let command_of = |choice: &Vec<(String, f32)>| {
+        let mut c = vec![0.0; s.actuators.len()];
+        for (name, v) in choice {
+            c[s.actuator_index(name).expect("validated")] += v;
+        }
+        c
+    };
+    let distance = |c: &[f32]| c.iter().zip(desired).map(|(a, b)| (a - b).powi(2)).sum::<f32>();
+    let nearest = |table: &Vec<Vec<(String, f32)>>| {
+        let mut best = (0, f32::MAX);
+        for (i, choice) in table.iter().enumerate() {
+            let d = distance(&command_of(choice));
+            if d < best.1 {
+                best = (i, d);
+            }
+        }
+        best.0
+    };
+    match &s.actions {
+        ActionSpec::Box(names) => Action::Continuous(
+            names
+                .iter()
+                .map(|n| {
+                    let i = s.actuator_index(n).expect("validated");
+                    desired[i].clamp(s.actuators[i].range[0], s.actuators[i].range[1])
+                })
+                .collect(),
+        ),
+        ActionSpec::Discrete(table) => Action::Discrete(nearest(table)),
+        ActionSpec::MultiDiscrete(tables) => Action::MultiDiscrete(tables.iter().map(nearest).collect()),
+    }
+}
+
+/// Index of a named actuator, for `check`.
+fn actuator(s: &Scenario, name: &str) -> Result<usize, String> {
+    s.actuator_index(name).ok_or_else(|| format!("no actuator is named `{name}`"))
+}

@@ -1,0 +1,508 @@
+//! `ScenarioEnv`: a scenario file run as a Gymnasium-style environment on rapier2d.
+
+use super::env::{Env, Step};
+use super::measure::{GoalPose, LapTracker, Measure};
+use super::path::PathGeom;
+use super::scenario::{
+    ActionSpec, Effect, GoalSampler, Obs, Point, Quantity, Range, RewardTerm, Scenario, ScenarioError,
+};
+use super::space::{Action, ActionMismatch, Space};
+use super::world::{self, BuiltWorld, vec2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rapier2d::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One ray of a ray sensor, from the last observation (for drawing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RayHit {
+    pub from: Vector,
+    pub to: Vector,
+    pub hit: bool,
+}
+
+/// An environment built from a scenario file.
+#[derive(Clone)]
+pub struct ScenarioEnv {
+    scenario: Arc<Scenario>,
+    /// The world as the file describes it, cloned at every reset.
+    template: Arc<BuiltWorld>,
+    world: BuiltWorld,
+    paths: Arc<Vec<PathGeom>>,
+    observation_space: Space,
+    action_space: Space,
+    rng: ChaCha8Rng,
+    goal: Option<GoalPose>,
+    steps: u32,
+    /// Command of every actuator during the last step, clamped to its range.
+    commands: Vec<f32>,
+    laps: Vec<LapTracker>,
+    /// Goal distance before the last step, per `Progress` reward term.
+    previous_goal_distance: Vec<f32>,
+    success_streak: u32,
+    rays: Vec<RayHit>,
+    needs_broad_phase_at_reset: bool,
+}
+
+impl ScenarioEnv {
+    /// Builds an environment from a validated scenario.
+    pub fn new(scenario: Scenario) -> ScenarioEnv {
+        let template = Arc::new(world::build(&scenario));
+        let paths: Vec<PathGeom> = scenario.paths.iter().map(PathGeom::new).collect();
+        let laps = lap_trackers(&scenario);
+        let observation_space = observation_space(&scenario);
+        let action_space = action_space(&scenario);
+        let needs_broad_phase_at_reset = scenario.observations.iter().any(|o| matches!(o, Obs::Rays { .. }));
+        let mut env = ScenarioEnv {
+            world: (*template).clone(),
+            template,
+            paths: Arc::new(paths),
+            observation_space,
+            action_space,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            goal: None,
+            steps: 0,
+            commands: vec![0.0; scenario.actuators.len()],
+            laps,
+            previous_goal_distance: Vec::new(),
+            success_streak: 0,
+            rays: Vec::new(),
+            needs_broad_phase_at_reset,
+            scenario: Arc::new(scenario),
+        };
+        env.reset(0);
+        env
+    }
+
+    /// A copy that shares no reference counts with this one. Environments stepped on
+    /// different threads should be forks: shared `Arc` counters bounce between cores.
+    pub fn fork(&self) -> ScenarioEnv {
+        let mut env = self.clone();
+        env.scenario = Arc::new((*self.scenario).clone());
+        env.template = Arc::new((*self.template).clone());
+        env.paths = Arc::new((*self.paths).clone());
+        env
+    }
+
+    /// Loads a built-in scenario by name, or a `.ron` file by path.
+    pub fn load(name_or_path: &str) -> Result<ScenarioEnv, ScenarioError> {
+        Ok(ScenarioEnv::new(super::builtin::resolve(name_or_path)?))
+    }
+
+    /// Builds from a file on disk.
+    pub fn from_file(path: &Path) -> Result<ScenarioEnv, ScenarioError> {
+        Ok(ScenarioEnv::new(Scenario::load(path)?))
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn world(&self) -> &BuiltWorld {
+        &self.world
+    }
+    pub fn goal(&self) -> Option<GoalPose> {
+        self.goal
+    }
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+    pub fn commands(&self) -> &[f32] {
+        &self.commands
+    }
+    pub fn rays(&self) -> &[RayHit] {
+        &self.rays
+    }
+    pub fn paths(&self) -> &[PathGeom] {
+        &self.paths
+    }
+
+    /// A read-only view for quantities and conditions.
+    pub fn measure(&self) -> Measure<'_> {
+        Measure {
+            scenario: &self.scenario,
+            world: &self.world,
+            goal: self.goal,
+            paths: &self.paths,
+            laps: &self.laps,
+            at_limit: self.steps >= self.scenario.max_steps,
+        }
+    }
+
+    /// Sets per-actuator commands from an action (already checked against the space).
+    fn set_commands(&mut self, action: &Action) {
+        let s = &self.scenario;
+        let clamp = |i: usize, v: f32| v.clamp(s.actuators[i].range[0], s.actuators[i].range[1]);
+        match (&s.actions, action) {
+            (ActionSpec::Box(names), Action::Continuous(values)) => {
+                for (name, &v) in names.iter().zip(values) {
+                    let i = s.actuator_index(name).expect("validated");
+                    self.commands[i] = clamp(i, v);
+                }
+            }
+            (ActionSpec::Discrete(table), Action::Discrete(choice)) => {
+                self.commands.iter_mut().for_each(|c| *c = 0.0);
+                for (name, v) in &table[*choice] {
+                    let i = s.actuator_index(name).expect("validated");
+                    self.commands[i] = clamp(i, *v);
+                }
+            }
+            (ActionSpec::MultiDiscrete(tables), Action::MultiDiscrete(choices)) => {
+                self.commands.iter_mut().for_each(|c| *c = 0.0);
+                for (table, &choice) in tables.iter().zip(choices) {
+                    for (name, v) in &table[choice] {
+                        let i = s.actuator_index(name).expect("validated");
+                        self.commands[i] = clamp(i, self.commands[i] + v);
+                    }
+                }
+            }
+            _ => unreachable!("action checked against the action space"),
+        }
+    }
+
+    /// Applies every actuator; `first` marks the first substep of an environment step.
+    fn actuate(&mut self, first: bool) {
+        let s = &self.scenario;
+        let w = &mut self.world;
+        for (actuator, &command) in s.actuators.iter().zip(&self.commands) {
+            let value = actuator.gain * command;
+            match &actuator.effect {
+                Effect::Force { body, direction, at, local } if first => {
+                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    let dir = direction_of(rb, *direction, *local);
+                    let point = rb.position().transform_point(vec2(*at));
+                    rb.add_force_at_point(dir * value, point, true);
+                }
+                Effect::Torque { body } if first => {
+                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    rb.add_torque(value, true);
+                }
+                Effect::JointTorque { joint } if first => {
+                    let j = &s.joints[s.joint_index(joint).expect("validated")];
+                    for (body, sign) in [(&j.body1, -1.0), (&j.body2, 1.0)] {
+                        let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                        rb.add_torque(sign * value, true);
+                    }
+                }
+                Effect::Impulse { body, direction, at, local } if first => {
+                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    let dir = direction_of(rb, *direction, *local);
+                    let point = rb.position().transform_point(vec2(*at));
+                    rb.apply_impulse_at_point(dir * value, point, true);
+                }
+                Effect::Velocity { body, direction, local } => {
+                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    let dir = direction_of(rb, *direction, *local);
+                    rb.set_linvel(dir * value, true);
+                }
+                Effect::AngularVelocity { body } => {
+                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    rb.set_angvel(value, true);
+                }
+                Effect::MotorVelocity { joint, damping, max_force } if first => {
+                    let j = s.joint_index(joint).expect("validated");
+                    let axis = world::motor_axis(&s.joints[j].kind);
+                    if let Some(joint) = w.physics.impulse_joints.get_mut(w.joints[j], true) {
+                        joint.data.set_motor_velocity(axis, value, *damping);
+                        joint.data.set_motor_max_force(axis, max_force.unwrap_or(Real::MAX));
+                    }
+                }
+                Effect::MotorPosition { joint, stiffness, damping, max_force } if first => {
+                    let j = s.joint_index(joint).expect("validated");
+                    let axis = world::motor_axis(&s.joints[j].kind);
+                    if let Some(joint) = w.physics.impulse_joints.get_mut(w.joints[j], true) {
+                        joint.data.set_motor_position(axis, value, *stiffness, *damping);
+                        joint.data.set_motor_max_force(axis, max_force.unwrap_or(Real::MAX));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Forces and torques persist in rapier until cleared: clear them before each step.
+    fn clear_forces(&mut self) {
+        for (_, rb) in self.world.physics.bodies.iter_mut() {
+            rb.reset_forces(false);
+            rb.reset_torques(false);
+        }
+    }
+
+    fn randomize(&mut self) {
+        let s = self.scenario.clone();
+        for (i, body) in s.bodies.iter().enumerate() {
+            let Some(r) = &body.randomize else { continue };
+            let mut draw = |range: Range| if range[0] < range[1] { self.rng.random_range(range[0]..range[1]) } else { range[0] };
+            let (dx, dy, da) = (draw(r.x), draw(r.y), draw(r.angle));
+            let (dvx, dvy, dw) = (draw(r.vx), draw(r.vy), draw(r.angular_velocity));
+            let w = &mut self.world;
+            let pivot = w.physics.bodies[w.bodies[i]].position().transform_point(vec2(r.pivot));
+            let moved = std::iter::once(i).chain(r.with.iter().map(|n| s.body_index(n).expect("validated")));
+            for j in moved {
+                let rb = &mut w.physics.bodies[w.bodies[j]];
+                let rotation = Rotation::new(da);
+                let translation = pivot + rotation.transform_vector(rb.translation() - pivot) + Vector::new(dx, dy);
+                let angle = rb.rotation().angle() + da;
+                rb.set_position(Pose::new(translation, angle), false);
+                let spin = (rb.center_of_mass() - pivot).perp() * dw;
+                rb.set_linvel(rb.linvel() + Vector::new(dvx, dvy) + spin, false);
+                rb.set_angvel(rb.angvel() + dw, false);
+            }
+        }
+    }
+
+    fn sample_goal(&mut self) {
+        let Some(goal) = &self.scenario.goal else { return };
+        let mut draw = |r: Range| if r[0] < r[1] { self.rng.random_range(r[0]..r[1]) } else { r[0] };
+        self.goal = Some(match &goal.sample {
+            GoalSampler::Box { x, y, angle } => {
+                GoalPose { position: Vector::new(draw(*x), draw(*y)), angle: draw(*angle) }
+            }
+            GoalSampler::Polar { center, radius, bearing, angle } => {
+                let (r, b) = (draw(*radius), draw(*bearing));
+                GoalPose { position: vec2(*center) + Vector::new(b.cos(), b.sin()) * r, angle: draw(*angle) }
+            }
+        });
+    }
+
+    /// Restarts path trackers and progress memories from the current state.
+    fn reset_trackers(&mut self) {
+        let s = self.scenario.clone();
+        for i in 0..self.laps.len() {
+            let point = self.measure().point(&self.laps[i].point);
+            let t = &mut self.laps[i];
+            t.s = self.paths[t.path].project(point).0;
+            t.laps = 0.0;
+            t.delta = 0.0;
+        }
+        self.previous_goal_distance = s
+            .reward
+            .iter()
+            .filter_map(|(t, _)| match t {
+                RewardTerm::Progress(p) => Some(self.measure().goal_distance(p)),
+                _ => None,
+            })
+            .collect();
+    }
+
+    fn update_trackers(&mut self) {
+        for i in 0..self.laps.len() {
+            let point = self.measure().point(&self.laps[i].point);
+            let t = &mut self.laps[i];
+            let path = &self.paths[t.path];
+            let s = path.project(point).0;
+            t.delta = path.advance(t.s, s) / path.length.max(1e-6);
+            t.laps += t.delta;
+            t.s = s;
+        }
+    }
+
+    fn reward(&mut self, success: bool, failure: bool) -> f32 {
+        let s = self.scenario.clone();
+        let mut progress = 0;
+        let mut total = 0.0;
+        for (term, weight) in &s.reward {
+            let m = self.measure();
+            let value = match term {
+                RewardTerm::Alive => 1.0,
+                RewardTerm::Upright(b) => m.angle(b).cos(),
+                RewardTerm::GoalDistance(p) => m.goal_distance(p),
+                RewardTerm::Progress(p) => {
+                    let d = m.goal_distance(p);
+                    let gain = self.previous_goal_distance[progress] - d;
+                    self.previous_goal_distance[progress] = d;
+                    progress += 1;
+                    gain
+                }
+                RewardTerm::PathProgress(path, p) => m.laps_delta(path, p),
+                RewardTerm::ActionCost => self.commands.iter().map(|c| c * c).sum(),
+                RewardTerm::Success => success as u8 as f32,
+                RewardTerm::Crash => failure as u8 as f32,
+                RewardTerm::Value(q) => m.quantity(q),
+                RewardTerm::Squared(q) => m.quantity(q).powi(2),
+            };
+            total += weight * value;
+        }
+        total
+    }
+
+    fn observe(&mut self) -> Vec<f32> {
+        let mut obs = Vec::with_capacity(self.observation_space.dim());
+        self.rays.clear();
+        let s = self.scenario.clone();
+        for term in &s.observations {
+            let m = self.measure();
+            match term {
+                Obs::Position(p) => obs.extend(m.point(p).to_array()),
+                Obs::Velocity(p) => obs.extend(m.point_velocity(p).to_array()),
+                Obs::Angle(b) => {
+                    let a = m.angle(b);
+                    obs.extend([a.sin(), a.cos()]);
+                }
+                Obs::JointAngle(j) => {
+                    let a = m.joint_angle(j);
+                    obs.extend([a.sin(), a.cos()]);
+                }
+                Obs::ToGoal { from, local } => {
+                    let goal = self.goal.expect("validated").position;
+                    let delta = goal - m.point(from);
+                    let delta = if *local { m.body(from.body()).rotation().inverse_transform_vector(delta) } else { delta };
+                    obs.extend(delta.to_array());
+                }
+                Obs::Goal => obs.extend(self.goal.expect("validated").position.to_array()),
+                Obs::GoalAngle => {
+                    let a = self.goal.expect("validated").angle;
+                    obs.extend([a.sin(), a.cos()]);
+                }
+                Obs::Rays { from, count, fov, range } => {
+                    let hits = cast_rays(&m, from, *count, *fov, *range);
+                    obs.extend(hits.iter().map(|h| h.from.distance(h.to) / range));
+                    self.rays.extend(hits);
+                }
+                Obs::Value(q) => obs.push(m.quantity(q)),
+            }
+        }
+        obs
+    }
+}
+
+fn direction_of(rb: &RigidBody, direction: [f32; 2], local: bool) -> Vector {
+    let d = vec2(direction);
+    if local { rb.rotation().transform_vector(d) } else { d }
+}
+
+fn cast_rays(m: &Measure, from: &Point, count: usize, fov: f32, range: f32) -> Vec<RayHit> {
+    let body = m.body_handle(from.body());
+    let origin = m.point(from);
+    let heading = m.angle(from.body());
+    let filter = QueryFilter::default().exclude_rigid_body(body).exclude_sensors().groups(InteractionGroups::all());
+    let query = m.world.physics.query_pipeline_with_filter(filter);
+    (0..count)
+        .map(|k| {
+            let offset = if count == 1 { 0.0 } else { (k as f32 / (count - 1) as f32 - 0.5) * fov.to_radians() };
+            let dir = Vector::from_angle(heading + offset);
+            let ray = Ray::new(origin, dir);
+            let toi = query.cast_ray(&ray, range, true).map(|(_, toi)| toi);
+            RayHit { from: origin, to: origin + dir * toi.unwrap_or(range), hit: toi.is_some() }
+        })
+        .collect()
+}
+
+fn lap_trackers(s: &Scenario) -> Vec<LapTracker> {
+    let mut uses: Vec<(usize, Point)> = Vec::new();
+    let mut add = |path: &str, p: &Point| {
+        let key = (s.path_index(path).expect("validated"), p.clone());
+        if !uses.contains(&key) {
+            uses.push(key);
+        }
+    };
+    let mut quantities: Vec<&Quantity> = Vec::new();
+    for (term, _) in &s.reward {
+        match term {
+            RewardTerm::PathProgress(path, p) => add(path, p),
+            RewardTerm::Value(q) | RewardTerm::Squared(q) => quantities.push(q),
+            _ => {}
+        }
+    }
+    s.observations.iter().for_each(|o| if let Obs::Value(q) = o { quantities.push(q) });
+    let mut conditions: Vec<&super::scenario::Condition> = s.failure.iter().collect();
+    conditions.extend(s.success.iter().map(|x| &x.when));
+    while let Some(c) = conditions.pop() {
+        use super::scenario::Condition::*;
+        match c {
+            Above(q, _) | Below(q, _) | Outside(q, _) => quantities.push(q),
+            All(cs) | Any(cs) => conditions.extend(cs),
+            Contact(..) | Survived => {}
+        }
+    }
+    for q in quantities {
+        if let Quantity::PathProgress(path, p) = q {
+            add(path, p);
+        }
+    }
+    uses.into_iter().map(|(path, point)| LapTracker { path, point, s: 0.0, laps: 0.0, delta: 0.0 }).collect()
+}
+
+/// The observation space a scenario produces.
+pub fn observation_space(s: &Scenario) -> Space {
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    let mut push = |n: usize, lo: f32, hi: f32| {
+        low.extend(std::iter::repeat_n(lo, n));
+        high.extend(std::iter::repeat_n(hi, n));
+    };
+    for term in &s.observations {
+        match term {
+            Obs::Angle(_) | Obs::JointAngle(_) | Obs::GoalAngle => push(2, -1.0, 1.0),
+            Obs::Position(_) | Obs::Velocity(_) | Obs::ToGoal { .. } | Obs::Goal => push(2, f32::NEG_INFINITY, f32::INFINITY),
+            Obs::Rays { count, .. } => push(*count, 0.0, 1.0),
+            Obs::Value(Quantity::Contact(..)) => push(1, 0.0, 1.0),
+            Obs::Value(Quantity::Upright(_)) => push(1, -1.0, 1.0),
+            Obs::Value(_) => push(1, f32::NEG_INFINITY, f32::INFINITY),
+        }
+    }
+    Space::Box { low, high }
+}
+
+fn action_space(s: &Scenario) -> Space {
+    match &s.actions {
+        ActionSpec::Box(names) => {
+            let ranges: Vec<Range> = names.iter().map(|n| s.actuators[s.actuator_index(n).expect("validated")].range).collect();
+            Space::Box { low: ranges.iter().map(|r| r[0]).collect(), high: ranges.iter().map(|r| r[1]).collect() }
+        }
+        ActionSpec::Discrete(table) => Space::Discrete { n: table.len() },
+        ActionSpec::MultiDiscrete(tables) => Space::MultiDiscrete { nvec: tables.iter().map(|t| t.len()).collect() },
+    }
+}
+
+impl Env for ScenarioEnv {
+    fn observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    fn reset(&mut self, seed: u64) -> Vec<f32> {
+        self.world.restore(&self.template);
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.randomize();
+        self.sample_goal();
+        if self.needs_broad_phase_at_reset {
+            self.world.physics.detect_collisions(&(), &());
+        }
+        self.steps = 0;
+        self.success_streak = 0;
+        self.commands.iter_mut().for_each(|c| *c = 0.0);
+        self.reset_trackers();
+        self.observe()
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Step, ActionMismatch> {
+        self.action_space.check(action)?;
+        self.set_commands(action);
+        self.clear_forces();
+        for substep in 0..self.scenario.substeps {
+            self.actuate(substep == 0);
+            self.world.physics.step();
+        }
+        self.steps += 1;
+        self.update_trackers();
+        let s = self.scenario.clone();
+        let m = self.measure();
+        let failure = s.failure.iter().any(|c| m.condition(c));
+        let mut success = false;
+        let mut terminate_on_success = false;
+        if let Some(goal) = &s.success {
+            let holds = !failure && m.condition(&goal.when);
+            self.success_streak = if holds { self.success_streak + 1 } else { 0 };
+            success = self.success_streak >= goal.hold;
+            terminate_on_success = goal.terminate;
+        }
+        let reward = self.reward(success, failure);
+        let terminated = failure || (success && terminate_on_success);
+        let truncated = !terminated && self.steps >= s.max_steps;
+        let obs = self.observe();
+        Ok(Step { obs, reward, terminated, truncated, success })
+    }
+}

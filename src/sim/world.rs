@@ -1,0 +1,179 @@
+//! Builds a rapier2d world from a scenario: bodies, colliders and joints, with name → handle maps.
+
+use super::scenario::{BodyKind, Collider, JointKind, Scenario, Shape, V2};
+use rapier2d::prelude::*;
+
+/// A rapier world and the handles of the scenario's bodies, joints and colliders, by index.
+pub struct BuiltWorld {
+    pub physics: PhysicsWorld,
+    /// `bodies[i]` is the handle of `scenario.bodies[i]`.
+    pub bodies: Vec<RigidBodyHandle>,
+    /// `joints[i]` is the handle of `scenario.joints[i]`.
+    pub joints: Vec<ImpulseJointHandle>,
+    /// `colliders[i]` lists the colliders of `scenario.bodies[i]`, in file order.
+    pub colliders: Vec<Vec<ColliderHandle>>,
+}
+
+impl Clone for BuiltWorld {
+    /// An exact copy of the simulation state; solver workspaces start empty, as rapier's
+    /// own snapshots do, so a copy steps exactly like the original.
+    fn clone(&self) -> Self {
+        let p = &self.physics;
+        BuiltWorld {
+            physics: PhysicsWorld {
+                gravity: p.gravity,
+                integration_parameters: p.integration_parameters,
+                physics_pipeline: PhysicsPipeline::new(),
+                collision_pipeline: CollisionPipeline::new(),
+                islands: p.islands.clone(),
+                broad_phase: p.broad_phase.clone(),
+                narrow_phase: p.narrow_phase.clone(),
+                bodies: p.bodies.clone(),
+                colliders: p.colliders.clone(),
+                impulse_joints: p.impulse_joints.clone(),
+                multibody_joints: p.multibody_joints.clone(),
+                soft_bodies: p.soft_bodies.clone(),
+                ccd_solver: p.ccd_solver.clone(),
+            },
+            bodies: self.bodies.clone(),
+            joints: self.joints.clone(),
+            colliders: self.colliders.clone(),
+        }
+    }
+}
+
+impl BuiltWorld {
+    /// Copies `from`'s simulation state into this world, keeping this world's solver
+    /// workspaces (and their allocations): the fast path of every reset.
+    pub fn restore(&mut self, from: &BuiltWorld) {
+        let (p, f) = (&mut self.physics, &from.physics);
+        p.gravity = f.gravity;
+        p.integration_parameters = f.integration_parameters;
+        p.islands.clone_from(&f.islands);
+        p.broad_phase.clone_from(&f.broad_phase);
+        p.narrow_phase.clone_from(&f.narrow_phase);
+        p.bodies.clone_from(&f.bodies);
+        p.colliders.clone_from(&f.colliders);
+        p.impulse_joints.clone_from(&f.impulse_joints);
+        p.multibody_joints.clone_from(&f.multibody_joints);
+        p.soft_bodies.clone_from(&f.soft_bodies);
+        p.ccd_solver.clone_from(&f.ccd_solver);
+    }
+}
+
+pub fn vec2(v: V2) -> Vector {
+    Vector::new(v[0], v[1])
+}
+
+/// Builds the world in the scenario's initial state (no randomization).
+pub fn build(s: &Scenario) -> BuiltWorld {
+    let mut physics = PhysicsWorld::new();
+    physics.gravity = vec2(s.gravity);
+    physics.integration_parameters.dt = s.timestep / s.substeps as f32;
+    let mut bodies = Vec::with_capacity(s.bodies.len());
+    let mut colliders = Vec::with_capacity(s.bodies.len());
+    for body in &s.bodies {
+        let builder = match body.kind {
+            BodyKind::Dynamic => RigidBodyBuilder::dynamic(),
+            BodyKind::Fixed => RigidBodyBuilder::fixed(),
+            BodyKind::Kinematic => RigidBodyBuilder::kinematic_velocity_based(),
+        }
+        .translation(vec2(body.position))
+        .rotation(body.angle)
+        .linvel(vec2(body.velocity))
+        .angvel(body.angular_velocity)
+        .linear_damping(body.linear_damping)
+        .angular_damping(body.angular_damping)
+        .gravity_scale(body.gravity_scale)
+        .ccd_enabled(body.ccd)
+        // Episodes are short and bodies must respond to actions at once: never sleep.
+        .can_sleep(false);
+        let handle = physics.insert_body(builder);
+        let handles = body.colliders.iter().map(|c| physics.insert_collider(collider(c), Some(handle))).collect();
+        bodies.push(handle);
+        colliders.push(handles);
+    }
+    let joints = s
+        .joints
+        .iter()
+        .map(|j| {
+            let b1 = bodies[s.body_index(&j.body1).expect("validated")];
+            let b2 = bodies[s.body_index(&j.body2).expect("validated")];
+            physics.insert_impulse_joint(b1, b2, joint(j))
+        })
+        .collect();
+    // Fill the broad phase so scene queries (ray sensors) work before the first step.
+    physics.detect_collisions(&(), &());
+    BuiltWorld { physics, bodies, joints, colliders }
+}
+
+fn collider(c: &Collider) -> ColliderBuilder {
+    let points = |p: &[V2]| p.iter().map(|&v| vec2(v)).collect::<Vec<_>>();
+    let builder = match &c.shape {
+        Shape::Ball(r) => ColliderBuilder::ball(*r),
+        Shape::Cuboid(hx, hy) => ColliderBuilder::cuboid(*hx, *hy),
+        Shape::Capsule(h, r) => ColliderBuilder::capsule_y(*h, *r),
+        // Validation guarantees 3+ points; a degenerate hull falls back to its bounding box.
+        Shape::Polygon(p) => ColliderBuilder::convex_hull(&points(p)).unwrap_or_else(|| {
+            let (lo, hi) = bounds(p);
+            ColliderBuilder::cuboid(((hi[0] - lo[0]) / 2.0).max(1e-3), ((hi[1] - lo[1]) / 2.0).max(1e-3))
+        }),
+        Shape::Polyline(p) => ColliderBuilder::polyline(points(p), None),
+    };
+    let builder = builder
+        .translation(vec2(c.offset))
+        .rotation(c.angle)
+        .friction(c.friction)
+        .restitution(c.restitution)
+        .sensor(c.sensor);
+    let builder = if c.ghost { builder.collision_groups(InteractionGroups::none()) } else { builder };
+    match c.mass {
+        Some(m) => builder.mass(m),
+        None => builder.density(c.density),
+    }
+}
+
+/// Axis-aligned bounds of a point list, `(min, max)`.
+pub fn bounds(points: &[V2]) -> (V2, V2) {
+    points.iter().fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
+        ([lo[0].min(p[0]), lo[1].min(p[1])], [hi[0].max(p[0]), hi[1].max(p[1])])
+    })
+}
+
+fn joint(j: &super::scenario::Joint) -> GenericJoint {
+    let (a1, a2) = (vec2(j.anchor1), vec2(j.anchor2));
+    let mut joint: GenericJoint = match &j.kind {
+        JointKind::Revolute { limits } => {
+            let mut b = RevoluteJointBuilder::new().local_anchor1(a1).local_anchor2(a2);
+            if let Some(l) = limits {
+                b = b.limits(*l);
+            }
+            b.build().into()
+        }
+        JointKind::Prismatic { axis, limits } => {
+            let mut b = PrismaticJointBuilder::new(vec2(*axis).normalize()).local_anchor1(a1).local_anchor2(a2);
+            if let Some(l) = limits {
+                b = b.limits(*l);
+            }
+            b.build().into()
+        }
+        JointKind::Fixed => FixedJointBuilder::new().local_anchor1(a1).local_anchor2(a2).build().into(),
+    };
+    joint.set_contacts_enabled(j.collide);
+    if let Some(m) = &j.motor {
+        let axis = motor_axis(&j.kind);
+        joint.set_motor(axis, m.target_position, m.target_velocity, m.stiffness, m.damping);
+        if let Some(f) = m.max_force {
+            joint.set_motor_max_force(axis, f);
+        }
+    }
+    joint
+}
+
+/// The joint axis a motor drives: rotation for hinges, translation for sliders.
+pub fn motor_axis(kind: &JointKind) -> JointAxis {
+    match kind {
+        JointKind::Prismatic { .. } => JointAxis::LinX,
+        _ => JointAxis::AngX,
+    }
+}
