@@ -95,7 +95,7 @@ impl ScenarioEnv {
                     let d = if *local { rb.rotation().transform_vector(vec2(*direction)) } else { vec2(*direction) };
                     Some((rb.position().transform_point(vec2(*at)), d))
                 }
-                Effect::Velocity { body, direction, local } => {
+                Effect::Velocity { body, direction, local, .. } => {
                     let rb = m.body(body);
                     let d = if *local { rb.rotation().transform_vector(vec2(*direction)) } else { vec2(*direction) };
                     Some((rb.translation(), d))

@@ -270,8 +270,9 @@ pub enum Effect {
     JointTorque { joint: String },
     /// An impulse applied once per environment step.
     Impulse { body: String, direction: V2, #[serde(default)] at: V2, #[serde(default)] local: bool },
-    /// Sets the body's linear velocity to `direction × value` (the body slides, no skid).
-    Velocity { body: String, direction: V2, #[serde(default)] local: bool },
+    /// Sets the body's velocity component along `direction` to the value; `exclusive` also
+    /// zeroes the perpendicular component (a wheel that does not skid).
+    Velocity { body: String, direction: V2, #[serde(default)] local: bool, #[serde(default)] exclusive: bool },
     /// Sets the body's angular velocity.
     AngularVelocity { body: String },
     /// Sets a joint motor's target velocity (motor stiffness 0, the given damping).

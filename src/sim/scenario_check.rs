@@ -9,23 +9,33 @@ pub struct Issue {
     pub message: String,
     /// Strings searched for one after the other; the last one found gives the position.
     pub anchors: Vec<String>,
+    /// Search the anchors as alternatives instead: the earliest found gives the position.
+    pub any_of: bool,
 }
 
 impl Issue {
     fn new(message: impl Into<String>, anchors: &[&str]) -> Issue {
-        Issue { message: message.into(), anchors: anchors.iter().map(|a| a.to_string()).collect() }
+        Issue { message: message.into(), anchors: anchors.iter().map(|a| a.to_string()).collect(), any_of: false }
+    }
+
+    fn any_of(message: impl Into<String>, anchors: &[&str]) -> Issue {
+        Issue { any_of: true, ..Issue::new(message, anchors) }
     }
 
     /// 1-based line and column of the issue in `text` (1:1 when no anchor is found).
     pub fn locate(&self, text: &str) -> (usize, usize) {
-        let mut at = None;
-        let mut from = 0;
-        for anchor in &self.anchors {
-            if let Some(offset) = text[from..].find(anchor.as_str()) {
-                at = Some(from + offset);
-                from += offset;
+        let at = if self.any_of {
+            self.anchors.iter().filter_map(|a| text.find(a.as_str())).min()
+        } else {
+            let (mut at, mut from) = (None, 0);
+            for anchor in &self.anchors {
+                if let Some(offset) = text[from..].find(anchor.as_str()) {
+                    at = Some(from + offset);
+                    from += offset + anchor.len();
+                }
             }
-        }
+            at
+        };
         let at = at.unwrap_or(0);
         let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         (text[..at].matches('\n').count() + 1, text[line_start..at].chars().count() + 1)
@@ -44,10 +54,10 @@ pub enum Ref<'a> {
 pub fn validate(s: &Scenario) -> Result<(), Issue> {
     check_finite(s)?;
     check_globals(s)?;
-    check_unique("body", s.bodies.iter().map(|b| b.name.as_str()))?;
-    check_unique("joint", s.joints.iter().map(|j| j.name.as_str()))?;
-    check_unique("actuator", s.actuators.iter().map(|a| a.name.as_str()))?;
-    check_unique("path", s.paths.iter().map(|p| p.name.as_str()))?;
+    check_unique("bodies", s.bodies.iter().map(|b| b.name.as_str()))?;
+    check_unique("joints", s.joints.iter().map(|j| j.name.as_str()))?;
+    check_unique("actuators", s.actuators.iter().map(|a| a.name.as_str()))?;
+    check_unique("paths", s.paths.iter().map(|p| p.name.as_str()))?;
     for body in &s.bodies {
         check_body(body)?;
     }
@@ -117,12 +127,12 @@ fn check_globals(s: &Scenario) -> Result<(), Issue> {
     Ok(())
 }
 
-fn check_unique<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<(), Issue> {
+fn check_unique<'a>(plural: &str, names: impl Iterator<Item = &'a str>) -> Result<(), Issue> {
     let mut seen = HashSet::new();
     for name in names {
         if !seen.insert(name) {
             let quoted = format!("\"{name}\"");
-            return Err(Issue::new(format!("two {what}s are named `{name}`; names must be unique"), &[&quoted, &quoted]));
+            return Err(Issue::new(format!("two {plural} are named `{name}`; names must be unique"), &[&quoted, &quoted]));
         }
     }
     Ok(())
@@ -347,7 +357,10 @@ fn check_ref(s: &Scenario, r: Ref) -> Result<(), Issue> {
             Err(missing("path", name, s.paths.iter().map(|p| &p.name), &[&quoted]))
         }
         Ref::Goal if s.goal.is_none() => {
-            Err(Issue::new("a goal term is used but the scenario has no `goal`", &["Goal"]))
+            Err(Issue::any_of(
+                "a goal term is used but the scenario has no `goal`",
+                &["GoalDistance", "GoalAngleError", "Progress(", "ToGoal", "GoalAngle", "Goal,", "Goal]", "Reacher", "Lander", "PushT"],
+            ))
         }
         _ => Ok(()),
     }

@@ -190,10 +190,11 @@ impl ScenarioEnv {
                     let point = rb.position().transform_point(vec2(*at));
                     rb.apply_impulse_at_point(dir * value, point, true);
                 }
-                Effect::Velocity { body, direction, local } => {
+                Effect::Velocity { body, direction, local, exclusive } => {
                     let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
-                    let dir = direction_of(rb, *direction, *local);
-                    rb.set_linvel(dir * value, true);
+                    let dir = direction_of(rb, *direction, *local).normalize_or_zero();
+                    let kept = if *exclusive { Vector::ZERO } else { rb.linvel() - dir * rb.linvel().dot(dir) };
+                    rb.set_linvel(kept + dir * value, true);
                 }
                 Effect::AngularVelocity { body } => {
                     let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
@@ -356,7 +357,7 @@ impl ScenarioEnv {
                 }
                 Obs::Rays { from, count, fov, range } => {
                     let hits = cast_rays(&m, from, *count, *fov, *range);
-                    obs.extend(hits.iter().map(|h| h.from.distance(h.to) / range));
+                    obs.extend(hits.iter().map(|h| (h.from.distance(h.to) / range).min(1.0)));
                     self.rays.extend(hits);
                 }
                 Obs::Value(q) => obs.push(m.quantity(q)),

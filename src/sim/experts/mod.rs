@@ -5,6 +5,10 @@
 //! nearest action the scenario's action space allows (a discrete choice or a clipped vector).
 
 mod feedback;
+mod lander;
+mod push_t;
+mod pursuit;
+mod reacher;
 mod swing_up;
 
 use super::policy::Policy;
@@ -15,6 +19,10 @@ use super::space::Action;
 use serde::{Deserialize, Serialize};
 
 pub use feedback::{Feedback, Pump};
+pub use lander::Lander;
+pub use push_t::PushT;
+pub use pursuit::PurePursuit;
+pub use reacher::Reacher;
 pub use swing_up::SwingUp;
 
 /// The scripted expert of a scenario, as written in its file.
@@ -23,6 +31,10 @@ pub enum ExpertSpec {
     Feedback(Feedback),
     Pump(Pump),
     SwingUp(SwingUp),
+    Lander(Lander),
+    PushT(PushT),
+    Reacher(Reacher),
+    PurePursuit(PurePursuit),
 }
 
 /// An expert's control law: desired actuator commands for the current state.
@@ -43,6 +55,10 @@ macro_rules! each_expert {
             ExpertSpec::Feedback($e) => $body,
             ExpertSpec::Pump($e) => $body,
             ExpertSpec::SwingUp($e) => $body,
+            ExpertSpec::Lander($e) => $body,
+            ExpertSpec::PushT($e) => $body,
+            ExpertSpec::Reacher($e) => $body,
+            ExpertSpec::PurePursuit($e) => $body,
         }
     };
 }

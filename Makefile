@@ -1,0 +1,34 @@
+# apprentice: `make run` opens the app (for now: a headless expert rollout), `make test` runs every test.
+# Both install missing system packages first. The cargo target dir lives outside the clone
+# so later builds and CI runs on the same machine reuse it.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
+SYSTEM_PACKAGES := pkg-config libudev-dev
+MOLD := $(shell command -v mold 2>/dev/null)
+ifneq ($(MOLD),)
+export RUSTFLAGS += -C link-arg=-fuse-ld=mold
+endif
+
+.PHONY: run test system-packages bench
+
+run: system-packages
+	cargo run --release --
+
+test: system-packages
+	cargo test --release
+
+bench: system-packages
+	cargo run --release -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
+	cargo run --release -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
+
+# Installs what the build needs with apt-get when possible; otherwise prints the command.
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "Missing system packages:$$missing. Install them with your package manager, then re-run make."; exit 1; \
+	  elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; \
+	  else echo "Missing system packages:$$missing. Run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi

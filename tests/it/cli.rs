@@ -1,0 +1,69 @@
+//! The command line, as scripts use it: JSON lines out, user scenario files in.
+
+use std::process::Command;
+
+fn apprentice(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn scenarios_lists_every_builtin_as_json() {
+    let rows = apprentice(&["scenarios", "--json"]);
+    assert_eq!(rows.len(), 10);
+    let cartpole = rows.iter().find(|r| r["name"] == "cartpole").unwrap();
+    assert_eq!(cartpole["obs_dim"], 4);
+    assert_eq!(cartpole["action_space"]["type"], "discrete");
+    assert!(cartpole["path"].as_str().unwrap().ends_with("scenarios/cartpole.ron"));
+}
+
+#[test]
+fn rollout_reports_summary_statistics() {
+    let rows = apprentice(&["rollout", "--scenario", "cartpole", "--policy", "expert", "--episodes", "5", "--json"]);
+    let last = rows.last().unwrap();
+    assert_eq!(rows.len(), 6, "one line per episode, then the summary");
+    assert_eq!(last["return_mean"], 500.0);
+    assert_eq!(last["success_rate"], 1.0);
+    for key in ["return_std", "length_mean"] {
+        assert!(last[key].is_number(), "{key}");
+    }
+}
+
+#[test]
+fn bench_sim_reports_steps_per_second() {
+    let rows = apprentice(&["bench", "sim", "--scenario", "pendulum", "--envs", "4", "--steps", "2000", "--json"]);
+    assert_eq!(rows[0]["steps"], 2000);
+    assert!(rows[0]["steps_per_sec"].as_f64().unwrap() > 0.0);
+}
+
+/// The README's example of a user-written scenario: a ball to be pushed onto a goal.
+const USER_SCENARIO: &str = include_str!("../../examples/scenarios/puck.ron");
+
+#[test]
+fn a_user_scenario_file_works_with_rollout_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("puck.ron");
+    std::fs::write(&path, USER_SCENARIO).unwrap();
+    let path = path.to_str().unwrap();
+    let expert = apprentice(&["rollout", "--scenario", path, "--episodes", "10", "--json"]);
+    let random = apprentice(&["rollout", "--scenario", path, "--policy", "random", "--episodes", "10", "--json"]);
+    assert!(expert.last().unwrap()["success_rate"].as_f64().unwrap() >= 0.9);
+    assert!(random.last().unwrap()["success_rate"].as_f64().unwrap() < 0.5);
+    let bench = apprentice(&["bench", "sim", "--scenario", path, "--envs", "2", "--steps", "1000", "--json"]);
+    assert_eq!(bench[0]["scenario"], "puck");
+}
+
+#[test]
+fn a_broken_scenario_file_fails_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.ron");
+    std::fs::write(&path, USER_SCENARIO.replace("timestep", "time_step")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apprentice"))
+        .args(["rollout", "--scenario", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.ron:") && stderr.contains("time_step"), "{stderr}");
+}

@@ -1,0 +1,6 @@
+//! Integration tests, one binary (each file under tests/ would link everything again).
+
+mod bad_scenarios;
+mod cli;
+mod scenarios;
+mod vec_env;

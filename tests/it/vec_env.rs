@@ -1,0 +1,51 @@
+//! VecEnv gives exactly what stepping the same environments one by one gives.
+
+use apprentice::sim::{Env, ScenarioEnv, VecEnv};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+#[test]
+fn vec_env_matches_sequential_stepping_with_auto_reset() {
+    for name in ["cartpole", "lunar_lander", "reacher"] {
+        let env = ScenarioEnv::load(name).unwrap();
+        let n = 5;
+        let mut vec_env = VecEnv::new(env.clone(), n, 100);
+        let mut singles: Vec<ScenarioEnv> = (0..n).map(|_| env.clone()).collect();
+        let mut episodes = vec![0u64; n];
+        let first = vec_env.reset();
+        for (i, single) in singles.iter_mut().enumerate() {
+            assert_eq!(first[i], single.reset(vec_env.episode_seed(i, 0)));
+            episodes[i] = 1;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut resets = 0;
+        for _ in 0..400 {
+            let actions: Vec<_> = (0..n).map(|_| env.action_space().sample(&mut rng)).collect();
+            let steps = vec_env.step(&actions).unwrap();
+            for i in 0..n {
+                let step = singles[i].step(&actions[i]).unwrap();
+                assert_eq!(steps[i].reward.to_bits(), step.reward.to_bits());
+                assert_eq!((steps[i].terminated, steps[i].truncated), (step.terminated, step.truncated));
+                if step.done() {
+                    assert_eq!(steps[i].final_obs.as_ref(), Some(&step.obs));
+                    let seed = vec_env.episode_seed(i, episodes[i]);
+                    episodes[i] += 1;
+                    resets += 1;
+                    assert_eq!(steps[i].obs, singles[i].reset(seed), "{name}: env {i} restarts from its own seed");
+                } else {
+                    assert_eq!(steps[i].obs, step.obs);
+                }
+            }
+        }
+        if name == "cartpole" {
+            assert!(resets > 10, "random cartpole episodes end quickly, exercising auto-reset");
+        }
+    }
+}
+
+#[test]
+fn episode_seeds_are_distinct_across_envs_and_episodes() {
+    let v = VecEnv::new(ScenarioEnv::load("cartpole").unwrap(), 4, 10);
+    let seeds: std::collections::HashSet<u64> = (0..4).flat_map(|i| (0..5).map(move |k| (i, k))).map(|(i, k)| v.episode_seed(i, k)).collect();
+    assert_eq!(seeds.len(), 20);
+}
