@@ -55,18 +55,13 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     let bar = progress(rounds, &format!("bench sim {name}"));
     vec_env.reset();
     let start = Instant::now();
-    // Driving the loop from inside the thread pool lets each step's fork-join run
-    // without waking a sleeping caller thread (several times faster for small worlds).
-    rayon::ThreadPoolBuilder::new().build()?.install(|| -> anyhow::Result<()> {
-        for round in 0..rounds {
-            let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
-            vec_env.step(&actions)?;
-            if round % 1024 == 0 {
-                bar.set_position(round);
-            }
+    for round in 0..rounds {
+        let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
+        vec_env.step(&actions)?;
+        if round % 1024 == 0 {
+            bar.set_position(round);
         }
-        Ok(())
-    })?;
+    }
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let steps = rounds * vec_env.len() as u64;
@@ -74,7 +69,7 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         scenario: name,
         envs: vec_env.len(),
         steps,
-        threads: rayon::current_num_threads(),
+        threads: std::thread::available_parallelism().map_or(1, |c| c.get()).min(vec_env.len()),
         seconds,
         steps_per_sec: steps as f64 / seconds,
     };
