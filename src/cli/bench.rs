@@ -54,6 +54,11 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     let rounds = args.steps.div_ceil(vec_env.len() as u64);
     let bar = progress(rounds, &format!("bench sim {name}"));
     vec_env.reset();
+    // Warm-up, untimed: first touches of fresh worlds fault in pages and fill caches.
+    for _ in 0..(rounds / 10).min(1000) {
+        let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
+        vec_env.step(&actions)?;
+    }
     let start = Instant::now();
     for round in 0..rounds {
         let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
