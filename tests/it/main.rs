@@ -2,5 +2,6 @@
 
 mod bad_scenarios;
 mod cli;
+mod effects;
 mod scenarios;
 mod vec_env;
