@@ -5,5 +5,8 @@
 
 pub mod sim;
 
+/// Demonstrations: episodes, crash-safe datasets, dataset tools.
+pub mod data;
+
 /// The command-line interface (used by the binary; public so tests can drive it).
 pub mod cli;

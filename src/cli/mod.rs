@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand group, all calling the library.
 
 mod bench;
+mod demos;
 mod output;
 mod rollout;
 mod scenarios;
@@ -21,6 +22,9 @@ pub enum Command {
     Scenarios(scenarios::Args),
     /// Run a policy for N seeded episodes and report return and success statistics.
     Rollout(rollout::Args),
+    /// Demonstration datasets: generate, info, trim, delete, merge, split, replay, export, import.
+    #[command(subcommand)]
+    Demos(demos::Demos),
     /// Measure speed.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -30,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Scenarios(args)) => scenarios::run(args),
         Some(Command::Rollout(args)) => rollout::run(args),
+        Some(Command::Demos(demos)) => demos::run(demos),
         Some(Command::Bench(bench)) => bench::run(bench),
         None => {
             eprintln!(

@@ -64,6 +64,10 @@ pub struct Scenario {
     /// fitted to the bodies when absent.
     #[serde(default)]
     pub view: Option<[V2; 2]>,
+    /// Content hash of the file this scenario was parsed from (hex BLAKE3, 32 chars):
+    /// datasets record it to notice when a scenario changed under their episodes.
+    #[serde(skip)]
+    pub source_hash: String,
 }
 
 fn one() -> u32 {
@@ -550,7 +554,7 @@ impl Scenario {
 
     /// Parses and validates scenario text; `path` only labels errors.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = ron::Options::default()
+        let mut scenario: Scenario = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
             .from_str(text)
             .map_err(|e| ScenarioError::Invalid {
@@ -563,6 +567,7 @@ impl Scenario {
             let (line, column) = issue.locate(text);
             ScenarioError::Invalid { path: path.to_owned(), line, column, message: issue.message }
         })?;
+        scenario.source_hash = blake3::hash(text.as_bytes()).to_hex()[..32].to_string();
         Ok(scenario)
     }
 

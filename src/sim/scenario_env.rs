@@ -14,6 +14,27 @@ use rapier2d::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Everything that determines how an environment continues: the physics world and the
+/// episode's own state. Restoring it and stepping gives exactly the original trajectory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvState {
+    /// The rapier world (bodies, colliders, joints, contacts, broad phase), postcard-encoded.
+    pub physics: Vec<u8>,
+    /// Goal position and angle.
+    pub goal: Option<[f32; 3]>,
+    pub steps: u32,
+    pub commands: Vec<f32>,
+    /// Per path tracker: arc length, laps, last step's laps.
+    pub laps: Vec<[f32; 3]>,
+    pub previous_goal_distance: Vec<f32>,
+    pub success_streak: u32,
+}
+
+/// A state that does not belong to this environment's scenario.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot restore the environment state: {0}")]
+pub struct RestoreError(pub String);
+
 /// One ray of a ray sensor, from the last observation (for drawing).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RayHit {
@@ -115,6 +136,52 @@ impl ScenarioEnv {
     }
     pub fn paths(&self) -> &[PathGeom] {
         &self.paths
+    }
+
+    /// The complete state, for snapshots and exact replays.
+    pub fn state(&self) -> EnvState {
+        EnvState {
+            physics: postcard::to_stdvec(&self.world.physics).expect("a rapier world always serializes"),
+            goal: self.goal.map(|g| [g.position.x, g.position.y, g.angle]),
+            steps: self.steps,
+            commands: self.commands.clone(),
+            laps: self.laps.iter().map(|t| [t.s, t.laps, t.delta]).collect(),
+            previous_goal_distance: self.previous_goal_distance.clone(),
+            success_streak: self.success_streak,
+        }
+    }
+
+    /// Puts the environment in `state` and returns the observation there.
+    pub fn restore_state(&mut self, state: &EnvState) -> Result<Vec<f32>, RestoreError> {
+        let physics: PhysicsWorld =
+            postcard::from_bytes(&state.physics).map_err(|e| RestoreError(format!("world: {e}")))?;
+        let fits = physics.bodies.len() == self.template.physics.bodies.len()
+            && physics.colliders.len() == self.template.physics.colliders.len()
+            && state.commands.len() == self.commands.len()
+            && state.laps.len() == self.laps.len()
+            && state.goal.is_some() == self.scenario.goal.is_some();
+        if !fits {
+            return Err(RestoreError(format!("it was not taken from scenario `{}`", self.scenario.name)));
+        }
+        let p = &mut self.world.physics;
+        (p.gravity, p.integration_parameters) = (physics.gravity, physics.integration_parameters);
+        (p.islands, p.broad_phase, p.narrow_phase) = (physics.islands, physics.broad_phase, physics.narrow_phase);
+        (p.bodies, p.colliders) = (physics.bodies, physics.colliders);
+        (p.impulse_joints, p.multibody_joints, p.soft_bodies) = (physics.impulse_joints, physics.multibody_joints, physics.soft_bodies);
+        self.goal = state.goal.map(|[x, y, angle]| GoalPose { position: Vector::new(x, y), angle });
+        self.steps = state.steps;
+        self.commands.clone_from(&state.commands);
+        for (t, [s, laps, delta]) in self.laps.iter_mut().zip(&state.laps) {
+            (t.s, t.laps, t.delta) = (*s, *laps, *delta);
+        }
+        self.previous_goal_distance.clone_from(&state.previous_goal_distance);
+        self.success_streak = state.success_streak;
+        Ok(self.observe())
+    }
+
+    /// The observation of the current state.
+    pub fn observation(&mut self) -> Vec<f32> {
+        self.observe()
     }
 
     /// A read-only view for quantities and conditions.
