@@ -9,17 +9,22 @@ ifneq ($(MOLD),)
 export RUSTFLAGS += -C link-arg=-fuse-ld=mold
 endif
 
-.PHONY: run test system-packages bench
+.PHONY: run test system-packages numpy bench
 
 run: system-packages
 	cargo run --release --
 
-test: system-packages
+test: system-packages numpy
 	cargo test --release
 
 bench: system-packages
 	cargo run --release -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
 	cargo run --release -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
+
+# The export test checks files with numpy itself.
+numpy:
+	@python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy || \
+	  { echo "numpy is needed by the tests: python3 -m pip install numpy"; exit 1; }
 
 # Installs what the build needs with apt-get when possible; otherwise prints the command.
 system-packages:

@@ -2,6 +2,7 @@
 
 mod bad_scenarios;
 mod cli;
+mod demos;
 mod effects;
 mod scenarios;
 mod vec_env;
