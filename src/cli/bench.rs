@@ -81,7 +81,10 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     if args.json {
         json_line(&result)?;
     } else {
-        println!("{}: {} envs, {} steps in {:.2} s: {:.0} steps/s", result.scenario, result.envs, steps, seconds, result.steps_per_sec);
+        println!(
+            "{}: {} envs, {} steps in {:.2} s: {:.0} steps/s",
+            result.scenario, result.envs, steps, seconds, result.steps_per_sec
+        );
     }
     Ok(())
 }

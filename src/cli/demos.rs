@@ -2,8 +2,8 @@
 
 use super::output::{json_line, progress};
 use crate::data::dataset::{Dataset, Loaded};
-use crate::data::ops::{self, Generator};
 use crate::data::npz;
+use crate::data::ops::{self, Generator};
 use crate::sim::{Env, ScenarioEnv};
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -51,7 +51,12 @@ pub enum Demos {
         episode: String,
     },
     /// Copy the episodes of A and B into a new dataset C.
-    Merge { a: PathBuf, b: PathBuf, #[arg(long)] out: PathBuf },
+    Merge {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write DIR/split.json: a seeded train/validation split by episode.
     Split {
         dir: PathBuf,
@@ -244,7 +249,10 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
             info.success_rate * 100.0,
             info.partial
         );
-        println!("  scenarios {:?}\n  steps by source {:?}\n  episodes by device {:?}", info.scenarios, info.sources, info.devices);
+        println!(
+            "  scenarios {:?}\n  steps by source {:?}\n  episodes by device {:?}",
+            info.scenarios, info.sources, info.devices
+        );
     }
     Ok(())
 }
@@ -266,11 +274,14 @@ fn replay(dir: &Path, json: bool) -> anyhow::Result<()> {
         loaded
             .episodes
             .par_iter()
-            .map_init(|| env.fork(), |env, file| {
-                let r = ops::replay(env, file);
-                bar.inc(1);
-                r
-            })
+            .map_init(
+                || env.fork(),
+                |env, file| {
+                    let r = ops::replay(env, file);
+                    bar.inc(1);
+                    r
+                },
+            )
             .collect()
     };
     bar.finish_and_clear();
@@ -292,7 +303,10 @@ fn replay(dir: &Path, json: bool) -> anyhow::Result<()> {
     } else {
         println!("{}: {} of {} episodes replay exactly", dir.display(), summary.exact, summary.episodes);
         if let Some(d) = &summary.first_divergence {
-            println!("  first divergence: episode {}, step {}: recorded {:?}, replayed {:?}", d.episode, d.step, d.recorded, d.replayed);
+            println!(
+                "  first divergence: episode {}, step {}: recorded {:?}, replayed {:?}",
+                d.episode, d.step, d.recorded, d.replayed
+            );
         }
     }
     Ok(())

@@ -47,7 +47,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.json {
             json_line(r)?;
         } else {
-            println!("{:<24} obs {:>3}  actions {:<20} {}", r.name, r.obs_dim, r.action_space.to_string(), r.description);
+            println!(
+                "{:<24} obs {:>3}  actions {:<20} {}",
+                r.name,
+                r.obs_dim,
+                r.action_space.to_string(),
+                r.description
+            );
         }
     }
     Ok(())

@@ -26,9 +26,13 @@ pub enum DataError {
     Checksum { path: PathBuf },
     #[error("{path}: corrupted: {detail}")]
     Corrupt { path: PathBuf, detail: String },
-    #[error("{path}: format version {found} is newer than this apprentice reads (up to {supported}); upgrade apprentice")]
+    #[error(
+        "{path}: format version {found} is newer than this apprentice reads (up to {supported}); upgrade apprentice"
+    )]
     FutureVersion { path: PathBuf, found: u32, supported: u32 },
-    #[error("{path}: episode {episode}: recorded on scenario `{scenario}` with hash {found}, but the scenario file now hashes to {expected}")]
+    #[error(
+        "{path}: episode {episode}: recorded on scenario `{scenario}` with hash {found}, but the scenario file now hashes to {expected}"
+    )]
     ScenarioChanged { path: PathBuf, episode: String, scenario: String, found: String, expected: String },
     #[error("{path}: episode {episode}: recorded on scenario `{found}`, not `{expected}`")]
     WrongScenario { path: PathBuf, episode: String, found: String, expected: String },

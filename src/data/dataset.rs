@@ -115,7 +115,10 @@ impl Dataset {
     /// Opens a dataset that must already exist.
     pub fn existing(dir: &Path) -> Result<(Dataset, Vec<String>), DataError> {
         if !dir.join("episodes").is_dir() {
-            return Err(DataError::Invalid { path: dir.to_owned(), what: "not a dataset directory (no episodes/ inside)".into() });
+            return Err(DataError::Invalid {
+                path: dir.to_owned(),
+                what: "not a dataset directory (no episodes/ inside)".into(),
+            });
         }
         Dataset::open(dir)
     }
@@ -190,10 +193,10 @@ impl Dataset {
     pub fn manifest(&self) -> Result<Vec<ManifestEntry>, DataError> {
         let path = self.dir.join("manifest.json");
         let ids = self.ids()?;
-        if let Some(rows) = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Vec<ManifestEntry>>(&b).ok()) {
-            if rows.iter().map(|r| &r.id).eq(ids.iter()) {
-                return Ok(rows);
-            }
+        if let Some(rows) = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Vec<ManifestEntry>>(&b).ok())
+            && rows.iter().map(|r| &r.id).eq(ids.iter())
+        {
+            return Ok(rows);
         }
         let loaded = self.load(None)?;
         Ok(loaded.episodes.iter().map(|e| ManifestEntry::of(&e.id, &e.episode)).collect())
@@ -229,7 +232,6 @@ impl Dataset {
         }
         Ok(Loaded { episodes, skipped, recovered: Vec::new() })
     }
-
 }
 
 /// An episode fits a scenario when it was recorded on it, unchanged, with the right sizes.
@@ -237,7 +239,12 @@ pub fn check_fits(env: &ScenarioEnv, id: &str, path: &Path, e: &Episode) -> Resu
     let s = env.scenario();
     let episode = id.to_string();
     if e.meta.scenario != s.name {
-        return Err(DataError::WrongScenario { path: path.to_owned(), episode, found: e.meta.scenario.clone(), expected: s.name.clone() });
+        return Err(DataError::WrongScenario {
+            path: path.to_owned(),
+            episode,
+            found: e.meta.scenario.clone(),
+            expected: s.name.clone(),
+        });
     }
     if e.meta.scenario_hash != s.source_hash {
         return Err(DataError::ScenarioChanged {

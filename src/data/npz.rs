@@ -22,7 +22,12 @@ fn npz_error(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
     move |e| DataError::Invalid { path: path.to_owned(), what: e.to_string() }
 }
 
-fn write<T: npyz::AutoSerialize>(npz: &mut NpzWriter<std::io::BufWriter<std::fs::File>>, name: &str, shape: &[u64], data: impl IntoIterator<Item = T>) -> std::io::Result<()> {
+fn write<T: npyz::AutoSerialize>(
+    npz: &mut NpzWriter<std::io::BufWriter<std::fs::File>>,
+    name: &str,
+    shape: &[u64],
+    data: impl IntoIterator<Item = T>,
+) -> std::io::Result<()> {
     let mut w = npz.array::<T>(name, Default::default())?.default_dtype().shape(shape).begin_nd()?;
     w.extend(data)?;
     w.finish()
@@ -46,12 +51,18 @@ pub fn export(episodes: &[EpisodeFile], space: &Space, path: &Path) -> Result<us
     let mut npz = NpzWriter::create(path).map_err(&err)?;
     write(&mut npz, "observations", &[n, obs_dim], steps.iter().flat_map(|s| s.obs.iter().copied())).map_err(&err)?;
     let labels: Vec<&Action> = steps.iter().map(|s| s.expert_label.as_ref().unwrap_or(&s.action)).collect();
-    for (name, actions) in [("actions", steps.iter().map(|s| &s.action).collect::<Vec<_>>()), ("expert_actions", labels)] {
+    for (name, actions) in
+        [("actions", steps.iter().map(|s| &s.action).collect::<Vec<_>>()), ("expert_actions", labels)]
+    {
         let parts: Vec<(Vec<f32>, Vec<i64>)> = actions.iter().map(|a| action_parts(a)).collect();
         match space {
-            Space::Box { low, .. } => write(&mut npz, name, &[n, low.len() as u64], parts.into_iter().flat_map(|p| p.0)),
+            Space::Box { low, .. } => {
+                write(&mut npz, name, &[n, low.len() as u64], parts.into_iter().flat_map(|p| p.0))
+            }
             Space::Discrete { .. } => write(&mut npz, name, &[n], parts.into_iter().flat_map(|p| p.1)),
-            Space::MultiDiscrete { nvec } => write(&mut npz, name, &[n, nvec.len() as u64], parts.into_iter().flat_map(|p| p.1)),
+            Space::MultiDiscrete { nvec } => {
+                write(&mut npz, name, &[n, nvec.len() as u64], parts.into_iter().flat_map(|p| p.1))
+            }
         }
         .map_err(&err)?;
     }
@@ -62,16 +73,26 @@ pub fn export(episodes: &[EpisodeFile], space: &Space, path: &Path) -> Result<us
     let starts = episodes.iter().flat_map(|e| (0..e.episode.len()).map(|k| k == 0));
     write(&mut npz, "episode_starts", &[n], starts).map_err(&err)?;
     write(&mut npz, "sources", &[n], steps.iter().map(|s| s.source.code())).map_err(&err)?;
-    write(&mut npz, "episode_seeds", &[episodes.len() as u64], episodes.iter().map(|e| e.episode.meta.seed)).map_err(&err)?;
+    write(&mut npz, "episode_seeds", &[episodes.len() as u64], episodes.iter().map(|e| e.episode.meta.seed))
+        .map_err(&err)?;
     Ok(steps.len())
 }
 
-/// An array of the archive with its shape, or an error naming it.
-fn read<T: npyz::Deserialize>(npz: &mut NpzArchive<std::io::BufReader<std::fs::File>>, name: &str, path: &Path) -> Result<Option<(Vec<u64>, Vec<T>)>, DataError> {
+/// An array's shape and its elements in order.
+type Array<T> = (Vec<u64>, Vec<T>);
+
+/// An array of the archive, `None` when absent, or an error naming it.
+fn read<T: npyz::Deserialize>(
+    npz: &mut NpzArchive<std::io::BufReader<std::fs::File>>,
+    name: &str,
+    path: &Path,
+) -> Result<Option<Array<T>>, DataError> {
     let err = npz_error(path);
     let Some(array) = npz.by_name(name).map_err(&err)? else { return Ok(None) };
     let shape = array.shape().to_vec();
-    let data = array.into_vec::<T>().map_err(|e| DataError::Invalid { path: path.to_owned(), what: format!("array `{name}`: {e}") })?;
+    let data = array
+        .into_vec::<T>()
+        .map_err(|e| DataError::Invalid { path: path.to_owned(), what: format!("array `{name}`: {e}") })?;
     Ok(Some((shape, data)))
 }
 
@@ -102,13 +123,18 @@ pub fn import(path: &Path, env: &mut ScenarioEnv) -> Result<Vec<Episode>, DataEr
         }
         Space::MultiDiscrete { nvec } => {
             let (_, a) = read::<i64>(&mut npz, "actions", path)?.ok_or_else(|| required("actions"))?;
-            a.chunks(nvec.len()).map(|c| Action::MultiDiscrete(c.iter().map(|&x| x.max(0) as usize).collect())).collect()
+            a.chunks(nvec.len())
+                .map(|c| Action::MultiDiscrete(c.iter().map(|&x| x.max(0) as usize).collect()))
+                .collect()
         }
     };
     let n = rewards.len();
     let obs_dim = env.observation_space().dim();
     if obs_shape.len() != 2 || obs_shape[1] as usize != obs_dim || obs_shape[0] as usize != n {
-        return Err(invalid(format!("observations have shape {obs_shape:?}; scenario `{}` needs ({n}, {obs_dim})", env.scenario().name)));
+        return Err(invalid(format!(
+            "observations have shape {obs_shape:?}; scenario `{}` needs ({n}, {obs_dim})",
+            env.scenario().name
+        )));
     }
     for (name, len) in [("actions", actions.len()), ("terminals", terminals.len()), ("episode_starts", starts.len())] {
         if len != n {

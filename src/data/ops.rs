@@ -38,7 +38,10 @@ pub fn perturb(space: &Space, action: &Action, scale: f32, rng: &mut ChaCha8Rng)
             Action::Discrete(if rng.random::<f32>() < scale { rng.random_range(0..*n) } else { *a })
         }
         (Space::MultiDiscrete { nvec }, Action::MultiDiscrete(v)) => Action::MultiDiscrete(
-            v.iter().zip(nvec).map(|(&a, &n)| if rng.random::<f32>() < scale { rng.random_range(0..n) } else { a }).collect(),
+            v.iter()
+                .zip(nvec)
+                .map(|(&a, &n)| if rng.random::<f32>() < scale { rng.random_range(0..n) } else { a })
+                .collect(),
         ),
         _ => action.clone(),
     }
@@ -53,7 +56,13 @@ pub enum Generator {
 
 /// Records one episode of the scripted expert (or random play) from `seed`, executing
 /// perturbed actions and keeping the expert's clean label beside each.
-pub fn record_episode(env: &mut ScenarioEnv, expert: &ExpertSpec, generator: Generator, seed: u64, noise: f32) -> Episode {
+pub fn record_episode(
+    env: &mut ScenarioEnv,
+    expert: &ExpertSpec,
+    generator: Generator,
+    seed: u64,
+    noise: f32,
+) -> Episode {
     let mut policy = expert.policy();
     policy.reset(seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDA27);
@@ -116,11 +125,14 @@ pub fn generate(
     })?;
     let episodes: Vec<Episode> = (0..count as u64)
         .into_par_iter()
-        .map_init(|| env.fork(), |env, k| {
-            let e = record_episode(env, &expert, generator, seed + k, noise);
-            on_episode();
-            e
-        })
+        .map_init(
+            || env.fork(),
+            |env, k| {
+                let e = record_episode(env, &expert, generator, seed + k, noise);
+                on_episode();
+                e
+            },
+        )
         .collect();
     dataset.append(&episodes)
 }
@@ -144,7 +156,12 @@ pub fn replay(env: &mut ScenarioEnv, file: &EpisodeFile) -> Result<Option<Diverg
     for (k, expected) in recorded.enumerate() {
         let same = obs.len() == expected.len() && obs.iter().zip(expected).all(|(a, b)| a.to_bits() == b.to_bits());
         if !same {
-            return Ok(Some(Divergence { episode: file.id.clone(), step: k, recorded: expected.clone(), replayed: obs }));
+            return Ok(Some(Divergence {
+                episode: file.id.clone(),
+                step: k,
+                recorded: expected.clone(),
+                replayed: obs,
+            }));
         }
         if let Some(step) = e.steps.get(k) {
             obs = env.step(&step.action).map_err(|err| invalid(format!("step {k}: {err}")))?.obs;

@@ -117,9 +117,14 @@ pub fn recover(dataset: &Dataset) -> Result<Vec<String>, DataError> {
             meta.partial = true;
             let final_obs = steps.last().map(|f| f.next_obs.clone()).unwrap_or_default();
             let count = steps.len();
-            let episode = Episode { meta, initial: head.initial, steps: steps.into_iter().map(|f| f.step).collect(), final_obs };
+            let episode =
+                Episode { meta, initial: head.initial, steps: steps.into_iter().map(|f| f.step).collect(), final_obs };
             let id = dataset.append(std::slice::from_ref(&episode))?;
-            format!("{}: recovered an interrupted recording: {count} steps kept as episode {} (flagged partial)", display(&path), id[0])
+            format!(
+                "{}: recovered an interrupted recording: {count} steps kept as episode {} (flagged partial)",
+                display(&path),
+                id[0]
+            )
         }
         _ => format!("{}: discarded an interrupted recording that had no complete step", display(&path)),
     };

@@ -78,16 +78,23 @@ impl ScenarioEnv {
                     let pose = rapier2d::math::Pose::new(goal.position, goal.angle);
                     for c in &body.colliders {
                         let at = pose * rapier2d::math::Pose::new(vec2(c.offset), c.angle);
-                        shapes.insert(0, DrawShape {
-                            shape: c.shape.clone(),
-                            pose: Pose2 { x: at.translation.x, y: at.translation.y, angle: at.rotation.angle() },
-                            color: rgba(spec.color, 0.35),
-                        });
+                        shapes.insert(
+                            0,
+                            DrawShape {
+                                shape: c.shape.clone(),
+                                pose: Pose2 { x: at.translation.x, y: at.translation.y, angle: at.rotation.angle() },
+                                color: rgba(spec.color, 0.35),
+                            },
+                        );
                     }
                 }
             }
         }
-        overlays.extend(self.rays().iter().map(|r| Overlay::Ray { from: r.from.to_array(), to: r.to.to_array(), hit: r.hit }));
+        overlays.extend(self.rays().iter().map(|r| Overlay::Ray {
+            from: r.from.to_array(),
+            to: r.to.to_array(),
+            hit: r.hit,
+        }));
         for (actuator, &command) in s.actuators.iter().zip(self.commands()) {
             let arrow = match &actuator.effect {
                 Effect::Force { body, direction, at, local } | Effect::Impulse { body, direction, at, local } => {
@@ -102,22 +109,31 @@ impl ScenarioEnv {
                 }
                 _ => None,
             };
-            if let Some((from, d)) = arrow {
-                if command != 0.0 {
-                    // Thrusters push the body opposite to their exhaust: draw the push.
-                    let v = d.normalize_or_zero() * command;
-                    overlays.push(Overlay::Arrow { from: from.to_array(), vector: v.to_array(), color: [1.0, 0.6, 0.1, 0.9] });
-                }
+            if let Some((from, d)) = arrow
+                && command != 0.0
+            {
+                // Thrusters push the body opposite to their exhaust: draw the push.
+                let v = d.normalize_or_zero() * command;
+                overlays.push(Overlay::Arrow {
+                    from: from.to_array(),
+                    vector: v.to_array(),
+                    color: [1.0, 0.6, 0.1, 0.9],
+                });
             }
         }
         Frame { shapes, overlays, view: s.view.unwrap_or_else(|| fit_view(&self.frame_points())) }
     }
 
     fn frame_points(&self) -> Vec<V2> {
-        self.world().physics.colliders.iter().map(|(_, c)| {
-            let aabb = c.compute_aabb();
-            [[aabb.mins.x, aabb.mins.y], [aabb.maxs.x, aabb.maxs.y]]
-        }).flatten().collect()
+        self.world()
+            .physics
+            .colliders
+            .iter()
+            .flat_map(|(_, c)| {
+                let aabb = c.compute_aabb();
+                [[aabb.mins.x, aabb.mins.y], [aabb.maxs.x, aabb.maxs.y]]
+            })
+            .collect()
     }
 }
 

@@ -54,10 +54,6 @@ impl PathGeom {
     /// Signed arc-length change from `from` to `to`, taking the short way round closed paths.
     pub fn advance(&self, from: f32, to: f32) -> f32 {
         let d = to - from;
-        if self.closed {
-            (d + self.length / 2.0).rem_euclid(self.length) - self.length / 2.0
-        } else {
-            d
-        }
+        if self.closed { (d + self.length / 2.0).rem_euclid(self.length) - self.length / 2.0 } else { d }
     }
 }

@@ -221,9 +221,16 @@ pub struct Joint {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum JointKind {
     /// A hinge; optional angle limits in radians.
-    Revolute { #[serde(default)] limits: Option<Range> },
+    Revolute {
+        #[serde(default)]
+        limits: Option<Range>,
+    },
     /// A slider along `axis` (in body1's frame); optional position limits in metres.
-    Prismatic { axis: V2, #[serde(default)] limits: Option<Range> },
+    Prismatic {
+        axis: V2,
+        #[serde(default)]
+        limits: Option<Range>,
+    },
     /// Welds the two bodies.
     Fixed,
 }
@@ -267,22 +274,55 @@ fn unit_range() -> Range {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Effect {
     /// A force along `direction`, applied at `at` (body frame); `local` directions turn with the body.
-    Force { body: String, direction: V2, #[serde(default)] at: V2, #[serde(default)] local: bool },
+    Force {
+        body: String,
+        direction: V2,
+        #[serde(default)]
+        at: V2,
+        #[serde(default)]
+        local: bool,
+    },
     /// A torque.
     Torque { body: String },
     /// Equal and opposite torques on a joint's two bodies (+ on body2), as a motor in the joint would.
     JointTorque { joint: String },
     /// An impulse applied once per environment step.
-    Impulse { body: String, direction: V2, #[serde(default)] at: V2, #[serde(default)] local: bool },
+    Impulse {
+        body: String,
+        direction: V2,
+        #[serde(default)]
+        at: V2,
+        #[serde(default)]
+        local: bool,
+    },
     /// Sets the body's velocity component along `direction` to the value; `exclusive` also
     /// zeroes the perpendicular component (a wheel that does not skid).
-    Velocity { body: String, direction: V2, #[serde(default)] local: bool, #[serde(default)] exclusive: bool },
+    Velocity {
+        body: String,
+        direction: V2,
+        #[serde(default)]
+        local: bool,
+        #[serde(default)]
+        exclusive: bool,
+    },
     /// Sets the body's angular velocity.
     AngularVelocity { body: String },
     /// Sets a joint motor's target velocity (motor stiffness 0, the given damping).
-    MotorVelocity { joint: String, #[serde(default = "unit")] damping: f32, #[serde(default)] max_force: Option<f32> },
+    MotorVelocity {
+        joint: String,
+        #[serde(default = "unit")]
+        damping: f32,
+        #[serde(default)]
+        max_force: Option<f32>,
+    },
     /// Sets a joint motor's target position (a PD servo).
-    MotorPosition { joint: String, stiffness: f32, damping: f32, #[serde(default)] max_force: Option<f32> },
+    MotorPosition {
+        joint: String,
+        stiffness: f32,
+        damping: f32,
+        #[serde(default)]
+        max_force: Option<f32>,
+    },
 }
 
 /// How actions map onto actuator commands.
@@ -360,7 +400,11 @@ pub enum Obs {
     /// sin, cos of a revolute joint angle (2).
     JointAngle(String),
     /// Goal position relative to the point, in world axes (2) or the point body's axes.
-    ToGoal { from: Point, #[serde(default)] local: bool },
+    ToGoal {
+        from: Point,
+        #[serde(default)]
+        local: bool,
+    },
     /// Goal position (2).
     Goal,
     /// sin, cos of the goal angle (2).
@@ -446,9 +490,20 @@ fn goal_green() -> [f32; 3] {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum GoalSampler {
     /// Uniform in a box of positions and angles.
-    Box { x: Range, y: Range, #[serde(default)] angle: Range },
+    Box {
+        x: Range,
+        y: Range,
+        #[serde(default)]
+        angle: Range,
+    },
     /// Uniform radius and bearing (radians) around a centre.
-    Polar { center: V2, radius: Range, bearing: Range, #[serde(default)] angle: Range },
+    Polar {
+        center: V2,
+        radius: Range,
+        bearing: Range,
+        #[serde(default)]
+        angle: Range,
+    },
 }
 
 /// How the goal is drawn.
@@ -547,15 +602,17 @@ pub enum ScenarioError {
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Io { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_owned(), source })?;
         Scenario::parse(&text, path)
     }
 
     /// Parses and validates scenario text; `path` only labels errors.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let mut scenario: Scenario = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
+            .with_default_extension(
+                ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+            )
             .from_str(text)
             .map_err(|e| ScenarioError::Invalid {
                 path: path.to_owned(),

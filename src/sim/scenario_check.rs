@@ -72,10 +72,10 @@ pub fn validate(s: &Scenario) -> Result<(), Issue> {
     check_paths(s)?;
     check_goal(s)?;
     for obs in &s.observations {
-        if let Obs::Rays { count, range, fov, .. } = obs {
-            if *count == 0 || *range <= 0.0 || *fov < 0.0 {
-                return Err(Issue::new("Rays needs count ≥ 1, range > 0 and fov ≥ 0", &["Rays"]));
-            }
+        if let Obs::Rays { count, range, fov, .. } = obs
+            && (*count == 0 || *range <= 0.0 || *fov < 0.0)
+        {
+            return Err(Issue::new("Rays needs count ≥ 1, range > 0 and fov ≥ 0", &["Rays"]));
         }
     }
     let mut refs = Vec::new();
@@ -132,7 +132,10 @@ fn check_unique<'a>(plural: &str, names: impl Iterator<Item = &'a str>) -> Resul
     for name in names {
         if !seen.insert(name) {
             let quoted = format!("\"{name}\"");
-            return Err(Issue::new(format!("two {plural} are named `{name}`; names must be unique"), &[&quoted, &quoted]));
+            return Err(Issue::new(
+                format!("two {plural} are named `{name}`; names must be unique"),
+                &[&quoted, &quoted],
+            ));
         }
     }
     Ok(())
@@ -174,7 +177,12 @@ fn check_body(b: &Body) -> Result<(), Issue> {
         for (range, field) in [(r.x, "x"), (r.y, "y"), (r.angle, "angle"), (r.vx, "vx"), (r.vy, "vy")] {
             check_range(range, &format!("body `{}` randomize.{field}", b.name), &[&anchor, "randomize", field], true)?;
         }
-        check_range(r.angular_velocity, &format!("body `{}` randomize.angular_velocity", b.name), &[&anchor, "randomize"], true)?;
+        check_range(
+            r.angular_velocity,
+            &format!("body `{}` randomize.angular_velocity", b.name),
+            &[&anchor, "randomize"],
+            true,
+        )?;
     }
     Ok(())
 }
@@ -210,10 +218,11 @@ fn check_joint(s: &Scenario, j: &Joint) -> Result<(), Issue> {
         }
         _ => {}
     }
-    if let JointKind::Prismatic { axis, .. } = &j.kind {
-        if axis[0] == 0.0 && axis[1] == 0.0 {
-            return Err(Issue::new(format!("joint `{}`: prismatic axis is zero", j.name), &[&anchor, "axis"]));
-        }
+    if let JointKind::Prismatic { axis, .. } = &j.kind
+        && axis[0] == 0.0
+        && axis[1] == 0.0
+    {
+        return Err(Issue::new(format!("joint `{}`: prismatic axis is zero", j.name), &[&anchor, "axis"]));
     }
     if matches!(j.kind, JointKind::Fixed) && j.motor.is_some() {
         return Err(Issue::new(format!("joint `{}`: a fixed joint cannot have a motor", j.name), &[&anchor, "motor"]));
@@ -230,13 +239,15 @@ fn check_actuator(s: &Scenario, a: &Actuator) -> Result<(), Issue> {
         | Effect::Impulse { body, .. }
         | Effect::Velocity { body, .. }
         | Effect::AngularVelocity { body } => (Some(body), None),
-        Effect::MotorVelocity { joint, .. } | Effect::MotorPosition { joint, .. } | Effect::JointTorque { joint } => (None, Some(joint)),
-    };
-    if let Some(body) = body {
-        if s.body_index(body).is_none() {
-            let quoted = format!("\"{body}\"");
-            return Err(missing("body", body, s.bodies.iter().map(|b| &b.name), &[&anchor, &quoted]));
+        Effect::MotorVelocity { joint, .. } | Effect::MotorPosition { joint, .. } | Effect::JointTorque { joint } => {
+            (None, Some(joint))
         }
+    };
+    if let Some(body) = body
+        && s.body_index(body).is_none()
+    {
+        let quoted = format!("\"{body}\"");
+        return Err(missing("body", body, s.bodies.iter().map(|b| &b.name), &[&anchor, &quoted]));
     }
     if let Some(joint) = joint {
         let quoted = format!("\"{joint}\"");
@@ -244,7 +255,10 @@ fn check_actuator(s: &Scenario, a: &Actuator) -> Result<(), Issue> {
             return Err(missing("joint", joint, s.joints.iter().map(|j| &j.name), &[&anchor, &quoted]));
         };
         if matches!(s.joints[j].kind, JointKind::Fixed) {
-            return Err(Issue::new(format!("actuator `{}` drives fixed joint `{joint}`, which cannot move", a.name), &[&anchor, &quoted]));
+            return Err(Issue::new(
+                format!("actuator `{}` drives fixed joint `{joint}`, which cannot move", a.name),
+                &[&anchor, &quoted],
+            ));
         }
     }
     Ok(())
@@ -295,7 +309,10 @@ fn check_actions(s: &Scenario) -> Result<(), Issue> {
         )),
         (Some(Bindings::Choices { idle, choices: bound }), Some(n)) if bound.len() != n || *idle >= n => {
             Err(Issue::new(
-                format!("bindings: need one binding per choice ({n}) and idle < {n}; got {} and idle {idle}", bound.len()),
+                format!(
+                    "bindings: need one binding per choice ({n}) and idle < {n}; got {} and idle {idle}",
+                    bound.len()
+                ),
                 &["bindings"],
             ))
         }
@@ -305,9 +322,10 @@ fn check_actions(s: &Scenario) -> Result<(), Issue> {
         (Some(Bindings::Choices { .. }), None) if !matches!(s.actions, ActionSpec::MultiDiscrete(_)) => {
             Err(Issue::new("bindings: a Box action space is bound with Axes, not Choices", &["bindings"]))
         }
-        (Some(Bindings::Choices { .. }), None) => {
-            Err(Issue::new("bindings: MultiDiscrete action spaces have no default bindings yet; remove them", &["bindings"]))
-        }
+        (Some(Bindings::Choices { .. }), None) => Err(Issue::new(
+            "bindings: MultiDiscrete action spaces have no default bindings yet; remove them",
+            &["bindings"],
+        )),
         _ => Ok(()),
     }
 }
@@ -356,12 +374,21 @@ fn check_ref(s: &Scenario, r: Ref) -> Result<(), Issue> {
             let quoted = format!("\"{name}\"");
             Err(missing("path", name, s.paths.iter().map(|p| &p.name), &[&quoted]))
         }
-        Ref::Goal if s.goal.is_none() => {
-            Err(Issue::any_of(
-                "a goal term is used but the scenario has no `goal`",
-                &["GoalDistance", "GoalAngleError", "Progress(", "ToGoal", "GoalAngle", "Goal,", "Goal]", "Reacher", "Lander", "PushT"],
-            ))
-        }
+        Ref::Goal if s.goal.is_none() => Err(Issue::any_of(
+            "a goal term is used but the scenario has no `goal`",
+            &[
+                "GoalDistance",
+                "GoalAngleError",
+                "Progress(",
+                "ToGoal",
+                "GoalAngle",
+                "Goal,",
+                "Goal]",
+                "Reacher",
+                "Lander",
+                "PushT",
+            ],
+        )),
         _ => Ok(()),
     }
 }

@@ -167,7 +167,8 @@ impl ScenarioEnv {
         (p.gravity, p.integration_parameters) = (physics.gravity, physics.integration_parameters);
         (p.islands, p.broad_phase, p.narrow_phase) = (physics.islands, physics.broad_phase, physics.narrow_phase);
         (p.bodies, p.colliders) = (physics.bodies, physics.colliders);
-        (p.impulse_joints, p.multibody_joints, p.soft_bodies) = (physics.impulse_joints, physics.multibody_joints, physics.soft_bodies);
+        (p.impulse_joints, p.multibody_joints, p.soft_bodies) =
+            (physics.impulse_joints, physics.multibody_joints, physics.soft_bodies);
         self.goal = state.goal.map(|[x, y, angle]| GoalPose { position: Vector::new(x, y), angle });
         self.steps = state.steps;
         self.commands.clone_from(&state.commands);
@@ -300,7 +301,8 @@ impl ScenarioEnv {
         let s = self.scenario.clone();
         for (i, body) in s.bodies.iter().enumerate() {
             let Some(r) = &body.randomize else { continue };
-            let mut draw = |range: Range| if range[0] < range[1] { self.rng.random_range(range[0]..range[1]) } else { range[0] };
+            let mut draw =
+                |range: Range| if range[0] < range[1] { self.rng.random_range(range[0]..range[1]) } else { range[0] };
             let (dx, dy, da) = (draw(r.x), draw(r.y), draw(r.angle));
             let (dvx, dvy, dw) = (draw(r.vx), draw(r.vy), draw(r.angular_velocity));
             let w = &mut self.world;
@@ -414,7 +416,8 @@ impl ScenarioEnv {
                 Obs::ToGoal { from, local } => {
                     let goal = self.goal.expect("validated").position;
                     let delta = goal - m.point(from);
-                    let delta = if *local { m.body(from.body()).rotation().inverse_transform_vector(delta) } else { delta };
+                    let delta =
+                        if *local { m.body(from.body()).rotation().inverse_transform_vector(delta) } else { delta };
                     obs.extend(delta.to_array());
                 }
                 Obs::Goal => obs.extend(self.goal.expect("validated").position.to_array()),
@@ -472,7 +475,11 @@ fn lap_trackers(s: &Scenario) -> Vec<LapTracker> {
             _ => {}
         }
     }
-    s.observations.iter().for_each(|o| if let Obs::Value(q) = o { quantities.push(q) });
+    s.observations.iter().for_each(|o| {
+        if let Obs::Value(q) = o {
+            quantities.push(q)
+        }
+    });
     let mut conditions: Vec<&super::scenario::Condition> = s.failure.iter().collect();
     conditions.extend(s.success.iter().map(|x| &x.when));
     while let Some(c) = conditions.pop() {
@@ -501,7 +508,9 @@ pub fn observation_space(s: &Scenario) -> Space {
     for term in &s.observations {
         match term {
             Obs::Angle(_) | Obs::JointAngle(_) | Obs::GoalAngle => push(2, -1.0, 1.0),
-            Obs::Position(_) | Obs::Velocity(_) | Obs::ToGoal { .. } | Obs::Goal => push(2, f32::NEG_INFINITY, f32::INFINITY),
+            Obs::Position(_) | Obs::Velocity(_) | Obs::ToGoal { .. } | Obs::Goal => {
+                push(2, f32::NEG_INFINITY, f32::INFINITY)
+            }
             Obs::Rays { count, .. } => push(*count, 0.0, 1.0),
             Obs::Value(Quantity::Contact(..)) => push(1, 0.0, 1.0),
             Obs::Value(Quantity::Upright(_)) => push(1, -1.0, 1.0),
@@ -514,7 +523,8 @@ pub fn observation_space(s: &Scenario) -> Space {
 fn action_space(s: &Scenario) -> Space {
     match &s.actions {
         ActionSpec::Box(names) => {
-            let ranges: Vec<Range> = names.iter().map(|n| s.actuators[s.actuator_index(n).expect("validated")].range).collect();
+            let ranges: Vec<Range> =
+                names.iter().map(|n| s.actuators[s.actuator_index(n).expect("validated")].range).collect();
             Space::Box { low: ranges.iter().map(|r| r[0]).collect(), high: ranges.iter().map(|r| r[1]).collect() }
         }
         ActionSpec::Discrete(table) => Space::Discrete { n: table.len() },

@@ -44,20 +44,14 @@ impl Space {
     /// Checks `action` belongs to this space (right kind, length and range; finite values).
     pub fn check(&self, action: &Action) -> Result<(), ActionMismatch> {
         let fits = match (self, action) {
-            (Space::Box { low, .. }, Action::Continuous(v)) => {
-                v.len() == low.len() && v.iter().all(|x| x.is_finite())
-            }
+            (Space::Box { low, .. }, Action::Continuous(v)) => v.len() == low.len() && v.iter().all(|x| x.is_finite()),
             (Space::Discrete { n }, Action::Discrete(a)) => a < n,
             (Space::MultiDiscrete { nvec }, Action::MultiDiscrete(v)) => {
                 v.len() == nvec.len() && v.iter().zip(nvec).all(|(a, n)| a < n)
             }
             _ => false,
         };
-        if fits {
-            Ok(())
-        } else {
-            Err(ActionMismatch { action: action.clone(), space: self.to_string() })
-        }
+        if fits { Ok(()) } else { Err(ActionMismatch { action: action.clone(), space: self.to_string() }) }
     }
 
     /// Draws a uniformly random point of this (action) space.

@@ -56,7 +56,14 @@ impl Shard {
                 } else {
                     (step.obs, None)
                 };
-                Ok(VecStep { obs, reward: step.reward, terminated: step.terminated, truncated: step.truncated, success: step.success, final_obs })
+                Ok(VecStep {
+                    obs,
+                    reward: step.reward,
+                    terminated: step.terminated,
+                    truncated: step.truncated,
+                    success: step.success,
+                    final_obs,
+                })
             })
             .collect();
     }

@@ -89,17 +89,32 @@ fn negative_timestep() {
 
 #[test]
 fn observation_of_a_missing_joint() {
-    rejects("Value(AngularVelocity(\"pole\")),", "Value(JointRate(\"elbow\")),", "\"elbow\"", "no joint is named `elbow`");
+    rejects(
+        "Value(AngularVelocity(\"pole\")),",
+        "Value(JointRate(\"elbow\")),",
+        "\"elbow\"",
+        "no joint is named `elbow`",
+    );
 }
 
 #[test]
 fn goal_term_without_a_goal() {
-    rejects("reward: [(Alive, 1.0)]", "reward: [(Alive, 1.0), (Progress(Body(\"pole\")), 1.0)]", "Progress", "no `goal`");
+    rejects(
+        "reward: [(Alive, 1.0)]",
+        "reward: [(Alive, 1.0), (Progress(Body(\"pole\")), 1.0)]",
+        "Progress",
+        "no `goal`",
+    );
 }
 
 #[test]
 fn bindings_that_do_not_match_the_actions() {
-    rejects("ChoiceBinding(keys: [ArrowLeft, KeyA], buttons: [DPadLeft, West]),", "", "bindings", "one binding per choice");
+    rejects(
+        "ChoiceBinding(keys: [ArrowLeft, KeyA], buttons: [DPadLeft, West]),",
+        "",
+        "bindings",
+        "one binding per choice",
+    );
 }
 
 #[test]

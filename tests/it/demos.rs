@@ -45,7 +45,8 @@ fn a_changed_action_is_caught_by_replay_with_its_step() {
 fn noise_injection_keeps_the_clean_expert_label() {
     let dir = tempfile::tempdir().unwrap();
     let (_, dataset) = generate("pendulum", 2, 0.3, dir.path());
-    let steps: Vec<StepRecord> = dataset.load(None).unwrap().episodes.into_iter().flat_map(|e| e.episode.steps).collect();
+    let steps: Vec<StepRecord> =
+        dataset.load(None).unwrap().episodes.into_iter().flat_map(|e| e.episode.steps).collect();
     let differing = steps.iter().filter(|s| s.expert_label.as_ref() != Some(&s.action)).count();
     assert!(differing > steps.len() / 2, "noisy actions differ from labels: {differing}/{}", steps.len());
     assert!(steps.iter().all(|s| s.source == Source::Expert && s.expert_label.is_some()));
@@ -90,7 +91,10 @@ fn every_field_survives_a_round_trip_through_a_file() {
     assert_eq!(loaded.episodes[0].id, ids[0]);
     assert_eq!(loaded.episodes[0].episode, episode);
     let manifest = dataset.manifest().unwrap();
-    assert_eq!((manifest[0].steps, manifest[0].success, manifest[0].device.as_str()), (3, true, "gamepad: Xbox Wireless Controller"));
+    assert_eq!(
+        (manifest[0].steps, manifest[0].success, manifest[0].device.as_str()),
+        (3, true, "gamepad: Xbox Wireless Controller")
+    );
 }
 
 #[test]
@@ -174,7 +178,7 @@ fn each_kind_of_bad_episode_file_gives_its_error_and_the_rest_loads() {
     expect(4, "scenario file now hashes to");
     expect(5, "step 7: observation has 5 values");
     assert!(loaded.warning().unwrap().contains("6 episode file(s) skipped"));
-    assert!(matches!(loaded.skipped.iter().find(|e| matches!(e, DataError::FutureVersion { .. })), Some(_)));
+    assert!(loaded.skipped.iter().find(|e| matches!(e, DataError::FutureVersion { .. })).is_some());
     // Nothing was deleted or rewritten.
     assert_eq!(dataset.ids().unwrap(), ids);
 }
@@ -224,8 +228,13 @@ fn npz_export_reads_back_as_the_same_data() {
     let imported = npz::import(&out, &mut env).unwrap();
     assert_eq!(imported.len(), 3);
     for (a, b) in imported.iter().zip(&loaded.episodes) {
-        let strip = |s: &StepRecord| (s.obs.clone(), s.action.clone(), s.reward.to_bits(), s.terminated, s.truncated, s.success, s.source);
-        assert_eq!(a.steps.iter().map(strip).collect::<Vec<_>>(), b.episode.steps.iter().map(strip).collect::<Vec<_>>());
+        let strip = |s: &StepRecord| {
+            (s.obs.clone(), s.action.clone(), s.reward.to_bits(), s.terminated, s.truncated, s.success, s.source)
+        };
+        assert_eq!(
+            a.steps.iter().map(strip).collect::<Vec<_>>(),
+            b.episode.steps.iter().map(strip).collect::<Vec<_>>()
+        );
         assert_eq!(a.final_obs, b.episode.final_obs, "imported episodes re-simulate to the same end");
     }
 }
@@ -248,17 +257,27 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn step() -> impl Strategy<Value = StepRecord> {
-    (prop::collection::vec(any::<f32>(), 0..6), action(), any::<f32>(), any::<(bool, bool, bool)>(), 0u8..4, prop::option::of(action()), any::<f64>())
-        .prop_map(|(obs, action, reward, (terminated, truncated, success), source, expert_label, time)| StepRecord {
-            obs,
-            action,
-            reward,
-            terminated,
-            truncated,
-            success,
-            source: Source::from_code(source).unwrap(),
-            expert_label,
-            time,
+    (
+        prop::collection::vec(any::<f32>(), 0..6),
+        action(),
+        any::<f32>(),
+        any::<(bool, bool, bool)>(),
+        0u8..4,
+        prop::option::of(action()),
+        any::<f64>(),
+    )
+        .prop_map(|(obs, action, reward, (terminated, truncated, success), source, expert_label, time)| {
+            StepRecord {
+                obs,
+                action,
+                reward,
+                terminated,
+                truncated,
+                success,
+                source: Source::from_code(source).unwrap(),
+                expert_label,
+                time,
+            }
         })
 }
 

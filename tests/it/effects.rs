@@ -6,11 +6,8 @@ use std::path::Path;
 /// A free body `box` hinged (via `hinge`) to a fixed `base`, with one actuator `a` whose
 /// effect is `effect`, and no gravity.
 fn rig(effect: &str, hinged: bool) -> ScenarioEnv {
-    let joints = if hinged {
-        r#"joints: [Joint(name: "hinge", body1: "base", body2: "box", kind: Revolute())],"#
-    } else {
-        ""
-    };
+    let joints =
+        if hinged { r#"joints: [Joint(name: "hinge", body1: "base", body2: "box", kind: Revolute())],"# } else { "" };
     let text = format!(
         r#"Scenario(
             name: "rig", timestep: 0.05, gravity: (0.0, 0.0), max_steps: 100,

@@ -19,8 +19,16 @@ fn within(space: &Space, obs: &[f32]) -> bool {
 fn every_builtin_loads_with_the_promised_name() {
     let names: Vec<String> = all().iter().map(|e| e.scenario().name.clone()).collect();
     let expected = [
-        "cartpole", "cartpole_continuous", "pendulum", "acrobot", "mountain_car", "lunar_lander",
-        "lunar_lander_continuous", "reacher", "push_t", "car_track",
+        "cartpole",
+        "cartpole_continuous",
+        "pendulum",
+        "acrobot",
+        "mountain_car",
+        "lunar_lander",
+        "lunar_lander_continuous",
+        "reacher",
+        "push_t",
+        "car_track",
     ];
     assert_eq!(names, expected);
     assert!(all().iter().all(|e| e.scenario().expert.is_some()), "every built-in has an expert");
@@ -90,7 +98,8 @@ fn every_expert_beats_random_play_by_a_wide_margin() {
         let name = env.scenario().name.clone();
         let spec = env.scenario().expert.clone().unwrap();
         let expert = summarize(&rollouts(&env, &|| spec.policy(), 12, 1000, &|_| {}));
-        let random = summarize(&rollouts(&env, &|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>, 12, 1000, &|_| {}));
+        let random =
+            summarize(&rollouts(&env, &|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>, 12, 1000, &|_| {}));
         assert!(expert.success_rate >= 0.5, "{name}: expert success {}", expert.success_rate);
         assert!(expert.success_rate >= random.success_rate + 0.4, "{name}: {expert:?} vs {random:?}");
         let margin = 0.2 * random.return_mean.abs().max(expert.return_mean.abs()).max(1.0);
@@ -105,7 +114,9 @@ fn frames_describe_every_collider_and_the_overlays() {
         let colliders: usize = env.scenario().bodies.iter().map(|b| b.colliders.len()).sum();
         let frame = env.frame();
         let ghosts = env.scenario().goal.as_ref().map_or(0, |g| match &g.marker {
-            apprentice::sim::scenario::Marker::Ghost(b) => env.scenario().bodies[env.scenario().body_index(b).unwrap()].colliders.len(),
+            apprentice::sim::scenario::Marker::Ghost(b) => {
+                env.scenario().bodies[env.scenario().body_index(b).unwrap()].colliders.len()
+            }
             _ => 0,
         });
         assert_eq!(frame.shapes.len(), colliders + ghosts, "{}", env.scenario().name);
@@ -118,5 +129,8 @@ fn frames_describe_every_collider_and_the_overlays() {
     let frame = car.frame();
     let rays = frame.overlays.iter().filter(|o| matches!(o, apprentice::sim::frame::Overlay::Ray { .. })).count();
     assert_eq!(rays, 7, "the car's seven range sensors are drawn");
-    assert!(frame.overlays.iter().any(|o| matches!(o, apprentice::sim::frame::Overlay::Arrow { .. })), "throttle arrow");
+    assert!(
+        frame.overlays.iter().any(|o| matches!(o, apprentice::sim::frame::Overlay::Arrow { .. })),
+        "throttle arrow"
+    );
 }

@@ -46,6 +46,7 @@ fn vec_env_matches_sequential_stepping_with_auto_reset() {
 #[test]
 fn episode_seeds_are_distinct_across_envs_and_episodes() {
     let v = VecEnv::new(ScenarioEnv::load("cartpole").unwrap(), 4, 10);
-    let seeds: std::collections::HashSet<u64> = (0..4).flat_map(|i| (0..5).map(move |k| (i, k))).map(|(i, k)| v.episode_seed(i, k)).collect();
+    let seeds: std::collections::HashSet<u64> =
+        (0..4).flat_map(|i| (0..5).map(move |k| (i, k))).map(|(i, k)| v.episode_seed(i, k)).collect();
     assert_eq!(seeds.len(), 20);
 }

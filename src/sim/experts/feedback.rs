@@ -42,7 +42,11 @@ impl Controller for Feedback {
         for law in &self.laws {
             actuator(s, &law.actuator)?;
             if law.gains.len() != obs_dim {
-                return Err(format!("law for `{}` has {} gains; the observation has {obs_dim} components", law.actuator, law.gains.len()));
+                return Err(format!(
+                    "law for `{}` has {} gains; the observation has {obs_dim} components",
+                    law.actuator,
+                    law.gains.len()
+                ));
             }
         }
         Ok(())

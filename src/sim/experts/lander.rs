@@ -41,9 +41,8 @@ impl Controller for Lander {
         let body = m.body(&self.body);
         let (p, v) = (body.translation() - goal, body.linvel());
         let (angle, spin) = (body.rotation().angle(), body.angvel());
-        let touching = [&self.legs.0, &self.legs.1]
-            .iter()
-            .any(|leg| m.contact(leg, &self.ground) || m.contact(leg, &self.pad));
+        let touching =
+            [&self.legs.0, &self.legs.1].iter().any(|leg| m.contact(leg, &self.ground) || m.contact(leg, &self.pad));
         let tilt_target = (self.tilt_per_x * p.x + self.tilt_per_vx * v.x).clamp(-self.max_tilt, self.max_tilt);
         let height_target = self.height_per_x * p.x.abs();
         let (turn, lift) = if touching {

@@ -6,8 +6,8 @@
 
 mod feedback;
 mod lander;
-mod push_t;
 mod pursuit;
+mod push_t;
 mod reacher;
 mod swing_up;
 
@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use feedback::{Feedback, Pump};
 pub use lander::Lander;
-pub use push_t::PushT;
 pub use pursuit::PurePursuit;
+pub use push_t::PushT;
 pub use reacher::Reacher;
 pub use swing_up::SwingUp;
 

@@ -152,7 +152,11 @@ impl Controller for PushT {
             // Approach along the push line from a staging point clear of the block.
             let staging = behind - direction * 0.5;
             let on_corridor = (-0.55..0.0).contains(&along) && across.length() < 0.1;
-            if on_corridor { (behind - pusher).normalize_or_zero() * self.walk_speed } else { self.walk(pusher, center, staging) }
+            if on_corridor {
+                (behind - pusher).normalize_or_zero() * self.walk_speed
+            } else {
+                self.walk(pusher, center, staging)
+            }
         };
         let s = env.scenario();
         let mut commands = vec![0.0; s.actuators.len()];

@@ -48,7 +48,11 @@ impl Controller for Reacher {
         let (x, y) = (goal.x - self.base.0, goal.y - self.base.1);
         // The solution closer to the current pose in joint space.
         let cost = |(a, b): (f32, f32)| wrap_angle(a - q1).abs() + wrap_angle(b - q2).abs();
-        let closer = if cost(self.inverse_kinematics(x, y, 1.0)) <= cost(self.inverse_kinematics(x, y, -1.0)) { 1.0 } else { -1.0 };
+        let closer = if cost(self.inverse_kinematics(x, y, 1.0)) <= cost(self.inverse_kinematics(x, y, -1.0)) {
+            1.0
+        } else {
+            -1.0
+        };
         let bend = *self.bend.get_or_insert(closer);
         let (t1, t2) = self.inverse_kinematics(x, y, bend);
         let s = env.scenario();
