@@ -8,5 +8,8 @@ pub mod sim;
 /// Demonstrations: episodes, crash-safe datasets, dataset tools.
 pub mod data;
 
+/// Learning: policies on Burn, behaviour cloning, evaluation, runs.
+pub mod learn;
+
 /// The command-line interface (used by the binary; public so tests can drive it).
 pub mod cli;

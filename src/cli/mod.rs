@@ -5,6 +5,7 @@ mod demos;
 mod output;
 mod rollout;
 mod scenarios;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,11 @@ pub enum Command {
     /// Demonstration datasets: generate, info, trim, delete, merge, split, replay, export, import.
     #[command(subcommand)]
     Demos(demos::Demos),
+    /// Train a policy.
+    #[command(subcommand)]
+    Train(train::Train),
+    /// Evaluate a trained policy against the scripted expert on seeded episodes.
+    Eval(train::EvalArgs),
     /// Measure speed.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -35,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Scenarios(args)) => scenarios::run(args),
         Some(Command::Rollout(args)) => rollout::run(args),
         Some(Command::Demos(demos)) => demos::run(demos),
+        Some(Command::Train(t)) => train::train(t),
+        Some(Command::Eval(args)) => train::eval(args),
         Some(Command::Bench(bench)) => bench::run(bench),
         None => {
             eprintln!(

@@ -4,5 +4,6 @@ mod bad_scenarios;
 mod cli;
 mod demos;
 mod effects;
+mod learn;
 mod scenarios;
 mod vec_env;

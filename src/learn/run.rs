@@ -1,0 +1,121 @@
+//! A run directory: everything to reproduce, inspect and reload one training run.
+//!
+//! ```text
+//! RUN/config.toml        algorithm, scenario, demos and every hyperparameter
+//! RUN/metrics.csv        one row per epoch: step, epoch, train/loss, val/loss
+//! RUN/policy.safetensors the network's weights (loadable from Python)
+//! RUN/policy.json        scenario name and hash, spaces, network shape, normalizer
+//! ```
+
+use super::bc::{BcConfig, EpochLog};
+use super::policy::{Mlp, MlpPolicy, Normalizer, head_width};
+use crate::sim::{Env, ScenarioEnv, Space};
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The complete configuration of a run: re-running it reproduces the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub algorithm: String,
+    /// Built-in name or path of the scenario.
+    pub scenario: String,
+    /// Dataset directory of the demonstrations.
+    pub demos: PathBuf,
+    pub bc: BcConfig,
+}
+
+/// What a saved policy needs to be rebuilt and checked against a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyMeta {
+    pub scenario: String,
+    pub scenario_hash: String,
+    pub obs_dim: usize,
+    pub action_space: Space,
+    pub hidden: Vec<usize>,
+    pub normalizer: Normalizer,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+    #[error("{path}: the policy was trained on {trained}, which does not fit scenario `{scenario}` ({found})")]
+    Mismatch { path: PathBuf, trained: String, scenario: String, found: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_owned(), source }
+}
+
+/// Writes config, metrics, weights and policy description into `dir`.
+pub fn save(
+    dir: &Path,
+    config: &RunConfig,
+    env: &ScenarioEnv,
+    policy: &MlpPolicy,
+    log: &[EpochLog],
+) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let invalid = |path: &Path, what: String| RunError::Invalid { path: path.to_owned(), what };
+    let path = dir.join("config.toml");
+    let text = toml::to_string_pretty(config).map_err(|e| invalid(&path, e.to_string()))?;
+    std::fs::write(&path, text).map_err(io(&path))?;
+    let path = dir.join("metrics.csv");
+    let mut csv = String::from("step,epoch,train/loss,val/loss\n");
+    for l in log {
+        csv += &format!("{},{},{},{}\n", l.step, l.epoch, l.train_loss, l.val_loss);
+    }
+    std::fs::write(&path, csv).map_err(io(&path))?;
+    let meta = PolicyMeta {
+        scenario: env.scenario().name.clone(),
+        scenario_hash: env.scenario().source_hash.clone(),
+        obs_dim: env.observation_space().dim(),
+        action_space: env.action_space().clone(),
+        hidden: config.bc.hidden.clone(),
+        normalizer: policy.normalizer.clone(),
+    };
+    let path = dir.join("policy.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("serializes")).map_err(io(&path))?;
+    let path = dir.join("policy.safetensors");
+    let mut store = SafetensorsStore::from_file(&path);
+    policy.net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
+    Ok(())
+}
+
+/// Reads a run's configuration.
+pub fn load_config(dir: &Path) -> Result<RunConfig, RunError> {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    toml::from_str(&text).map_err(|e| RunError::Invalid { path, what: e.to_string() })
+}
+
+/// Loads a run's policy and checks it fits `env`'s scenario.
+pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError> {
+    let path = dir.join("policy.json");
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let meta: PolicyMeta =
+        serde_json::from_slice(&bytes).map_err(|e| RunError::Invalid { path: path.clone(), what: e.to_string() })?;
+    let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
+    if meta.obs_dim != obs_dim || &meta.action_space != space {
+        return Err(RunError::Mismatch {
+            path,
+            trained: format!("`{}` ({} observations, actions {})", meta.scenario, meta.obs_dim, meta.action_space),
+            scenario: env.scenario().name.clone(),
+            found: format!("{obs_dim} observations, actions {space}"),
+        });
+    }
+    if meta.normalizer.mean.len() != obs_dim {
+        return Err(RunError::Invalid { path, what: "the normalizer does not match the observation size".into() });
+    }
+    let device = Device::flex();
+    let mut net = Mlp::new(obs_dim, &meta.hidden, head_width(space), &device);
+    let weights = dir.join("policy.safetensors");
+    let mut store = SafetensorsStore::from_file(&weights);
+    net.load_from(&mut store).map_err(|e| RunError::Invalid { path: weights.clone(), what: format!("{e:?}") })?;
+    Ok(MlpPolicy { net, normalizer: meta.normalizer, space: space.clone(), device })
+}
