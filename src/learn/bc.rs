@@ -2,8 +2,9 @@
 //! actions from its observations, with a train/validation split by episode, Adam
 //! minibatches and early stopping on the validation loss.
 
+use super::hindsight::GoalLayout;
 use super::policy::{Mlp, MlpPolicy, Normalizer, head_width, scale_action};
-use crate::data::Episode;
+use crate::data::{Episode, StepRecord};
 use crate::sim::{Action, Env, ScenarioEnv, Space};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -32,6 +33,9 @@ pub struct BcConfig {
     pub patience: usize,
     /// Learn the expert's clean label where a step has one (DART data), else the executed action.
     pub use_expert_labels: bool,
+    /// Extra copies of every training step with its goal replaced by a point reached later
+    /// (hindsight relabeling; goal-conditioned scenarios only, 0 = off).
+    pub hindsight: usize,
     /// Seed of initialization, shuffling and the split.
     pub seed: u64,
 }
@@ -46,6 +50,7 @@ impl Default for BcConfig {
             val_fraction: 0.2,
             patience: 10,
             use_expert_labels: true,
+            hindsight: 0,
             seed: 0,
         }
     }
@@ -92,11 +97,26 @@ struct Samples {
     len: usize,
 }
 
-fn samples(episodes: &[&Episode], space: &Space, norm: &Normalizer, labels: bool) -> Samples {
+/// Observation rows paired with the steps whose action they are to predict.
+fn rows<'a>(
+    episodes: &[&'a Episode],
+    hindsight: Option<(&GoalLayout, usize, &mut ChaCha8Rng)>,
+) -> Vec<(Vec<f32>, &'a StepRecord)> {
+    let mut rows: Vec<(Vec<f32>, &StepRecord)> =
+        episodes.iter().flat_map(|e| e.steps.iter().map(|s| (s.obs.clone(), s))).collect();
+    if let Some((layout, copies, rng)) = hindsight {
+        for e in episodes {
+            rows.extend(layout.relabeled(e, copies, rng).into_iter().map(|(obs, t)| (obs, &e.steps[t])));
+        }
+    }
+    rows
+}
+
+fn samples(rows: &[(Vec<f32>, &StepRecord)], space: &Space, norm: &Normalizer, labels: bool) -> Samples {
     let mut s = Samples { obs: Vec::new(), float_targets: Vec::new(), class_targets: Vec::new(), len: 0 };
-    for step in episodes.iter().flat_map(|e| &e.steps) {
+    for (obs, step) in rows {
         let target = if labels { step.expert_label.as_ref().unwrap_or(&step.action) } else { &step.action };
-        s.obs.extend(norm.apply(&step.obs));
+        s.obs.extend(norm.apply(obs));
         match target {
             Action::Continuous(_) => s.float_targets.extend(scale_action(space, target)),
             Action::Discrete(c) => s.class_targets.push(*c as i64),
@@ -176,10 +196,13 @@ pub fn train(
         let (v, t) = order.split_at(n_val);
         (v.iter().map(|&i| &episodes[i]).collect(), t.iter().map(|&i| &episodes[i]).collect())
     };
-    let all_obs: Vec<Vec<f32>> = train_eps.iter().flat_map(|e| e.steps.iter().map(|s| s.obs.clone())).collect();
+    let layout = GoalLayout::of(env.scenario()).filter(|_| config.hindsight > 0);
+    let train_rows = rows(&train_eps, layout.as_ref().map(|l| (l, config.hindsight, &mut rng)));
+    let val_rows = rows(&val_eps, None);
+    let all_obs: Vec<Vec<f32>> = train_rows.iter().map(|(o, _)| o.clone()).collect();
     let normalizer = Normalizer::fit(&all_obs, obs_dim);
-    let train_data = samples(&train_eps, &space, &normalizer, config.use_expert_labels);
-    let val_data = samples(&val_eps, &space, &normalizer, config.use_expert_labels);
+    let train_data = samples(&train_rows, &space, &normalizer, config.use_expert_labels);
+    let val_data = samples(&val_rows, &space, &normalizer, config.use_expert_labels);
 
     let device = Device::flex().autodiff();
     device.seed(config.seed);

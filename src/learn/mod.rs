@@ -3,5 +3,6 @@
 
 pub mod bc;
 pub mod eval;
+pub mod hindsight;
 pub mod policy;
 pub mod run;

@@ -67,3 +67,36 @@ fn an_empty_dataset_is_refused() {
     let error = bc::train(&env, &[], &BcConfig::default(), &mut |_| {}).unwrap_err();
     assert!(error.to_string().contains("no steps"), "{error}");
 }
+
+#[test]
+fn hindsight_relabeling_helps_a_goal_conditioned_clone() {
+    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let episodes = demos(&mut env, 20);
+    let score = |hindsight: usize| {
+        let config = BcConfig { hindsight, ..BcConfig::default() };
+        let (policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
+        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).expert_fraction
+    };
+    let (plain, relabeled) = (score(0), score(16));
+    assert!(relabeled > plain + 0.2, "hindsight {relabeled:.3} vs plain {plain:.3}");
+}
+
+#[test]
+fn relabeling_moves_the_goal_and_keeps_the_arm() {
+    use apprentice::learn::hindsight::GoalLayout;
+    use rand::SeedableRng;
+    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let episode = demos(&mut env, 1).remove(0);
+    let layout = GoalLayout::of(env.scenario()).expect("reacher observes its goal");
+    let rows = layout.relabeled(&episode, 2, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+    assert_eq!(rows.len(), 2 * episode.len());
+    for (obs, t) in rows {
+        let original = &episode.steps[t].obs;
+        assert_eq!(obs[..6], original[..6], "joint angles and rates are untouched");
+        // Goal (6..8) minus to-goal (8..10) is the fingertip, which must not move.
+        let tip = |o: &[f32]| [o[6] - o[8], o[7] - o[9]];
+        let (a, b) = (tip(&obs), tip(original));
+        assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4);
+    }
+    assert!(GoalLayout::of(ScenarioEnv::load("cartpole").unwrap().scenario()).is_none());
+}
