@@ -3,16 +3,21 @@
 use super::output::{json_line, progress};
 use crate::data::Dataset;
 use crate::learn::bc::{self, BcConfig};
+use crate::learn::dagger::{self, DaggerConfig};
 use crate::learn::eval::evaluate;
 use crate::learn::run::{self, RunConfig};
+use crate::learn::{field_names, overrides};
 use crate::sim::{Policy, ScenarioEnv};
-use anyhow::Context;
+use anyhow::bail;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Train {
     /// Behaviour cloning from a demonstration dataset.
     Bc(TrainArgs),
+    /// DAgger: behaviour cloning, then rounds of expert-labeled rollouts of the learner.
+    /// The aggregated data is written to RUN/dataset.
+    Dagger(TrainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,14 +56,31 @@ pub struct EvalArgs {
 }
 
 pub fn train(command: Train) -> anyhow::Result<()> {
-    let Train::Bc(args) = command;
+    let (algorithm, args) = match command {
+        Train::Bc(args) => ("bc", args),
+        Train::Dagger(args) => ("dagger", args),
+    };
     let base = match &args.config {
         Some(path) => run::load_config(path.parent().unwrap_or(Path::new(".")))
-            .map(|c| c.bc)
-            .or_else(|_| -> anyhow::Result<BcConfig> { Ok(toml::from_str(&std::fs::read_to_string(path)?)?) })?,
-        None => BcConfig::default(),
+            .or_else(|_| -> anyhow::Result<RunConfig> { Ok(toml::from_str(&std::fs::read_to_string(path)?)?) })?,
+        None => RunConfig {
+            algorithm: algorithm.into(),
+            scenario: args.scenario.clone(),
+            demos: args.demos.clone(),
+            bc: BcConfig::default(),
+            dagger: (algorithm == "dagger").then(DaggerConfig::default),
+        },
     };
-    let config = base.with_overrides(&args.set).map_err(anyhow::Error::msg)?;
+    let (bc_config, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
+    let dagger_base = base.dagger.clone().unwrap_or_default();
+    let (dagger_config, unknown) = overrides(&dagger_base, &rest).map_err(anyhow::Error::msg)?;
+    if let Some(set) = unknown.first() {
+        let mut known = field_names(&bc_config);
+        if algorithm == "dagger" {
+            known.extend(field_names(&dagger_config));
+        }
+        bail!("--set {set}: no such hyperparameter (known: {})", known.join(", "));
+    }
     let env = ScenarioEnv::load(&args.scenario)?;
     let (dataset, recovered) = Dataset::existing(&args.demos)?;
     recovered.iter().for_each(|m| eprintln!("{m}"));
@@ -67,22 +89,32 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     let episodes: Vec<_> = loaded.episodes.into_iter().map(|e| e.episode).collect();
-    let bar = progress(config.epochs as u64, "train bc");
-    let (policy, log) = bc::train(&env, &episodes, &config, &mut |l| {
-        bar.set_position(l.epoch as u64 + 1);
-        bar.set_message(format!("train bc: val/loss {:.4}", l.val_loss));
-    })?;
-    bar.finish_and_clear();
-    let run_config = RunConfig { algorithm: "bc".into(), scenario: args.scenario, demos: args.demos, bc: config };
-    run::save(&args.out, &run_config, &env, &policy, &log)?;
-    let last = log.last().context("training ran no epoch")?;
-    eprintln!(
-        "trained on {} episodes for {} epochs (val/loss {:.4}); run saved in {}",
-        episodes.len(),
-        log.len(),
-        last.val_loss,
-        args.out.display()
-    );
+    let count = episodes.len();
+    let (policy, metrics) = if algorithm == "dagger" {
+        let bar = progress(dagger_config.rounds as u64 + 1, "train dagger");
+        let (policy, data, rounds) = dagger::train(&env, episodes, &bc_config, &dagger_config, &mut |r| {
+            bar.set_position(r.round as u64 + 1);
+            bar.set_message(format!("train dagger: {} episodes, val/loss {:.4}", r.episodes, r.val_loss));
+        })?;
+        bar.finish_and_clear();
+        let (aggregated, _) = Dataset::open(&args.out.join("dataset"))?;
+        aggregated.append(&data[count..])?;
+        eprintln!("aggregated {} new expert-labeled episodes into {}", data.len() - count, aggregated.dir.display());
+        (policy, run::round_csv(&rounds))
+    } else {
+        let bar = progress(bc_config.epochs as u64, "train bc");
+        let (policy, log) = bc::train(&env, &episodes, &bc_config, &mut |l| {
+            bar.set_position(l.epoch as u64 + 1);
+            bar.set_message(format!("train bc: val/loss {:.4}", l.val_loss));
+        })?;
+        bar.finish_and_clear();
+        (policy, run::epoch_csv(&log))
+    };
+    let dagger = (algorithm == "dagger").then_some(dagger_config);
+    let run_config =
+        RunConfig { algorithm: algorithm.into(), scenario: args.scenario, demos: args.demos, bc: bc_config, dagger };
+    run::save(&args.out, &run_config, &env, &policy, &metrics)?;
+    eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", args.out.display());
     Ok(())
 }
 

@@ -54,30 +54,28 @@ pub enum Generator {
     Random,
 }
 
-/// Records one episode of the scripted expert (or random play) from `seed`, executing
-/// perturbed actions and keeping the expert's clean label beside each.
-pub fn record_episode(
+/// Chooses the executed action (and who chose it) from the state, its observation and the
+/// expert's label for it.
+pub type Driver<'a> = dyn FnMut(&ScenarioEnv, &[f32], &Action) -> (Action, Source) + 'a;
+
+/// Records one episode from `seed` in which the scripted expert labels every state and
+/// `drive` picks the executed action (and who chose it) from the state and that label.
+pub fn record_labeled(
     env: &mut ScenarioEnv,
     expert: &ExpertSpec,
-    generator: Generator,
     seed: u64,
-    noise: f32,
+    device: &str,
+    drive: &mut Driver,
 ) -> Episode {
     let mut policy = expert.policy();
     policy.reset(seed);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDA27);
     let mut obs = env.reset(seed);
     let initial = env.state();
-    let space = env.action_space().clone();
     let mut steps = Vec::new();
     loop {
         let label = policy.act(env, &obs);
-        let action = match generator {
-            Generator::Scripted => perturb(&space, &label, noise, &mut rng),
-            Generator::Random => space.sample(&mut rng),
-        };
-        let step = env.step(&action).expect("generated actions lie in the action space");
-        let source = if generator == Generator::Scripted { Source::Expert } else { Source::Policy };
+        let (action, source) = drive(env, &obs, &label);
+        let step = env.step(&action).expect("drivers act inside the action space");
         steps.push(StepRecord {
             obs: std::mem::replace(&mut obs, step.obs.clone()),
             action,
@@ -98,15 +96,36 @@ pub fn record_episode(
         scenario: s.name.clone(),
         scenario_hash: s.source_hash.clone(),
         seed,
-        device: match generator {
-            Generator::Scripted => "scripted".into(),
-            Generator::Random => "random".into(),
-        },
-        tags: if noise > 0.0 { vec![format!("noise={noise}")] } else { Vec::new() },
+        device: device.to_string(),
+        tags: Vec::new(),
         note: String::new(),
         partial: false,
     };
     Episode { meta, initial, steps, final_obs: obs }
+}
+
+/// Records one episode of the scripted expert (with DART noise) or of random play.
+pub fn record_episode(
+    env: &mut ScenarioEnv,
+    expert: &ExpertSpec,
+    generator: Generator,
+    seed: u64,
+    noise: f32,
+) -> Episode {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDA27);
+    let space = env.action_space().clone();
+    let mut episode = match generator {
+        Generator::Scripted => record_labeled(env, expert, seed, "scripted", &mut |_, _, label| {
+            (perturb(&space, label, noise, &mut rng), Source::Expert)
+        }),
+        Generator::Random => {
+            record_labeled(env, expert, seed, "random", &mut |_, _, _| (space.sample(&mut rng), Source::Policy))
+        }
+    };
+    if noise > 0.0 {
+        episode.meta.tags.push(format!("noise={noise}"));
+    }
+    episode
 }
 
 /// Generates `count` episodes with seeds `seed..` in parallel and appends them to `dataset`.

@@ -57,24 +57,15 @@ impl Default for BcConfig {
 }
 
 impl BcConfig {
-    /// Applies `key=value` overrides (values in TOML syntax, bare words as strings), as
-    /// given by `--set`; an unknown key or a value of the wrong type is an error naming it.
+    /// Applies `key=value` overrides (see `overrides`); every key must be a field.
     pub fn with_overrides(&self, sets: &[String]) -> Result<BcConfig, String> {
-        let mut table = toml::Table::try_from(self).map_err(|e| e.to_string())?;
-        for set in sets {
-            let (key, value) = set.split_once('=').ok_or_else(|| format!("--set takes KEY=VALUE, got `{set}`"))?;
-            let key = key.trim();
-            if !table.contains_key(key) {
-                let known: Vec<&str> = table.keys().map(|k| k.as_str()).collect();
-                return Err(format!("--set {key}: no such hyperparameter (known: {})", known.join(", ")));
+        let (config, unknown) = super::overrides(self, sets)?;
+        match unknown.first() {
+            None => Ok(config),
+            Some(key) => {
+                Err(format!("--set {key}: no such hyperparameter (known: {})", super::field_names(self).join(", ")))
             }
-            let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(value.to_string()));
-            table.insert(key.to_string(), value);
         }
-        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| format!("--set: {}", e.message()))
     }
 }
 

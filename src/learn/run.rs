@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! RUN/config.toml        algorithm, scenario, demos and every hyperparameter
-//! RUN/metrics.csv        one row per epoch: step, epoch, train/loss, val/loss
+//! RUN/metrics.csv        one row per log step (epochs for BC, rounds for DAgger)
 //! RUN/policy.safetensors the network's weights (loadable from Python)
 //! RUN/policy.json        scenario name and hash, spaces, network shape, normalizer
 //! ```
 
 use super::bc::{BcConfig, EpochLog};
+use super::dagger::RoundLog;
 use super::policy::{Mlp, MlpPolicy, Normalizer, head_width};
 use crate::sim::{Env, ScenarioEnv, Space};
 use burn::prelude::*;
@@ -25,6 +26,9 @@ pub struct RunConfig {
     /// Dataset directory of the demonstrations.
     pub demos: PathBuf,
     pub bc: BcConfig,
+    /// Present for DAgger runs.
+    #[serde(default)]
+    pub dagger: Option<super::dagger::DaggerConfig>,
 }
 
 /// What a saved policy needs to be rebuilt and checked against a scenario.
@@ -52,13 +56,29 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io { path: path.to_owned(), source }
 }
 
-/// Writes config, metrics, weights and policy description into `dir`.
+/// Behaviour-cloning metrics as CSV: `step,epoch,train/loss,val/loss`.
+pub fn epoch_csv(log: &[EpochLog]) -> String {
+    let rows: String =
+        log.iter().map(|l| format!("{},{},{},{}\n", l.step, l.epoch, l.train_loss, l.val_loss)).collect();
+    format!("step,epoch,train/loss,val/loss\n{rows}")
+}
+
+/// DAgger metrics as CSV: `round,beta,episodes,rollout/return_mean,val/loss`.
+pub fn round_csv(log: &[RoundLog]) -> String {
+    let rows: String = log
+        .iter()
+        .map(|r| format!("{},{},{},{},{}\n", r.round, r.beta, r.episodes, r.rollout_return, r.val_loss))
+        .collect();
+    format!("round,beta,episodes,rollout/return_mean,val/loss\n{rows}")
+}
+
+/// Writes config, metrics (CSV text), weights and policy description into `dir`.
 pub fn save(
     dir: &Path,
     config: &RunConfig,
     env: &ScenarioEnv,
     policy: &MlpPolicy,
-    log: &[EpochLog],
+    metrics: &str,
 ) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let invalid = |path: &Path, what: String| RunError::Invalid { path: path.to_owned(), what };
@@ -66,11 +86,7 @@ pub fn save(
     let text = toml::to_string_pretty(config).map_err(|e| invalid(&path, e.to_string()))?;
     std::fs::write(&path, text).map_err(io(&path))?;
     let path = dir.join("metrics.csv");
-    let mut csv = String::from("step,epoch,train/loss,val/loss\n");
-    for l in log {
-        csv += &format!("{},{},{},{}\n", l.step, l.epoch, l.train_loss, l.val_loss);
-    }
-    std::fs::write(&path, csv).map_err(io(&path))?;
+    std::fs::write(&path, metrics).map_err(io(&path))?;
     let meta = PolicyMeta {
         scenario: env.scenario().name.clone(),
         scenario_hash: env.scenario().source_hash.clone(),

@@ -32,9 +32,14 @@ fn a_saved_run_reloads_and_acts_identically() {
     let config = BcConfig { epochs: 3, ..BcConfig::default() };
     let (policy, log) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let run_config =
-        RunConfig { algorithm: "bc".into(), scenario: "cartpole_continuous".into(), demos: "d".into(), bc: config };
-    run::save(dir.path(), &run_config, &env, &policy, &log).unwrap();
+    let run_config = RunConfig {
+        algorithm: "bc".into(),
+        scenario: "cartpole_continuous".into(),
+        demos: "d".into(),
+        bc: config,
+        dagger: None,
+    };
+    run::save(dir.path(), &run_config, &env, &policy, &run::epoch_csv(&log)).unwrap();
     assert_eq!(run::load_config(dir.path()).unwrap(), run_config);
     let reloaded = run::load_policy(dir.path(), &env).unwrap();
     for seed in 0..5 {
@@ -99,4 +104,26 @@ fn relabeling_moves_the_goal_and_keeps_the_arm() {
         assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4);
     }
     assert!(GoalLayout::of(ScenarioEnv::load("cartpole").unwrap().scenario()).is_none());
+}
+
+#[test]
+fn dagger_recovers_what_behaviour_cloning_misses() {
+    use apprentice::learn::dagger::{self, DaggerConfig};
+    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let episodes = demos(&mut env, 20);
+    let score = |policy: &apprentice::learn::policy::MlpPolicy| {
+        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).expert_fraction
+    };
+    let (bc_policy, _) = bc::train(&env, &episodes, &BcConfig::default(), &mut |_| {}).unwrap();
+    let config = DaggerConfig { rounds: 4, episodes_per_round: 20, ..DaggerConfig::default() };
+    let (policy, data, log) = dagger::train(&env, episodes, &BcConfig::default(), &config, &mut |_| {}).unwrap();
+    assert_eq!(data.len(), 20 + 4 * 20, "every round's episodes are aggregated");
+    assert_eq!(log.len(), 5);
+    assert!(
+        data[20..].iter().flat_map(|e| &e.steps).all(|s| s.expert_label.is_some()),
+        "the expert labels every visited state"
+    );
+    let (before, after) = (score(&bc_policy), score(&policy));
+    eprintln!("reacher expert_fraction: behaviour cloning {before:.3}, DAgger {after:.3}");
+    assert!(after >= 0.85 && after > before + 0.3, "DAgger {after:.3} vs BC {before:.3}");
 }
