@@ -1,6 +1,6 @@
 //! Observation-feedback experts: linear state feedback (LQR-style) and bang-bang pumping.
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::scenario::{Quantity, Scenario};
 use crate::sim::scenario_check::{Ref, quantity_refs};
 use crate::sim::scenario_env::ScenarioEnv;
@@ -71,10 +71,8 @@ fn one() -> f32 {
 impl Controller for Pump {
     fn commands(&mut self, env: &ScenarioEnv, _obs: &[f32]) -> Vec<f32> {
         let s = env.scenario();
-        let mut commands = vec![0.0; s.actuators.len()];
         let q = env.measure().quantity(&self.follow);
-        commands[s.actuator_index(&self.actuator).expect("checked")] = self.gain * if q >= 0.0 { 1.0 } else { -1.0 };
-        commands
+        commands(s, &[(&self.actuator, self.gain * if q >= 0.0 { 1.0 } else { -1.0 })])
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {

@@ -2,7 +2,7 @@
 //! tilt towards the pad, hold a descent profile that gets lower as the pad gets closer,
 //! and stop steering once a leg touches.
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::scenario::Scenario;
 use crate::sim::scenario_check::Ref;
 use crate::sim::scenario_env::ScenarioEnv;
@@ -54,11 +54,8 @@ impl Controller for Lander {
             )
         };
         let s = env.scenario();
-        let mut commands = vec![0.0; s.actuators.len()];
-        commands[s.actuator_index(&self.main).expect("checked")] = lift;
         // A positive side command turns clockwise, so a counter-clockwise need is negative.
-        commands[s.actuator_index(&self.side).expect("checked")] = -turn;
-        commands
+        commands(s, &[(&self.main, lift), (&self.side, -turn)])
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {

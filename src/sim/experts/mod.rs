@@ -127,6 +127,16 @@ pub fn realize(s: &Scenario, desired: &[f32]) -> Action {
     }
 }
 
+/// Per-actuator commands: `pairs` of (actuator name, command), every other actuator at 0.
+/// Names were checked against the scenario when it loaded.
+pub fn commands(s: &Scenario, pairs: &[(&str, f32)]) -> Vec<f32> {
+    let mut commands = vec![0.0; s.actuators.len()];
+    for (name, value) in pairs {
+        commands[s.actuator_index(name).expect("checked")] = *value;
+    }
+    commands
+}
+
 /// Index of a named actuator, for `check`.
 fn actuator(s: &Scenario, name: &str) -> Result<usize, String> {
     s.actuator_index(name).ok_or_else(|| format!("no actuator is named `{name}`"))

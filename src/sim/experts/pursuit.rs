@@ -1,6 +1,6 @@
 //! Pure pursuit (Coulter 1992): steer towards the point of a path a fixed distance ahead.
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::measure::wrap_angle;
 use crate::sim::scenario::Scenario;
 use crate::sim::scenario_check::Ref;
@@ -34,10 +34,10 @@ impl Controller for PurePursuit {
         let target = path.point_at(arc + self.lookahead);
         let to_target = target - position;
         let error = wrap_angle(to_target.y.atan2(to_target.x) - body.rotation().angle());
-        let mut commands = vec![0.0; s.actuators.len()];
-        commands[s.actuator_index(&self.steer).expect("checked")] = self.steer_gain * error;
-        commands[s.actuator_index(&self.throttle).expect("checked")] = self.speed * (1.0 - error.abs()).max(0.3);
-        commands
+        commands(
+            s,
+            &[(&self.steer, self.steer_gain * error), (&self.throttle, self.speed * (1.0 - error.abs()).max(0.3))],
+        )
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {

@@ -4,7 +4,7 @@
 //! Rotations push near one end of the bar; which end depends on where the pusher already
 //! is, so demonstrations are naturally multimodal (the same state, two good pushes).
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::measure::{Measure, wrap_angle};
 use crate::sim::scenario::Scenario;
 use crate::sim::scenario_check::Ref;
@@ -159,10 +159,7 @@ impl Controller for PushT {
             }
         };
         let s = env.scenario();
-        let mut commands = vec![0.0; s.actuators.len()];
-        commands[s.actuator_index(&self.actuators.0).expect("checked")] = velocity.x;
-        commands[s.actuator_index(&self.actuators.1).expect("checked")] = velocity.y;
-        commands
+        commands(s, &[(&self.actuators.0, velocity.x), (&self.actuators.1, velocity.y)])
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {

@@ -2,7 +2,7 @@
 //! τ = Jᵀ·kp·(goal − fingertip) − kd·q̇. A smooth law of the observation, so a cloned
 //! policy can represent it, and free of the elbow flips of an inverse-kinematics servo.
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::scenario::Scenario;
 use crate::sim::scenario_check::Ref;
 use crate::sim::scenario_env::ScenarioEnv;
@@ -38,10 +38,7 @@ impl Controller for Reacher {
         let t1 = (-l1 * a1.sin() - l2 * a12.sin()) * e.x + (l1 * a1.cos() + l2 * a12.cos()) * e.y - self.kd * w1;
         let t2 = -l2 * a12.sin() * e.x + l2 * a12.cos() * e.y - self.kd * w2;
         let s = env.scenario();
-        let mut commands = vec![0.0; s.actuators.len()];
-        commands[s.actuator_index(&self.actuators.0).expect("checked")] = t1;
-        commands[s.actuator_index(&self.actuators.1).expect("checked")] = t2;
-        commands
+        commands(s, &[(&self.actuators.0, t1), (&self.actuators.1, t2)])
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {

@@ -1,7 +1,7 @@
 //! Energy-based swing-up with a PD catch (Åström & Furuta): pump the pendulum's energy
 //! towards the upright level, then balance with a PD law once near the top.
 
-use super::{Controller, actuator};
+use super::{Controller, actuator, commands};
 use crate::sim::measure::wrap_angle;
 use crate::sim::scenario::Scenario;
 use crate::sim::scenario_check::Ref;
@@ -40,9 +40,7 @@ impl Controller for SwingUp {
             if rate.abs() < 1e-3 { self.energy_gain } else { pump }
         };
         let s = env.scenario();
-        let mut commands = vec![0.0; s.actuators.len()];
-        commands[s.actuator_index(&self.actuator).expect("checked")] = u;
-        commands
+        commands(s, &[(&self.actuator, u)])
     }
 
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {
