@@ -43,12 +43,12 @@ pub struct BcConfig {
 impl Default for BcConfig {
     fn default() -> BcConfig {
         BcConfig {
-            hidden: vec![64, 64],
+            hidden: vec![128, 128],
             lr: 1e-3,
-            batch_size: 256,
-            epochs: 100,
+            batch_size: 64,
+            epochs: 300,
             val_fraction: 0.2,
-            patience: 10,
+            patience: 20,
             use_expert_labels: true,
             hindsight: 0,
             seed: 0,

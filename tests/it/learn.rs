@@ -8,6 +8,9 @@ use apprentice::learn::eval::evaluate;
 use apprentice::learn::run::{self, RunConfig, RunError};
 use apprentice::sim::{Env, Policy, ScenarioEnv};
 
+/// The reacher with world-frame observations (Gymnasium's), which plain cloning handles badly.
+const WORLD_REACHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/reacher_world.ron");
+
 fn demos(env: &mut ScenarioEnv, count: u64) -> Vec<Episode> {
     let expert = env.scenario().expert.clone().unwrap();
     (0..count).map(|seed| record_episode(env, &expert, Generator::Scripted, seed, 0.0)).collect()
@@ -15,7 +18,7 @@ fn demos(env: &mut ScenarioEnv, count: u64) -> Vec<Episode> {
 
 #[test]
 fn behaviour_cloning_on_20_demos_reaches_the_expert_on_unseen_seeds() {
-    for name in ["cartpole", "pendulum"] {
+    for name in ["cartpole", "pendulum", "reacher"] {
         let mut env = ScenarioEnv::load(name).unwrap();
         let episodes = demos(&mut env, 20);
         let (policy, log) = bc::train(&env, &episodes, &BcConfig::default(), &mut |_| {}).unwrap();
@@ -75,7 +78,7 @@ fn an_empty_dataset_is_refused() {
 
 #[test]
 fn hindsight_relabeling_helps_a_goal_conditioned_clone() {
-    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let mut env = ScenarioEnv::load(WORLD_REACHER).unwrap();
     let episodes = demos(&mut env, 20);
     let score = |hindsight: usize| {
         let config = BcConfig { hindsight, ..BcConfig::default() };
@@ -90,7 +93,7 @@ fn hindsight_relabeling_helps_a_goal_conditioned_clone() {
 fn relabeling_moves_the_goal_and_keeps_the_arm() {
     use apprentice::learn::hindsight::GoalLayout;
     use rand::SeedableRng;
-    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let mut env = ScenarioEnv::load(WORLD_REACHER).unwrap();
     let episode = demos(&mut env, 1).remove(0);
     let layout = GoalLayout::of(env.scenario()).expect("reacher observes its goal");
     let rows = layout.relabeled(&episode, 2, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
@@ -109,7 +112,7 @@ fn relabeling_moves_the_goal_and_keeps_the_arm() {
 #[test]
 fn dagger_recovers_what_behaviour_cloning_misses() {
     use apprentice::learn::dagger::{self, DaggerConfig};
-    let mut env = ScenarioEnv::load("reacher").unwrap();
+    let mut env = ScenarioEnv::load(WORLD_REACHER).unwrap();
     let episodes = demos(&mut env, 20);
     let score = |policy: &apprentice::learn::policy::MlpPolicy| {
         evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).expert_fraction
@@ -124,6 +127,6 @@ fn dagger_recovers_what_behaviour_cloning_misses() {
         "the expert labels every visited state"
     );
     let (before, after) = (score(&bc_policy), score(&policy));
-    eprintln!("reacher expert_fraction: behaviour cloning {before:.3}, DAgger {after:.3}");
+    eprintln!("reacher_world expert_fraction: behaviour cloning {before:.3}, DAgger {after:.3}");
     assert!(after >= 0.85 && after > before + 0.3, "DAgger {after:.3} vs BC {before:.3}");
 }
