@@ -53,8 +53,8 @@ fn collect(env: &ScenarioEnv, policy: &MlpPolicy, beta: f64, count: usize, seed:
     (0..count as u64)
         .into_par_iter()
         .map_init(
-            || env.fork(),
-            |env, k| {
+            || (env.fork(), policy.clone()),
+            |(env, policy), k| {
                 let mut coin = ChaCha8Rng::seed_from_u64(seed + k);
                 record_labeled(env, &expert, seed + k, "dagger", &mut |_, obs, label| {
                     if coin.random::<f64>() < beta {

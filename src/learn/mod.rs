@@ -11,29 +11,47 @@ pub mod run;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Field names of a config struct, for error messages.
+/// Field names of a config struct, nested ones dotted (`policy.head`), for error messages.
 pub fn field_names<T: Serialize>(config: &T) -> Vec<String> {
-    toml::Table::try_from(config).map(|t| t.keys().cloned().collect()).unwrap_or_default()
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            match value {
+                toml::Value::Table(inner) => walk(inner, &format!("{prefix}{key}."), out),
+                _ => out.push(format!("{prefix}{key}")),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = toml::Table::try_from(config) {
+        walk(&table, "", &mut out);
+    }
+    out
 }
 
-/// Applies the `key=value` overrides whose key is a field of `config` (values in TOML
-/// syntax, bare words as strings, as given by `--set`). Returns the new config and the
-/// overrides whose key is not one of its fields; a value of the wrong type is an error.
+/// Applies the `key=value` overrides whose key is a field of `config` (nested fields dotted,
+/// `policy.head=mixture`; values in TOML syntax, bare words as strings, as given by
+/// `--set`). Returns the new config and the overrides whose key is not one of its fields; a
+/// value of the wrong type is an error.
 pub fn overrides<T: Serialize + DeserializeOwned>(config: &T, sets: &[String]) -> Result<(T, Vec<String>), String> {
     let mut table = toml::Table::try_from(config).map_err(|e| e.to_string())?;
     let mut unknown = Vec::new();
     for set in sets {
         let (key, value) = set.split_once('=').ok_or_else(|| format!("--set takes KEY=VALUE, got `{set}`"))?;
-        let key = key.trim();
-        if !table.contains_key(key) {
+        let path: Vec<&str> = key.trim().split('.').collect();
+        let (last, parents) = path.split_last().expect("split yields one part");
+        let mut at = Some(&mut table);
+        for part in parents {
+            at = at.and_then(|t| t.get_mut(*part)).and_then(|v| v.as_table_mut());
+        }
+        let Some(target) = at.filter(|t| t.get(*last).is_some_and(|v| !v.is_table())) else {
             unknown.push(set.clone());
             continue;
-        }
+        };
         let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
-        table.insert(key.to_string(), value);
+        target.insert(last.to_string(), value);
     }
     let config =
         toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| format!("--set: {}", e.message()))?;

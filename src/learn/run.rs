@@ -9,7 +9,7 @@
 
 use super::bc::{BcConfig, EpochLog};
 use super::dagger::RoundLog;
-use super::policy::{Mlp, MlpPolicy, Normalizer, head_width};
+use super::policy::{MlpPolicy, Normalizer, PolicyConfig};
 use crate::sim::{Env, ScenarioEnv, Space};
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -38,7 +38,7 @@ pub struct PolicyMeta {
     pub scenario_hash: String,
     pub obs_dim: usize,
     pub action_space: Space,
-    pub hidden: Vec<usize>,
+    pub policy: PolicyConfig,
     pub normalizer: Normalizer,
 }
 
@@ -92,7 +92,7 @@ pub fn save(
         scenario_hash: env.scenario().source_hash.clone(),
         obs_dim: env.observation_space().dim(),
         action_space: env.action_space().clone(),
-        hidden: config.bc.hidden.clone(),
+        policy: policy.config.clone(),
         normalizer: policy.normalizer.clone(),
     };
     let path = dir.join("policy.json");
@@ -129,9 +129,9 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
         return Err(RunError::Invalid { path, what: "the normalizer does not match the observation size".into() });
     }
     let device = Device::flex();
-    let mut net = Mlp::new(obs_dim, &meta.hidden, head_width(space), &device);
+    let mut net = meta.policy.build(obs_dim, space, &device);
     let weights = dir.join("policy.safetensors");
     let mut store = SafetensorsStore::from_file(&weights);
     net.load_from(&mut store).map_err(|e| RunError::Invalid { path: weights.clone(), what: format!("{e:?}") })?;
-    Ok(MlpPolicy { net, normalizer: meta.normalizer, space: space.clone(), device })
+    Ok(MlpPolicy::new(net, meta.policy, meta.normalizer, space.clone(), device))
 }

@@ -23,6 +23,7 @@ builtins!(
     "reacher",
     "push_t",
     "car_track",
+    "detour",
 );
 
 /// Where a built-in scenario's file lives in the source tree.

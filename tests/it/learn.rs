@@ -33,7 +33,7 @@ fn a_saved_run_reloads_and_acts_identically() {
     let mut env = ScenarioEnv::load("cartpole_continuous").unwrap();
     let episodes = demos(&mut env, 4);
     let config = BcConfig { epochs: 3, ..BcConfig::default() };
-    let (policy, log) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
+    let (mut policy, log) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run_config = RunConfig {
         algorithm: "bc".into(),
@@ -44,7 +44,7 @@ fn a_saved_run_reloads_and_acts_identically() {
     };
     run::save(dir.path(), &run_config, &env, &policy, &run::epoch_csv(&log)).unwrap();
     assert_eq!(run::load_config(dir.path()).unwrap(), run_config);
-    let reloaded = run::load_policy(dir.path(), &env).unwrap();
+    let mut reloaded = run::load_policy(dir.path(), &env).unwrap();
     for seed in 0..5 {
         let obs = env.reset(seed);
         assert_eq!(policy.act(&obs), reloaded.act(&obs));
@@ -62,8 +62,11 @@ fn a_saved_run_reloads_and_acts_identically() {
 #[test]
 fn hyperparameter_overrides_are_checked() {
     let base = BcConfig::default();
-    let c = base.with_overrides(&["lr=0.01".into(), "hidden=[8, 8]".into(), "use_expert_labels=false".into()]).unwrap();
-    assert_eq!((c.lr, c.hidden.clone(), c.use_expert_labels), (0.01, vec![8, 8], false));
+    let c = base
+        .with_overrides(&["lr=0.01".into(), "policy.hidden=[8, 8]".into(), "use_expert_labels=false".into()])
+        .unwrap();
+    assert_eq!((c.lr, c.policy.hidden.clone(), c.use_expert_labels), (0.01, vec![8, 8], false));
+    assert!(base.with_overrides(&["policy.nonsense=1".into()]).unwrap_err().contains("policy.head"));
     let unknown = base.with_overrides(&["learning_rate=0.1".into()]).unwrap_err();
     assert!(unknown.contains("learning_rate") && unknown.contains("known: "), "{unknown}");
     assert!(base.with_overrides(&["epochs=many".into()]).is_err());
@@ -129,4 +132,21 @@ fn dagger_recovers_what_behaviour_cloning_misses() {
     let (before, after) = (score(&bc_policy), score(&policy));
     eprintln!("reacher_world expert_fraction: behaviour cloning {before:.3}, DAgger {after:.3}");
     assert!(after >= 0.85 && after > before + 0.3, "DAgger {after:.3} vs BC {before:.3}");
+}
+
+#[test]
+fn a_mixture_head_picks_a_side_where_a_gaussian_averages_the_bimodal_demos() {
+    use apprentice::learn::policy::Head;
+    // Half the detour demos swerve left of the cup, half right, from the same states.
+    let mut env = ScenarioEnv::load("detour").unwrap();
+    let episodes = demos(&mut env, 200);
+    let success = |head: Head| {
+        let mut config = BcConfig::default();
+        config.policy.head = head;
+        let (policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
+        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 50, 10_000, &|| {}).success_rate
+    };
+    let (gaussian, mixture) = (success(Head::Gaussian), success(Head::Mixture));
+    eprintln!("detour success: gaussian {gaussian:.2}, mixture {mixture:.2}");
+    assert!(mixture >= 0.9 && mixture >= gaussian + 0.25, "mixture {mixture:.2} vs gaussian {gaussian:.2}");
 }

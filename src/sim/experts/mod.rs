@@ -4,6 +4,7 @@
 //! Every expert computes the actuator commands it wants; `realize` turns them into the
 //! nearest action the scenario's action space allows (a discrete choice or a clipped vector).
 
+mod detour;
 mod feedback;
 mod lander;
 mod pursuit;
@@ -18,6 +19,7 @@ use super::scenario_env::ScenarioEnv;
 use super::space::Action;
 use serde::{Deserialize, Serialize};
 
+pub use detour::Detour;
 pub use feedback::{Feedback, Pump};
 pub use lander::Lander;
 pub use pursuit::PurePursuit;
@@ -35,6 +37,7 @@ pub enum ExpertSpec {
     PushT(PushT),
     Reacher(Reacher),
     PurePursuit(PurePursuit),
+    Detour(Detour),
 }
 
 /// An expert's control law: desired actuator commands for the current state.
@@ -45,8 +48,8 @@ pub trait Controller: Clone + Send + 'static {
     fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>);
     /// Further checks against the scenario (actuator names, sizes).
     fn check(&self, scenario: &Scenario) -> Result<(), String>;
-    /// Clears per-episode memory.
-    fn reset(&mut self) {}
+    /// Clears per-episode memory at the start of the episode with this seed.
+    fn reset(&mut self, _seed: u64) {}
 }
 
 macro_rules! each_expert {
@@ -59,6 +62,7 @@ macro_rules! each_expert {
             ExpertSpec::PushT($e) => $body,
             ExpertSpec::Reacher($e) => $body,
             ExpertSpec::PurePursuit($e) => $body,
+            ExpertSpec::Detour($e) => $body,
         }
     };
 }
@@ -87,8 +91,8 @@ impl<C: Controller> Policy for Expert<C> {
         realize(env.scenario(), &desired)
     }
 
-    fn reset(&mut self, _seed: u64) {
-        self.0.reset();
+    fn reset(&mut self, seed: u64) {
+        self.0.reset(seed);
     }
 }
 

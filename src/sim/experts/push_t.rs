@@ -166,7 +166,7 @@ impl Controller for PushT {
         out.extend([Ref::Body(&self.pusher), Ref::Body(&self.block), Ref::Goal]);
     }
 
-    fn reset(&mut self) {
+    fn reset(&mut self, _seed: u64) {
         self.plan = None;
         self.circling = None;
     }
