@@ -150,3 +150,25 @@ fn a_mixture_head_picks_a_side_where_a_gaussian_averages_the_bimodal_demos() {
     eprintln!("detour success: gaussian {gaussian:.2}, mixture {mixture:.2}");
     assert!(mixture >= 0.9 && mixture >= gaussian + 0.25, "mixture {mixture:.2} vs gaussian {gaussian:.2}");
 }
+
+#[test]
+fn on_car_track_dagger_completes_laps_where_cloning_the_same_number_of_labels_crashes() {
+    use apprentice::learn::dagger::{self, DaggerConfig};
+    let mut env = ScenarioEnv::load("car_track").unwrap();
+    let bc_demos = demos(&mut env, 3);
+    let first_demo = demos(&mut env, 1);
+    let laps = |policy: &apprentice::learn::policy::MlpPolicy| {
+        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).success_rate
+    };
+    let (bc_policy, _) = bc::train(&env, &bc_demos, &BcConfig::default(), &mut |_| {}).unwrap();
+    let config = DaggerConfig { rounds: 2, episodes_per_round: 1, ..DaggerConfig::default() };
+    let (policy, data, _) = dagger::train(&env, first_demo, &BcConfig::default(), &config, &mut |_| {}).unwrap();
+    let labels = |episodes: &[Episode]| episodes.iter().map(Episode::len).sum::<usize>();
+    let (bc_labels, dagger_labels) = (labels(&bc_demos), labels(&data));
+    assert!(dagger_labels * 100 <= bc_labels * 102, "DAgger used {dagger_labels} labels, BC {bc_labels}");
+    let (cloned, aggregated) = (laps(&bc_policy), laps(&policy));
+    eprintln!(
+        "car_track laps completed: BC {cloned:.2} ({bc_labels} labels), DAgger {aggregated:.2} ({dagger_labels})"
+    );
+    assert!(aggregated >= 0.8 && aggregated >= cloned + 0.5, "DAgger {aggregated:.2} vs BC {cloned:.2}");
+}
