@@ -3,7 +3,8 @@
 # so later builds and CI runs on the same machine reuse it.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
-SYSTEM_PACKAGES := pkg-config libudev-dev
+# mesa-vulkan-drivers: a software Vulkan adapter, so the wgpu training path runs without a GPU.
+SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1
 MOLD := $(shell command -v mold 2>/dev/null)
 ifneq ($(MOLD),)
 export RUSTFLAGS += -C link-arg=-fuse-ld=mold

@@ -1,6 +1,9 @@
 //! `apprentice bench`: speed measurements (release builds give the numbers worth quoting).
 
 use super::output::{json_line, progress};
+use crate::data::ops::{Generator, record_episode};
+use crate::learn::bc::{BcConfig, BcTrainer};
+use crate::learn::device::{DeviceChoice, select_device};
 use crate::sim::{Env, ScenarioEnv, VecEnv};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -11,6 +14,21 @@ use std::time::Instant;
 pub enum Bench {
     /// Environment steps per second of a VecEnv under random actions.
     Sim(SimArgs),
+    /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
+    /// 4096, and the latency of acting on one observation.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// auto (a real GPU if there is one, else the CPU), gpu (wgpu) or cpu (flex).
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Seconds of training measured per batch size.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +60,7 @@ struct SimResult {
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Sim(args) => sim(args),
+        Bench::Train(args) => train(args),
     }
 }
 
@@ -87,4 +106,79 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[derive(Serialize)]
+struct TrainResult {
+    device: String,
+    batch: usize,
+    samples: usize,
+    seconds: f64,
+    samples_per_sec: f64,
+}
+
+#[derive(Serialize)]
+struct ActResult {
+    device: String,
+    act_latency_us: f64,
+}
+
+/// The whole behaviour-cloning pipeline (minibatch gathering from the dataset, normalized
+/// inputs, Adam, the loss read back for logging, a validation pass per epoch) on `reacher`
+/// demonstrations: 8 observations, 2 actions.
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let selected = select_device(args.device)?;
+    eprintln!("device: {}", selected.description);
+    let mut env = ScenarioEnv::load("reacher")?;
+    let expert = env.scenario().expert.clone().ok_or_else(|| anyhow::anyhow!("reacher has no expert"))?;
+    let episodes: Vec<_> =
+        (0..400).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.3)).collect();
+    let mut last_policy = None;
+    for batch in [64, 256, 4096] {
+        let mut config =
+            BcConfig { batch_size: batch, epochs: usize::MAX, patience: usize::MAX, ..BcConfig::default() };
+        config.policy.hidden = vec![64, 64];
+        let mut trainer = BcTrainer::new(&env, &episodes, &config, &selected.device)?;
+        trainer.epoch()?; // warm-up: allocations, kernel compilation on a GPU
+        let bar = progress(0, &format!("bench train batch {batch}"));
+        let (start, mut samples) = (Instant::now(), 0);
+        while start.elapsed().as_secs_f64() < args.seconds {
+            trainer.epoch()?;
+            samples += trainer.train_len();
+            bar.tick();
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        let result = TrainResult {
+            device: selected.description.clone(),
+            batch,
+            samples,
+            seconds,
+            samples_per_sec: samples as f64 / seconds,
+        };
+        report(&result, args.json, || format!("batch {batch}: {:.0} samples/s", result.samples_per_sec))?;
+        last_policy = Some(trainer.policy());
+    }
+    let mut policy = last_policy.expect("three batch sizes ran");
+    let obs = env.reset(0);
+    let calls = 20_000;
+    for _ in 0..1000 {
+        policy.act(&obs);
+    }
+    let start = Instant::now();
+    for _ in 0..calls {
+        std::hint::black_box(policy.act(std::hint::black_box(&obs)));
+    }
+    let result =
+        ActResult { device: selected.description, act_latency_us: start.elapsed().as_secs_f64() * 1e6 / calls as f64 };
+    report(&result, args.json, || format!("act on one observation: {:.1} µs", result.act_latency_us))
+}
+
+fn report<T: Serialize>(result: &T, json: bool, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json {
+        json_line(result)
+    } else {
+        println!("{}", text());
+        Ok(())
+    }
 }

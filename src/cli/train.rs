@@ -2,14 +2,17 @@
 
 use super::output::{json_line, progress};
 use crate::data::Dataset;
-use crate::learn::bc::{self, BcConfig};
-use crate::learn::dagger::{self, DaggerConfig};
+use crate::learn::bc::{BcConfig, BcTrainer, TrainError};
+use crate::learn::dagger::{DaggerConfig, DaggerTrainer};
+use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
+use crate::learn::metrics::{self, MetricsWriter};
 use crate::learn::run::{self, RunConfig};
+use crate::learn::trainer::{Algorithm, Event, Trainer};
 use crate::learn::{field_names, overrides};
 use crate::sim::{Policy, ScenarioEnv};
 use anyhow::bail;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Train {
@@ -22,20 +25,27 @@ pub enum Train {
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    #[arg(long)]
-    scenario: String,
+    #[arg(long, required_unless_present = "resume")]
+    scenario: Option<String>,
     /// Dataset directory.
-    #[arg(long)]
-    demos: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    demos: Option<PathBuf>,
     /// Run directory to write.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
     /// A config.toml to start from (for example a previous run's).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Override one hyperparameter, e.g. `--set lr=0.0003 --set hidden=[128,128]`.
+    /// Override one hyperparameter, e.g. `--set lr=0.0003 --set policy.hidden=[128,128]`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// auto (a real GPU if there is one, else the CPU), gpu (wgpu) or cpu (flex).
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Continue the behaviour-cloning run in this directory from its last checkpoint
+    /// (its config, demos and metrics; `--set epochs=N` to train longer).
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["scenario", "demos", "out", "config"])]
+    resume: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,34 +65,52 @@ pub struct EvalArgs {
     json: bool,
 }
 
+/// The run's configuration: a resumed run's own, a given file, or the defaults, with `--set`.
+fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, PathBuf)> {
+    let (base, out) = if let Some(dir) = &args.resume {
+        (run::load_config(dir)?, dir.clone())
+    } else {
+        let out = args.out.clone().expect("clap requires --out without --resume");
+        let base = match &args.config {
+            Some(path) => toml::from_str(&std::fs::read_to_string(path)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            None => RunConfig {
+                algorithm: algorithm.into(),
+                scenario: args.scenario.clone().expect("clap requires --scenario"),
+                demos: args.demos.clone().expect("clap requires --demos"),
+                bc: BcConfig::default(),
+                dagger: (algorithm == "dagger").then(DaggerConfig::default),
+            },
+        };
+        (base, out)
+    };
+    if base.algorithm != algorithm {
+        bail!("{} is a {} run, not {algorithm}", out.display(), base.algorithm);
+    }
+    let (bc, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
+    let (dagger, unknown) = overrides(&base.dagger.clone().unwrap_or_default(), &rest).map_err(anyhow::Error::msg)?;
+    if let Some(set) = unknown.first() {
+        let mut known = field_names(&bc);
+        if algorithm == "dagger" {
+            known.extend(field_names(&dagger));
+        }
+        bail!("--set {set}: no such hyperparameter (known: {})", known.join(", "));
+    }
+    let dagger = (algorithm == "dagger").then_some(dagger);
+    Ok((RunConfig { bc, dagger, ..base }, out))
+}
+
 pub fn train(command: Train) -> anyhow::Result<()> {
     let (algorithm, args) = match command {
         Train::Bc(args) => ("bc", args),
         Train::Dagger(args) => ("dagger", args),
     };
-    let base = match &args.config {
-        Some(path) => run::load_config(path.parent().unwrap_or(Path::new(".")))
-            .or_else(|_| -> anyhow::Result<RunConfig> { Ok(toml::from_str(&std::fs::read_to_string(path)?)?) })?,
-        None => RunConfig {
-            algorithm: algorithm.into(),
-            scenario: args.scenario.clone(),
-            demos: args.demos.clone(),
-            bc: BcConfig::default(),
-            dagger: (algorithm == "dagger").then(DaggerConfig::default),
-        },
-    };
-    let (bc_config, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
-    let dagger_base = base.dagger.clone().unwrap_or_default();
-    let (dagger_config, unknown) = overrides(&dagger_base, &rest).map_err(anyhow::Error::msg)?;
-    if let Some(set) = unknown.first() {
-        let mut known = field_names(&bc_config);
-        if algorithm == "dagger" {
-            known.extend(field_names(&dagger_config));
-        }
-        bail!("--set {set}: no such hyperparameter (known: {})", known.join(", "));
+    if args.resume.is_some() && algorithm != "bc" {
+        bail!("--resume continues behaviour-cloning runs; a DAgger run restarts from its RUN/dataset");
     }
-    let env = ScenarioEnv::load(&args.scenario)?;
-    let (dataset, recovered) = Dataset::existing(&args.demos)?;
+    let (config, out) = run_config(algorithm, &args)?;
+    let env = ScenarioEnv::load(&config.scenario)?;
+    let (dataset, recovered) = Dataset::existing(&config.demos)?;
     recovered.iter().for_each(|m| eprintln!("{m}"));
     let loaded = dataset.load(Some(&env))?;
     if let Some(w) = loaded.warning() {
@@ -90,31 +118,72 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     }
     let episodes: Vec<_> = loaded.episodes.into_iter().map(|e| e.episode).collect();
     let count = episodes.len();
-    let (policy, metrics) = if algorithm == "dagger" {
-        let bar = progress(dagger_config.rounds as u64 + 1, "train dagger");
-        let (policy, data, rounds) = dagger::train(&env, episodes, &bc_config, &dagger_config, &mut |r| {
-            bar.set_position(r.round as u64 + 1);
-            bar.set_message(format!("train dagger: {} episodes, val/loss {:.4}", r.episodes, r.val_loss));
-        })?;
-        bar.finish_and_clear();
-        let (aggregated, _) = Dataset::open(&args.out.join("dataset"))?;
-        aggregated.append(&data[count..])?;
-        eprintln!("aggregated {} new expert-labeled episodes into {}", data.len() - count, aggregated.dir.display());
-        (policy, run::round_csv(&rounds))
-    } else {
-        let bar = progress(bc_config.epochs as u64, "train bc");
-        let (policy, log) = bc::train(&env, &episodes, &bc_config, &mut |l| {
-            bar.set_position(l.epoch as u64 + 1);
-            bar.set_message(format!("train bc: val/loss {:.4}", l.val_loss));
-        })?;
-        bar.finish_and_clear();
-        (policy, run::epoch_csv(&log))
+    let device = select_device(args.device)?;
+    eprintln!("device: {}", device.description);
+    run::save_config(&out, &config)?;
+    let metrics_path = out.join("metrics.csv");
+    let resumed = match &args.resume {
+        Some(dir) => Some((metrics::last_row(&metrics_path)?, dir.clone())),
+        None => {
+            // A fresh run starts a fresh log.
+            let _ = std::fs::remove_file(&metrics_path);
+            None
+        }
     };
-    let dagger = (algorithm == "dagger").then_some(dagger_config);
-    let run_config =
-        RunConfig { algorithm: algorithm.into(), scenario: args.scenario, demos: args.demos, bc: bc_config, dagger };
-    run::save(&args.out, &run_config, &env, &policy, &metrics)?;
-    eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", args.out.display());
+    let mut metrics = MetricsWriter::open(&metrics_path)?;
+    let (units, unit) = match &config.dagger {
+        Some(d) => (d.rounds as u64 + 1, "round"),
+        None => (config.bc.epochs as u64, "epoch"),
+    };
+    let bar = progress(units, &format!("train {algorithm}"));
+    let make = {
+        let (config, env, out) = (config.clone(), env.fork(), out.clone());
+        move || -> Result<Box<dyn Algorithm>, TrainError> {
+            match &config.dagger {
+                Some(dagger_config) => {
+                    let (aggregated, _) =
+                        Dataset::open(&out.join("dataset")).map_err(|e| TrainError::Save(e.to_string()))?;
+                    let save = Box::new(move |fresh: &[crate::data::Episode]| {
+                        aggregated.append(fresh).map(|_| ()).map_err(|e| e.to_string())
+                    });
+                    Ok(Box::new(DaggerTrainer::new(&env, episodes, &config.bc, dagger_config, save)?))
+                }
+                None => {
+                    let mut trainer = BcTrainer::new(&env, &episodes, &config.bc, &device.device)?;
+                    if let Some(((epochs, step), dir)) = resumed {
+                        trainer.resume(|net| run::load_weights(&dir, net).map_err(|e| e.to_string()), epochs, step)?;
+                    }
+                    Ok(Box::new(trainer))
+                }
+            }
+        }
+    };
+    let trainer = Trainer::spawn(make, 1);
+    while let Some(event) = trainer.next_event() {
+        match event {
+            Event::Metrics(m) => {
+                metrics.write(&m)?;
+                let value = |name| m.values.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, v)| *v);
+                bar.set_position(value(unit) as u64 + 1);
+                bar.set_message(format!("train {algorithm}: val/loss {:.4}", value("val/loss")));
+            }
+            Event::Changed { key, value, .. } => metrics.note(format!("{key}={value}")),
+            Event::Snapshot { policy, .. } => run::save_policy(&out, &env, &policy)?,
+            Event::Finished { policy } => {
+                if let Some(policy) = policy {
+                    run::save_policy(&out, &env, &policy)?;
+                }
+                break;
+            }
+            Event::Error(e) => {
+                bar.finish_and_clear();
+                bail!("{e} (the last good checkpoint, if any, stays in {})", out.display());
+            }
+            Event::Refused { .. } | Event::Paused | Event::Resumed => {}
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
     Ok(())
 }
 

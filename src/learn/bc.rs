@@ -127,6 +127,8 @@ pub enum TrainError {
     Diverged(f64, usize),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("could not save: {0}")]
+    Save(String),
 }
 
 /// Per-episode weights of a weighting scheme (before normalization).
@@ -239,6 +241,8 @@ pub struct BcTrainer {
     best: Option<(f64, PolicyNet)>,
     stale: usize,
     step: usize,
+    /// Epochs run before this trainer started (a resumed run).
+    epochs_before: usize,
     pub log: Vec<EpochLog>,
 }
 
@@ -305,13 +309,32 @@ impl BcTrainer {
             best: None,
             stale: 0,
             step: 0,
+            epochs_before: 0,
             log: Vec::new(),
         })
     }
 
+    /// Training samples per epoch.
+    pub fn train_len(&self) -> usize {
+        self.train.len
+    }
+
     /// Whether training has run its epochs or stopped early.
     pub fn finished(&self) -> bool {
-        self.log.len() >= self.config.epochs || self.stale >= self.config.patience.max(1)
+        self.epochs_before + self.log.len() >= self.config.epochs || self.stale >= self.config.patience.max(1)
+    }
+
+    /// Continues a run from its saved checkpoint: `load` fills the trainer's freshly built
+    /// network with the saved weights; epochs and steps count on from `epochs` and `step`.
+    pub fn resume(
+        &mut self,
+        load: impl FnOnce(PolicyNet) -> Result<PolicyNet, String>,
+        epochs: usize,
+        step: usize,
+    ) -> Result<(), TrainError> {
+        self.net = load(self.net.clone()).map_err(TrainError::Config)?;
+        (self.epochs_before, self.step) = (epochs, step);
+        Ok(())
     }
 
     /// One pass over the training set; `None` once finished.
@@ -319,7 +342,7 @@ impl BcTrainer {
         if self.finished() {
             return Ok(None);
         }
-        let epoch = self.log.len();
+        let epoch = self.epochs_before + self.log.len();
         self.order.shuffle(&mut self.rng);
         let (mut sum, mut batches) = (0.0, 0);
         let order = std::mem::take(&mut self.order);
@@ -382,4 +405,28 @@ pub fn train(
         on_epoch(&entry);
     }
     Ok((trainer.policy(), trainer.log))
+}
+
+/// Hyperparameters that can change while behaviour cloning runs.
+pub const LIVE: [&str; 4] = ["lr", "batch_size", "epochs", "patience"];
+
+impl super::trainer::Algorithm for BcTrainer {
+    fn advance(&mut self) -> Result<Option<super::trainer::Metrics>, TrainError> {
+        Ok(self.epoch()?.map(|e| super::trainer::Metrics {
+            step: e.step,
+            values: vec![("epoch", e.epoch as f64), ("train/loss", e.train_loss), ("val/loss", e.val_loss)],
+        }))
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        super::set_live(&mut self.config, key, value, &LIVE)
+    }
+
+    fn policy(&self) -> Option<MlpPolicy> {
+        Some(BcTrainer::policy(self))
+    }
+
+    fn step(&self) -> usize {
+        self.step
+    }
 }

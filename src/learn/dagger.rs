@@ -3,7 +3,7 @@
 //! aggregate, retrain. The policy learns to recover from its own mistakes, which plain
 //! behaviour cloning never sees (the seeds' compounding-error argument).
 
-use super::bc::{self, BcConfig, EpochLog, TrainError};
+use super::bc::{self, BcConfig, TrainError};
 use super::policy::MlpPolicy;
 use crate::data::ops::record_labeled;
 use crate::data::{Episode, Source};
@@ -68,6 +68,125 @@ fn collect(env: &ScenarioEnv, policy: &MlpPolicy, beta: f64, count: usize, seed:
         .collect()
 }
 
+/// DAgger as a sequence of rounds (round 0 is the initial behaviour cloning), so a trainer
+/// thread can stop and snapshot between them.
+pub struct DaggerTrainer {
+    env: ScenarioEnv,
+    pub bc_config: BcConfig,
+    pub config: DaggerConfig,
+    /// The aggregated dataset: demonstrations first, then every round's episodes.
+    pub data: Vec<Episode>,
+    policy: Option<MlpPolicy>,
+    beta: f64,
+    step: usize,
+    pub log: Vec<RoundLog>,
+    /// Called with each round's new episodes (the CLI appends them to RUN/dataset).
+    on_new: Box<dyn FnMut(&[Episode]) -> Result<(), String> + Send>,
+}
+
+impl DaggerTrainer {
+    pub fn new(
+        env: &ScenarioEnv,
+        demos: Vec<Episode>,
+        bc_config: &BcConfig,
+        config: &DaggerConfig,
+        on_new: Box<dyn FnMut(&[Episode]) -> Result<(), String> + Send>,
+    ) -> Result<DaggerTrainer, TrainError> {
+        if env.scenario().expert.is_none() {
+            return Err(TrainError::NoData(format!(
+                "scenario `{}` has no scripted expert to label states",
+                env.scenario().name
+            )));
+        }
+        Ok(DaggerTrainer {
+            env: env.fork(),
+            bc_config: bc_config.clone(),
+            config: config.clone(),
+            data: demos,
+            policy: None,
+            beta: config.beta,
+            step: 0,
+            log: Vec::new(),
+            on_new,
+        })
+    }
+
+    /// Runs the next round; `None` after the last.
+    pub fn round(&mut self) -> Result<Option<RoundLog>, TrainError> {
+        let round = self.log.len();
+        if round > self.config.rounds {
+            return Ok(None);
+        }
+        let (beta, rollout_return) = match &self.policy {
+            None => (1.0, f64::NAN),
+            Some(policy) => {
+                let seed = self.config.seed + (round * self.config.episodes_per_round) as u64;
+                let fresh = collect(&self.env, policy, self.beta, self.config.episodes_per_round, seed);
+                let mean = fresh.iter().map(|e| e.ret() as f64).sum::<f64>() / fresh.len().max(1) as f64;
+                (self.on_new)(&fresh).map_err(TrainError::Save)?;
+                self.data.extend(fresh);
+                let beta = self.beta;
+                self.beta *= self.config.beta_decay;
+                (beta, mean)
+            }
+        };
+        let (policy, epochs) = bc::train(&self.env, &self.data, &self.bc_config, &mut |_| {})?;
+        self.step += epochs.last().map_or(0, |e| e.step);
+        self.policy = Some(policy);
+        let val_loss = epochs.last().map_or(f64::NAN, |l| l.val_loss);
+        let entry = RoundLog { round, beta, episodes: self.data.len(), rollout_return, val_loss };
+        self.log.push(entry.clone());
+        Ok(Some(entry))
+    }
+
+    /// The latest round's policy (`None` before round 0 has run).
+    pub fn policy(&self) -> Option<MlpPolicy> {
+        self.policy.clone()
+    }
+}
+
+/// Hyperparameters that can change while DAgger runs (the later rounds use them).
+pub const LIVE: [&str; 9] =
+    ["lr", "batch_size", "epochs", "patience", "rounds", "episodes_per_round", "beta", "beta_decay", "seed"];
+
+impl super::trainer::Algorithm for DaggerTrainer {
+    fn advance(&mut self) -> Result<Option<super::trainer::Metrics>, TrainError> {
+        Ok(self.round()?.map(|r| super::trainer::Metrics {
+            step: self.step,
+            values: vec![
+                ("round", r.round as f64),
+                ("dagger/beta", r.beta),
+                ("dagger/episodes", r.episodes as f64),
+                ("rollout/return_mean", r.rollout_return),
+                ("val/loss", r.val_loss),
+            ],
+        }))
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            "rounds" | "episodes_per_round" | "beta_decay" | "seed" => {
+                super::set_live(&mut self.config, key, value, &LIVE)
+            }
+            "beta" => {
+                super::set_live(&mut self.config, key, value, &LIVE)?;
+                self.beta = self.config.beta;
+                Ok(())
+            }
+            _ if bc::LIVE.contains(&key) => super::set_live(&mut self.bc_config, key, value, &bc::LIVE),
+            _ => Err(format!("`{key}` cannot change during a run (live: {})", LIVE.join(", "))),
+        }
+    }
+
+    fn policy(&self) -> Option<MlpPolicy> {
+        self.policy.clone()
+    }
+
+    fn step(&self) -> usize {
+        self.step
+    }
+}
+
 /// Runs behaviour cloning on `demos`, then `rounds` of DAgger; returns the final policy,
 /// the aggregated dataset and the log.
 pub fn train(
@@ -77,35 +196,10 @@ pub fn train(
     config: &DaggerConfig,
     on_round: &mut dyn FnMut(&RoundLog),
 ) -> Result<(MlpPolicy, Vec<Episode>, Vec<RoundLog>), TrainError> {
-    if env.scenario().expert.is_none() {
-        return Err(TrainError::NoData(format!(
-            "scenario `{}` has no scripted expert to label states",
-            env.scenario().name
-        )));
-    }
-    let mut data = demos;
-    let last_val = |log: &[EpochLog]| log.last().map_or(f64::NAN, |l| l.val_loss);
-    let (mut policy, epochs) = bc::train(env, &data, bc_config, &mut |_| {})?;
-    let mut log = vec![RoundLog {
-        round: 0,
-        beta: 1.0,
-        episodes: data.len(),
-        rollout_return: f64::NAN,
-        val_loss: last_val(&epochs),
-    }];
-    on_round(&log[0]);
-    let mut beta = config.beta;
-    for round in 1..=config.rounds {
-        let seed = config.seed + (round * config.episodes_per_round) as u64;
-        let fresh = collect(env, &policy, beta, config.episodes_per_round, seed);
-        let rollout_return = fresh.iter().map(|e| e.ret() as f64).sum::<f64>() / fresh.len().max(1) as f64;
-        data.extend(fresh);
-        let (next, epochs) = bc::train(env, &data, bc_config, &mut |_| {})?;
-        policy = next;
-        let entry = RoundLog { round, beta, episodes: data.len(), rollout_return, val_loss: last_val(&epochs) };
+    let mut trainer = DaggerTrainer::new(env, demos, bc_config, config, Box::new(|_| Ok(())))?;
+    while let Some(entry) = trainer.round()? {
         on_round(&entry);
-        log.push(entry);
-        beta *= config.beta_decay;
     }
-    Ok((policy, data, log))
+    let policy = trainer.policy.expect("round 0 always runs");
+    Ok((policy, trainer.data, trainer.log))
 }

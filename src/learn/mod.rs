@@ -3,10 +3,13 @@
 
 pub mod bc;
 pub mod dagger;
+pub mod device;
 pub mod eval;
 pub mod hindsight;
+pub mod metrics;
 pub mod policy;
 pub mod run;
+pub mod trainer;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,4 +59,23 @@ pub fn overrides<T: Serialize + DeserializeOwned>(config: &T, sets: &[String]) -
     let config =
         toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| format!("--set: {}", e.message()))?;
     Ok((config, unknown))
+}
+
+/// Sets one hyperparameter of a running algorithm's config, if `key` is among the `live` ones
+/// (those that can change between epochs without rebuilding the network or the data).
+pub fn set_live<T: Serialize + DeserializeOwned>(
+    config: &mut T,
+    key: &str,
+    value: &str,
+    live: &[&str],
+) -> Result<(), String> {
+    if !live.contains(&key) {
+        return Err(format!("`{key}` cannot change during a run (live: {})", live.join(", ")));
+    }
+    let (updated, unknown) = overrides(config, &[format!("{key}={value}")])?;
+    if !unknown.is_empty() {
+        return Err(format!("no such hyperparameter `{key}`"));
+    }
+    *config = updated;
+    Ok(())
 }

@@ -2,14 +2,13 @@
 //!
 //! ```text
 //! RUN/config.toml        algorithm, scenario, demos and every hyperparameter
-//! RUN/metrics.csv        one row per log step (epochs for BC, rounds for DAgger)
+//! RUN/metrics.csv        one row per log step (epochs for BC, rounds for DAgger; see `metrics`)
 //! RUN/policy.safetensors the network's weights (loadable from Python)
 //! RUN/policy.json        scenario name and hash, spaces, network shape, normalizer
 //! ```
 
-use super::bc::{BcConfig, EpochLog};
-use super::dagger::RoundLog;
-use super::policy::{MlpPolicy, Normalizer, PolicyConfig};
+use super::bc::BcConfig;
+use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
 use crate::sim::{Env, ScenarioEnv, Space};
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -56,37 +55,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io { path: path.to_owned(), source }
 }
 
-/// Behaviour-cloning metrics as CSV: `step,epoch,train/loss,val/loss`.
-pub fn epoch_csv(log: &[EpochLog]) -> String {
-    let rows: String =
-        log.iter().map(|l| format!("{},{},{},{}\n", l.step, l.epoch, l.train_loss, l.val_loss)).collect();
-    format!("step,epoch,train/loss,val/loss\n{rows}")
-}
-
-/// DAgger metrics as CSV: `round,beta,episodes,rollout/return_mean,val/loss`.
-pub fn round_csv(log: &[RoundLog]) -> String {
-    let rows: String = log
-        .iter()
-        .map(|r| format!("{},{},{},{},{}\n", r.round, r.beta, r.episodes, r.rollout_return, r.val_loss))
-        .collect();
-    format!("round,beta,episodes,rollout/return_mean,val/loss\n{rows}")
-}
-
-/// Writes config, metrics (CSV text), weights and policy description into `dir`.
-pub fn save(
-    dir: &Path,
-    config: &RunConfig,
-    env: &ScenarioEnv,
-    policy: &MlpPolicy,
-    metrics: &str,
-) -> Result<(), RunError> {
+/// Writes the run's complete configuration.
+pub fn save_config(dir: &Path, config: &RunConfig) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let invalid = |path: &Path, what: String| RunError::Invalid { path: path.to_owned(), what };
     let path = dir.join("config.toml");
-    let text = toml::to_string_pretty(config).map_err(|e| invalid(&path, e.to_string()))?;
-    std::fs::write(&path, text).map_err(io(&path))?;
-    let path = dir.join("metrics.csv");
-    std::fs::write(&path, metrics).map_err(io(&path))?;
+    let text =
+        toml::to_string_pretty(config).map_err(|e| RunError::Invalid { path: path.clone(), what: e.to_string() })?;
+    std::fs::write(&path, text).map_err(io(&path))
+}
+
+/// Writes a checkpoint (weights and policy description). Both files are written beside the
+/// old ones and renamed over them, so a crash mid-write leaves the last good checkpoint.
+pub fn save_policy(dir: &Path, env: &ScenarioEnv, policy: &MlpPolicy) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let meta = PolicyMeta {
         scenario: env.scenario().name.clone(),
         scenario_hash: env.scenario().source_hash.clone(),
@@ -95,12 +76,30 @@ pub fn save(
         policy: policy.config.clone(),
         normalizer: policy.normalizer.clone(),
     };
-    let path = dir.join("policy.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("serializes")).map_err(io(&path))?;
+    let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
+    let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
+    std::fs::write(&json_tmp, serde_json::to_vec_pretty(&meta).expect("serializes")).map_err(io(&json_tmp))?;
+    let mut store = SafetensorsStore::from_file(&weights_tmp);
+    policy
+        .net
+        .save_into(&mut store)
+        .map_err(|e| RunError::Invalid { path: weights_tmp.clone(), what: format!("{e:?}") })?;
+    std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
+    std::fs::rename(&json_tmp, &json).map_err(io(&json))
+}
+
+/// Writes config and checkpoint into `dir`.
+pub fn save(dir: &Path, config: &RunConfig, env: &ScenarioEnv, policy: &MlpPolicy) -> Result<(), RunError> {
+    save_config(dir, config)?;
+    save_policy(dir, env, policy)
+}
+
+/// Loads a run's weights into `net` (same architecture, any device): resuming a run.
+pub fn load_weights(dir: &Path, mut net: PolicyNet) -> Result<PolicyNet, RunError> {
     let path = dir.join("policy.safetensors");
     let mut store = SafetensorsStore::from_file(&path);
-    policy.net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
-    Ok(())
+    net.load_from(&mut store).map_err(|e| RunError::Invalid { path, what: format!("{e:?}") })?;
+    Ok(net)
 }
 
 /// Reads a run's configuration.
@@ -129,9 +128,6 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
         return Err(RunError::Invalid { path, what: "the normalizer does not match the observation size".into() });
     }
     let device = Device::flex();
-    let mut net = meta.policy.build(obs_dim, space, &device);
-    let weights = dir.join("policy.safetensors");
-    let mut store = SafetensorsStore::from_file(&weights);
-    net.load_from(&mut store).map_err(|e| RunError::Invalid { path: weights.clone(), what: format!("{e:?}") })?;
+    let net = load_weights(dir, meta.policy.build(obs_dim, space, &device))?;
     Ok(MlpPolicy::new(net, meta.policy, meta.normalizer, space.clone(), device))
 }

@@ -11,7 +11,7 @@ fn apprentice(args: &[&str]) -> Vec<serde_json::Value> {
 #[test]
 fn scenarios_lists_every_builtin_as_json() {
     let rows = apprentice(&["scenarios", "--json"]);
-    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len(), 11);
     let cartpole = rows.iter().find(|r| r["name"] == "cartpole").unwrap();
     assert_eq!(cartpole["obs_dim"], 4);
     assert_eq!(cartpole["action_space"]["type"], "discrete");

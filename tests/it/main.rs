@@ -6,4 +6,5 @@ mod demos;
 mod effects;
 mod learn;
 mod scenarios;
+mod trainer;
 mod vec_env;

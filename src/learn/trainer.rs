@@ -1,0 +1,188 @@
+//! The trainer thread: one API for the CLI and the app. Commands go in (pause, resume, stop,
+//! set a hyperparameter), events come out (metrics, policy snapshots, errors). A panic or a
+//! diverging loss inside training becomes an error event; the caller keeps running and the
+//! snapshots it already received stay good.
+
+use super::bc::TrainError;
+use super::policy::MlpPolicy;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::thread::JoinHandle;
+
+/// One log step: the algorithm's step counter and named values (`train/loss`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub step: usize,
+    pub values: Vec<(&'static str, f64)>,
+}
+
+/// A training algorithm that advances in units (an epoch, a round) the thread can stop between.
+pub trait Algorithm: Send {
+    /// Does one unit of work; `Ok(None)` once training is complete.
+    fn advance(&mut self) -> Result<Option<Metrics>, TrainError>;
+    /// Changes a hyperparameter from the next unit on; the error says why it cannot.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String>;
+    /// The policy worth keeping now (for BC: the best on validation so far), if any yet.
+    fn policy(&self) -> Option<MlpPolicy>;
+    /// The step counter metrics are logged against.
+    fn step(&self) -> usize;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Pause,
+    Resume,
+    /// Ends training after the current unit; a `Finished` event follows.
+    Stop,
+    /// Sets `key` to `value` (TOML syntax, as `--set`).
+    Set {
+        key: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Metrics(Metrics),
+    /// A hyperparameter change took effect at `step`.
+    Changed {
+        step: usize,
+        key: String,
+        value: String,
+    },
+    /// A change was refused; training goes on unchanged.
+    Refused {
+        key: String,
+        reason: String,
+    },
+    Paused,
+    Resumed,
+    /// The current policy, every `snapshot_every` units.
+    Snapshot {
+        step: usize,
+        policy: MlpPolicy,
+    },
+    /// Training ended normally or on `Stop`, with its final policy (none if stopped before
+    /// the first unit produced one).
+    Finished {
+        policy: Option<MlpPolicy>,
+    },
+    /// Training failed (diverged, panicked, bad data); nothing more follows.
+    Error(String),
+}
+
+/// Handle to a training thread. Dropping it stops the training and waits for the thread.
+pub struct Trainer {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Trainer {
+    /// Starts a thread that builds the algorithm with `make` (data loading and set-up run on
+    /// the thread too) and trains it, sending a snapshot every `snapshot_every` units.
+    pub fn spawn<F>(make: F, snapshot_every: usize) -> Trainer
+    where
+        F: FnOnce() -> Result<Box<dyn Algorithm>, TrainError> + Send + 'static,
+    {
+        let (commands, inbox) = channel();
+        let (outbox, events) = channel();
+        let thread = std::thread::Builder::new()
+            .name("trainer".into())
+            .spawn(move || {
+                let result = catch_unwind(AssertUnwindSafe(|| run(make, &inbox, &outbox, snapshot_every.max(1))));
+                if let Err(panic) = result {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    let _ = outbox.send(Event::Error(format!("training panicked: {message}")));
+                }
+            })
+            .expect("the OS starts a thread");
+        Trainer { commands, events, thread: Some(thread) }
+    }
+
+    pub fn send(&self, command: Command) {
+        // A thread that already ended has nothing left to command.
+        let _ = self.commands.send(command);
+    }
+
+    /// The next event, waiting for it; `None` once the thread has ended and all were read.
+    pub fn next_event(&self) -> Option<Event> {
+        self.events.recv().ok()
+    }
+
+    /// The next event if one is waiting (for a UI frame that must not block).
+    pub fn try_event(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Drop for Trainer {
+    fn drop(&mut self) {
+        self.send(Command::Stop);
+        while self.events.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run<F>(make: F, inbox: &Receiver<Command>, outbox: &Sender<Event>, snapshot_every: usize)
+where
+    F: FnOnce() -> Result<Box<dyn Algorithm>, TrainError>,
+{
+    let send = |event: Event| outbox.send(event).is_ok();
+    let mut algorithm = match make() {
+        Ok(a) => a,
+        Err(e) => {
+            send(Event::Error(e.to_string()));
+            return;
+        }
+    };
+    let (mut paused, mut units) = (false, 0usize);
+    loop {
+        let command = if paused { inbox.recv().map_err(|_| TryRecvError::Disconnected) } else { inbox.try_recv() };
+        match command {
+            Ok(Command::Pause) => paused = send(Event::Paused),
+            Ok(Command::Resume) => paused = !send(Event::Resumed),
+            Ok(Command::Stop) | Err(TryRecvError::Disconnected) => {
+                send(Event::Finished { policy: algorithm.policy() });
+                return;
+            }
+            Ok(Command::Set { key, value }) => {
+                let event = match algorithm.set(&key, &value) {
+                    Ok(()) => Event::Changed { step: algorithm.step(), key, value },
+                    Err(reason) => Event::Refused { key, reason },
+                };
+                if !send(event) {
+                    return;
+                }
+            }
+            Err(TryRecvError::Empty) => match algorithm.advance() {
+                Ok(Some(metrics)) => {
+                    units += 1;
+                    if !send(Event::Metrics(metrics)) {
+                        return;
+                    }
+                    if units % snapshot_every == 0
+                        && let Some(policy) = algorithm.policy()
+                        && !send(Event::Snapshot { step: algorithm.step(), policy })
+                    {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    send(Event::Finished { policy: algorithm.policy() });
+                    return;
+                }
+                Err(e) => {
+                    send(Event::Error(e.to_string()));
+                    return;
+                }
+            },
+        }
+    }
+}
