@@ -46,6 +46,15 @@ pub struct TrainArgs {
     /// (its config, demos and metrics; `--set epochs=N` to train longer).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["scenario", "demos", "out", "config"])]
     resume: Option<PathBuf>,
+    /// Also write the final policy for other tools: `safetensors` writes RUN/export.safetensors
+    /// (weights, with the architecture and normalizer as JSON metadata).
+    #[arg(long, value_name = "FORMAT")]
+    export: Option<ExportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Safetensors,
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +70,9 @@ pub struct EvalArgs {
     /// Episode k starts from seed `seed + k` (the default keeps clear of demo seeds).
     #[arg(long, default_value_t = 1_000_000)]
     seed: u64,
+    /// Sample actions from the policy's distribution instead of taking its mode.
+    #[arg(long)]
+    sample: bool,
     #[arg(long)]
     json: bool,
 }
@@ -172,6 +184,9 @@ pub fn train(command: Train) -> anyhow::Result<()> {
             Event::Finished { policy } => {
                 if let Some(policy) = policy {
                     run::save_policy(&out, &env, &policy)?;
+                    if let Some(ExportFormat::Safetensors) = args.export {
+                        eprintln!("exported {}", run::export_safetensors(&out, &env, &policy)?.display());
+                    }
                 }
                 break;
             }
@@ -193,7 +208,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         None => run::load_config(&args.policy)?.scenario,
     };
     let env = ScenarioEnv::load(&scenario)?;
-    let policy = run::load_policy(&args.policy, &env)?;
+    let mut policy = run::load_policy(&args.policy, &env)?;
+    policy.sampling = args.sample;
     let bar = progress(args.episodes as u64, "eval");
     let report =
         evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, args.episodes, args.seed, &|| bar.inc(1));

@@ -5,6 +5,7 @@
 //! RUN/metrics.csv        one row per log step (epochs for BC, rounds for DAgger; see `metrics`)
 //! RUN/policy.safetensors the network's weights (loadable from Python)
 //! RUN/policy.json        scenario name and hash, spaces, network shape, normalizer
+//! RUN/export.safetensors weights plus that description as metadata (`--export safetensors`)
 //! ```
 
 use super::bc::BcConfig;
@@ -68,14 +69,7 @@ pub fn save_config(dir: &Path, config: &RunConfig) -> Result<(), RunError> {
 /// old ones and renamed over them, so a crash mid-write leaves the last good checkpoint.
 pub fn save_policy(dir: &Path, env: &ScenarioEnv, policy: &MlpPolicy) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let meta = PolicyMeta {
-        scenario: env.scenario().name.clone(),
-        scenario_hash: env.scenario().source_hash.clone(),
-        obs_dim: env.observation_space().dim(),
-        action_space: env.action_space().clone(),
-        policy: policy.config.clone(),
-        normalizer: policy.normalizer.clone(),
-    };
+    let meta = policy_meta(env, policy);
     let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
     let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
     std::fs::write(&json_tmp, serde_json::to_vec_pretty(&meta).expect("serializes")).map_err(io(&json_tmp))?;
@@ -86,6 +80,30 @@ pub fn save_policy(dir: &Path, env: &ScenarioEnv, policy: &MlpPolicy) -> Result<
         .map_err(|e| RunError::Invalid { path: weights_tmp.clone(), what: format!("{e:?}") })?;
     std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
     std::fs::rename(&json_tmp, &json).map_err(io(&json))
+}
+
+/// Writes `RUN/export.safetensors` for Python users: the network's weights (Burn's names;
+/// linear weights are [in, out]) and, as metadata `apprentice.policy`, the policy description
+/// (architecture, spaces, normalizer) as JSON, so the policy runs with no apprentice installed:
+/// input = (obs − mean) / std; hidden layers ReLU (or the configured activation); a
+/// deterministic head's output is clipped to [-1, 1] and mapped onto the action bounds.
+pub fn export_safetensors(dir: &Path, env: &ScenarioEnv, policy: &MlpPolicy) -> Result<PathBuf, RunError> {
+    let path = dir.join("export.safetensors");
+    let meta = serde_json::to_string(&policy_meta(env, policy)).expect("serializes");
+    let mut store = SafetensorsStore::from_file(&path).metadata("apprentice.policy", meta);
+    policy.net.save_into(&mut store).map_err(|e| RunError::Invalid { path: path.clone(), what: format!("{e:?}") })?;
+    Ok(path)
+}
+
+fn policy_meta(env: &ScenarioEnv, policy: &MlpPolicy) -> PolicyMeta {
+    PolicyMeta {
+        scenario: env.scenario().name.clone(),
+        scenario_hash: env.scenario().source_hash.clone(),
+        obs_dim: env.observation_space().dim(),
+        action_space: env.action_space().clone(),
+        policy: policy.config.clone(),
+        normalizer: policy.normalizer.clone(),
+    }
 }
 
 /// Writes config and checkpoint into `dir`.

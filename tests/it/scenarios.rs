@@ -29,6 +29,7 @@ fn every_builtin_loads_with_the_promised_name() {
         "reacher",
         "push_t",
         "car_track",
+        "detour",
     ];
     assert_eq!(names, expected);
     assert!(all().iter().all(|e| e.scenario().expert.is_some()), "every built-in has an expert");

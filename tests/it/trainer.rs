@@ -168,3 +168,44 @@ fn a_cli_run_logs_metrics_as_it_goes_and_resumes_from_its_checkpoint() {
     let eval = cli(&["eval", "--policy", r, "--episodes", "2"]);
     assert!(eval.is_empty() || !eval.contains("error"), "{eval}");
 }
+
+#[test]
+fn an_exported_policy_runs_in_python_with_numpy_alone() {
+    use apprentice::learn::run;
+    use apprentice::sim::Env;
+    let (mut env, episodes) = demos("reacher", 3);
+    let config = BcConfig { epochs: 3, ..BcConfig::default() };
+    let (mut policy, _) = apprentice::learn::bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = run::export_safetensors(dir.path(), &env, &policy).unwrap();
+    let obs = env.reset(77);
+    let apprentice::sim::Action::Continuous(expected) = policy.act(&obs) else { panic!("reacher is continuous") };
+    let script = r#"
+import json, struct, sys
+import numpy as np
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+meta = json.loads(header["__metadata__"]["apprentice.policy"])
+def tensor(name):
+    t = header[name]; a, b = t["data_offsets"]
+    return np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(t["shape"])
+x = (np.array(json.loads(sys.argv[2]), dtype=np.float32) - meta["normalizer"]["mean"]) / meta["normalizer"]["std"]
+layers = len(meta["policy"]["hidden"]) + 1
+for i in range(layers):
+    x = x @ tensor(f"nets.0.layers.{i}.weight") + tensor(f"nets.0.layers.{i}.bias")
+    if i < layers - 1:
+        x = np.maximum(x, 0)
+low, high = np.array(meta["action_space"]["low"]), np.array(meta["action_space"]["high"])
+print(json.dumps((low + (np.clip(x, -1, 1) + 1) / 2 * (high - low)).tolist()))
+"#;
+    let out = Process::new("python3")
+        .args(["-c", script, path.to_str().unwrap(), &serde_json::to_string(&obs).unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let action: Vec<f32> = serde_json::from_slice(&out.stdout).unwrap();
+    for (a, b) in action.iter().zip(&expected) {
+        assert!((a - b).abs() < 1e-4, "python {action:?} vs apprentice {expected:?}");
+    }
+}
