@@ -4,12 +4,18 @@
 use apprentice::data::Episode;
 use apprentice::data::ops::{Generator, record_episode};
 use apprentice::learn::bc::{self, BcConfig};
-use apprentice::learn::eval::evaluate;
+use apprentice::learn::eval::{EvalReport, evaluate};
+use apprentice::learn::policy::MlpPolicy;
 use apprentice::learn::run::{self, RunConfig, RunError};
 use apprentice::sim::{Env, Policy, ScenarioEnv};
 
 /// The reacher with world-frame observations (Gymnasium's), which plain cloning handles badly.
 const WORLD_REACHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/reacher_world.ron");
+
+/// The policy against the expert and random play on `episodes` unseen seeds (10,000 on).
+fn report(env: &ScenarioEnv, policy: &MlpPolicy, episodes: usize) -> EvalReport {
+    evaluate(env, &|| Box::new(policy.clone()) as Box<dyn Policy>, episodes, 10_000, &|| {})
+}
 
 fn demos(env: &mut ScenarioEnv, count: u64) -> Vec<Episode> {
     let expert = env.scenario().expert.clone().unwrap();
@@ -23,7 +29,7 @@ fn behaviour_cloning_on_20_demos_reaches_the_expert_on_unseen_seeds() {
         let episodes = demos(&mut env, 20);
         let (policy, log) = bc::train(&env, &episodes, &BcConfig::default(), &mut |_| {}).unwrap();
         assert!(log.last().unwrap().val_loss < log[0].val_loss, "{name}: validation loss falls");
-        let report = evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 50, 10_000, &|| {});
+        let report = report(&env, &policy, 50);
         assert!(report.expert_fraction >= 0.95, "{name}: {report:?}");
     }
 }
@@ -84,7 +90,7 @@ fn hindsight_relabeling_helps_a_goal_conditioned_clone() {
     let score = |hindsight: usize| {
         let config = BcConfig { hindsight, ..BcConfig::default() };
         let (policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
-        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).expert_fraction
+        report(&env, &policy, 30).expert_fraction
     };
     let (plain, relabeled) = (score(0), score(16));
     assert!(relabeled > plain + 0.2, "hindsight {relabeled:.3} vs plain {plain:.3}");
@@ -115,9 +121,6 @@ fn dagger_recovers_what_behaviour_cloning_misses() {
     use apprentice::learn::dagger::{self, DaggerConfig};
     let mut env = ScenarioEnv::load(WORLD_REACHER).unwrap();
     let episodes = demos(&mut env, 20);
-    let score = |policy: &apprentice::learn::policy::MlpPolicy| {
-        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).expert_fraction
-    };
     let (bc_policy, _) = bc::train(&env, &episodes, &BcConfig::default(), &mut |_| {}).unwrap();
     let config = DaggerConfig { rounds: 4, episodes_per_round: 20, ..DaggerConfig::default() };
     let (policy, data, log) = dagger::train(&env, episodes, &BcConfig::default(), &config, &mut |_| {}).unwrap();
@@ -127,7 +130,7 @@ fn dagger_recovers_what_behaviour_cloning_misses() {
         data[20..].iter().flat_map(|e| &e.steps).all(|s| s.expert_label.is_some()),
         "the expert labels every visited state"
     );
-    let (before, after) = (score(&bc_policy), score(&policy));
+    let (before, after) = (report(&env, &bc_policy, 30).expert_fraction, report(&env, &policy, 30).expert_fraction);
     eprintln!("reacher_world expert_fraction: behaviour cloning {before:.3}, DAgger {after:.3}");
     assert!(after >= 0.85 && after > before + 0.3, "DAgger {after:.3} vs BC {before:.3}");
 }
@@ -142,7 +145,7 @@ fn a_mixture_head_picks_a_side_where_a_gaussian_averages_the_bimodal_demos() {
         let mut config = BcConfig::default();
         config.policy.head = head;
         let (policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
-        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 50, 10_000, &|| {}).success_rate
+        report(&env, &policy, 50).success_rate
     };
     let (gaussian, mixture) = (success(Head::Gaussian), success(Head::Mixture));
     eprintln!("detour success: gaussian {gaussian:.2}, mixture {mixture:.2}");
@@ -155,16 +158,13 @@ fn on_car_track_dagger_completes_laps_where_cloning_the_same_number_of_labels_cr
     let mut env = ScenarioEnv::load("car_track").unwrap();
     let bc_demos = demos(&mut env, 3);
     let first_demo = demos(&mut env, 1);
-    let laps = |policy: &apprentice::learn::policy::MlpPolicy| {
-        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, 30, 10_000, &|| {}).success_rate
-    };
     let (bc_policy, _) = bc::train(&env, &bc_demos, &BcConfig::default(), &mut |_| {}).unwrap();
     let config = DaggerConfig { rounds: 2, episodes_per_round: 1, ..DaggerConfig::default() };
     let (policy, data, _) = dagger::train(&env, first_demo, &BcConfig::default(), &config, &mut |_| {}).unwrap();
     let labels = |episodes: &[Episode]| episodes.iter().map(Episode::len).sum::<usize>();
     let (bc_labels, dagger_labels) = (labels(&bc_demos), labels(&data));
     assert!(dagger_labels * 100 <= bc_labels * 102, "DAgger used {dagger_labels} labels, BC {bc_labels}");
-    let (cloned, aggregated) = (laps(&bc_policy), laps(&policy));
+    let (cloned, aggregated) = (report(&env, &bc_policy, 30).success_rate, report(&env, &policy, 30).success_rate);
     eprintln!(
         "car_track laps completed: BC {cloned:.2} ({bc_labels} labels), DAgger {aggregated:.2} ({dagger_labels})"
     );
