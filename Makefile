@@ -3,8 +3,10 @@
 # so later builds and CI runs on the same machine reuse it.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
-# mesa-vulkan-drivers: a software Vulkan adapter, so the wgpu training path runs without a GPU.
-SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1
+# mesa-vulkan-drivers: a software Vulkan adapter, so wgpu (training and the app) runs without a GPU.
+# xvfb, xauth: a virtual display for the app's real-window tests (and `xvfb-run` for users).
+# libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6: what winit loads to open a window on X11.
+SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
 MOLD := $(shell command -v mold 2>/dev/null)
 ifneq ($(MOLD),)
 export RUSTFLAGS += -C link-arg=-fuse-ld=mold
@@ -17,6 +19,9 @@ run: system-packages
 
 test: system-packages numpy
 	cargo test --release
+	@# The library and CLI without the app compile no Bevy or egui.
+	cargo build --release --no-default-features --lib
+	@! cargo tree --no-default-features -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) ' 
 
 bench: system-packages
 	cargo run --release -- bench sim --scenario cartpole --envs 1 --steps 200000 --json

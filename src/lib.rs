@@ -11,5 +11,9 @@ pub mod data;
 /// Learning: policies on Burn, behaviour cloning, evaluation, runs.
 pub mod learn;
 
+/// The desktop app: Bevy rendering and input, egui panels (the `gui` feature).
+#[cfg(feature = "gui")]
+pub mod app;
+
 /// The command-line interface (used by the binary; public so tests can drive it).
 pub mod cli;

@@ -17,6 +17,10 @@ pub enum Bench {
     /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
     /// 4096, and the latency of acting on one observation.
     Train(TrainArgs),
+    /// Frame rate of the app's real window while the expert drives and a BC run trains
+    /// (needs a display; `xvfb-run` provides one).
+    #[cfg(feature = "gui")]
+    App(super::app::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +65,8 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Sim(args) => sim(args),
         Bench::Train(args) => train(args),
+        #[cfg(feature = "gui")]
+        Bench::App(args) => super::app::bench(args),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Command-line interface: one file per subcommand group, all calling the library.
 
+#[cfg(feature = "gui")]
+mod app;
 mod bench;
 mod demos;
 mod output;
@@ -19,6 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop app (the default command).
+    #[cfg(feature = "gui")]
+    App(app::Args),
     /// List built-in scenarios (and the .ron files of a directory).
     Scenarios(scenarios::Args),
     /// Run a policy for N seeded episodes and report return and success statistics.
@@ -38,16 +43,21 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        #[cfg(feature = "gui")]
+        Some(Command::App(args)) => app::run(args),
+        #[cfg(feature = "gui")]
+        None => app::run(app::Args::first_run()),
         Some(Command::Scenarios(args)) => scenarios::run(args),
         Some(Command::Rollout(args)) => rollout::run(args),
         Some(Command::Demos(demos)) => demos::run(demos),
         Some(Command::Train(t)) => train::train(t),
         Some(Command::Eval(args)) => train::eval(args),
         Some(Command::Bench(bench)) => bench::run(bench),
+        #[cfg(not(feature = "gui"))]
         None => {
             eprintln!(
-                "apprentice: the desktop app is not built yet, so this runs a headless expert \
-                 rollout on `cartpole` instead (see `apprentice --help` for every command)."
+                "apprentice: this build has no desktop app (built without the `gui` feature), so \
+                 this runs a headless expert rollout on `cartpole` instead (see `apprentice --help`)."
             );
             rollout::run(rollout::Args::default_demo())
         }

@@ -31,7 +31,8 @@ enum Driver {
 }
 
 impl Args {
-    /// What `apprentice` with no command runs until the app exists.
+    /// What `apprentice` with no command runs in a build without the app.
+    #[cfg(not(feature = "gui"))]
     pub fn default_demo() -> Args {
         Args { scenario: "cartpole".into(), policy: Driver::Expert, episodes: 20, seed: 0, json: false }
     }

@@ -2,13 +2,13 @@
 
 use super::output::{json_line, progress};
 use crate::data::Dataset;
-use crate::learn::bc::{BcConfig, BcTrainer, TrainError};
-use crate::learn::dagger::{DaggerConfig, DaggerTrainer};
+use crate::learn::bc::BcConfig;
+use crate::learn::dagger::DaggerConfig;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
 use crate::learn::metrics::{self, MetricsWriter};
 use crate::learn::run::{self, RunConfig};
-use crate::learn::trainer::{Algorithm, Event, Trainer};
+use crate::learn::trainer::{Event, Trainer};
 use crate::learn::{field_names, overrides};
 use crate::sim::{Policy, ScenarioEnv};
 use anyhow::bail;
@@ -135,7 +135,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     run::save_config(&out, &config)?;
     let metrics_path = out.join("metrics.csv");
     let resumed = match &args.resume {
-        Some(dir) => Some((metrics::last_row(&metrics_path)?, dir.clone())),
+        Some(_) => Some(metrics::last_row(&metrics_path)?),
         None => {
             // A fresh run starts a fresh log.
             let _ = std::fs::remove_file(&metrics_path);
@@ -150,25 +150,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     let bar = progress(units, &format!("train {algorithm}"));
     let make = {
         let (config, env, out) = (config.clone(), env.fork(), out.clone());
-        move || -> Result<Box<dyn Algorithm>, TrainError> {
-            match &config.dagger {
-                Some(dagger_config) => {
-                    let (aggregated, _) =
-                        Dataset::open(&out.join("dataset")).map_err(|e| TrainError::Save(e.to_string()))?;
-                    let save = Box::new(move |fresh: &[crate::data::Episode]| {
-                        aggregated.append(fresh).map(|_| ()).map_err(|e| e.to_string())
-                    });
-                    Ok(Box::new(DaggerTrainer::new(&env, episodes, &config.bc, dagger_config, save)?))
-                }
-                None => {
-                    let mut trainer = BcTrainer::new(&env, &episodes, &config.bc, &device.device)?;
-                    if let Some(((epochs, step), dir)) = resumed {
-                        trainer.resume(|net| run::load_weights(&dir, net).map_err(|e| e.to_string()), epochs, step)?;
-                    }
-                    Ok(Box::new(trainer))
-                }
-            }
-        }
+        move || run::algorithm(&config, &env, episodes, &device.device, &out, resumed)
     };
     let trainer = Trainer::spawn(make, 1);
     while let Some(event) = trainer.next_event() {

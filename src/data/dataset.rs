@@ -207,6 +207,14 @@ impl Dataset {
         write_atomic(&self.dir.join("manifest.json"), &json)
     }
 
+    /// Reads one episode.
+    pub fn read(&self, id: &str) -> Result<EpisodeFile, DataError> {
+        let path = self.episode_path(id);
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        let episode = codec::decode(&bytes, &path)?;
+        Ok(EpisodeFile { id: id.to_string(), path, episode })
+    }
+
     /// Loads every episode in parallel. Unreadable files and, when `scenario` is given,
     /// episodes that do not fit it are skipped and reported; the rest load.
     pub fn load(&self, scenario: Option<&ScenarioEnv>) -> Result<Loaded, DataError> {
@@ -214,13 +222,11 @@ impl Dataset {
         let results: Vec<Result<EpisodeFile, DataError>> = ids
             .par_iter()
             .map(|id| {
-                let path = self.episode_path(id);
-                let bytes = fs::read(&path).map_err(io(&path))?;
-                let episode = codec::decode(&bytes, &path)?;
+                let file = self.read(id)?;
                 if let Some(env) = scenario {
-                    check_fits(env, id, &path, &episode)?;
+                    check_fits(env, id, &file.path, &file.episode)?;
                 }
-                Ok(EpisodeFile { id: id.clone(), path, episode })
+                Ok(file)
             })
             .collect();
         let (mut episodes, mut skipped) = (Vec::new(), Vec::new());

@@ -5,7 +5,7 @@
 
 use super::hindsight::GoalLayout;
 use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, scale_action, stacked};
-use crate::data::Episode;
+use crate::data::{Episode, Source};
 use crate::sim::{Action, Env, ScenarioEnv, Space};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// How much each demonstrated step counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Weighting {
     /// Every step alike.
@@ -29,7 +29,7 @@ pub enum Weighting {
 }
 
 /// Behaviour-cloning hyperparameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BcConfig {
     /// The policy network and its head.
@@ -158,7 +158,10 @@ fn rows<'a>(
         if weight <= 0.0 {
             continue;
         }
-        rows.extend(episode.steps.iter().enumerate().map(|(t, s)| Row { obs: s.obs.clone(), episode, t, weight }));
+        // A step the learner drove itself, with no expert label, shows no demonstrator: in
+        // HG-DAgger data only the human's interventions (and labeled steps) teach.
+        let taught = episode.steps.iter().enumerate().filter(|(_, s)| s.source != Source::Policy || s.expert_label.is_some());
+        rows.extend(taught.map(|(t, s)| Row { obs: s.obs.clone(), episode, t, weight }));
         if let Some((layout, rng)) = hindsight.as_mut() {
             let copies = layout.relabeled(episode, config.hindsight, rng);
             rows.extend(copies.into_iter().map(|(obs, t)| Row { obs, episode, t, weight }));

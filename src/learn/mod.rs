@@ -3,6 +3,7 @@
 
 pub mod bc;
 pub mod dagger;
+pub mod describe;
 pub mod device;
 pub mod eval;
 pub mod hindsight;

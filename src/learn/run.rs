@@ -8,7 +8,10 @@
 //! RUN/export.safetensors weights plus that description as metadata (`--export safetensors`)
 //! ```
 
-use super::bc::BcConfig;
+use super::bc::{BcConfig, BcTrainer, TrainError};
+use super::dagger::DaggerTrainer;
+use super::trainer::Algorithm;
+use crate::data::{Dataset, Episode};
 use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
 use crate::sim::{Env, ScenarioEnv, Space};
 use burn::prelude::*;
@@ -148,4 +151,31 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
     let device = Device::flex();
     let net = load_weights(dir, meta.policy.build(obs_dim, space, &device))?;
     Ok(MlpPolicy::new(net, meta.policy, meta.normalizer, space.clone(), device))
+}
+
+/// The run's algorithm, ready for a trainer thread: behaviour cloning (continuing from the
+/// checkpoint in `out` when `resume` gives its epochs and step), or DAgger aggregating its
+/// rollouts into `out/dataset`.
+pub fn algorithm(
+    config: &RunConfig,
+    env: &ScenarioEnv,
+    episodes: Vec<Episode>,
+    device: &Device,
+    out: &Path,
+    resume: Option<(usize, usize)>,
+) -> Result<Box<dyn Algorithm>, TrainError> {
+    match &config.dagger {
+        Some(dagger) => {
+            let (aggregated, _) = Dataset::open(&out.join("dataset")).map_err(|e| TrainError::Save(e.to_string()))?;
+            let save = Box::new(move |fresh: &[Episode]| aggregated.append(fresh).map(|_| ()).map_err(|e| e.to_string()));
+            Ok(Box::new(DaggerTrainer::new(env, episodes, &config.bc, dagger, save)?))
+        }
+        None => {
+            let mut trainer = BcTrainer::new(env, &episodes, &config.bc, device)?;
+            if let Some((epochs, step)) = resume {
+                trainer.resume(|net| load_weights(out, net).map_err(|e| e.to_string()), epochs, step)?;
+            }
+            Ok(Box::new(trainer))
+        }
+    }
 }

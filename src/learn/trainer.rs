@@ -6,6 +6,7 @@
 use super::bc::TrainError;
 use super::policy::MlpPolicy;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 
@@ -71,10 +72,11 @@ pub enum Event {
     Error(String),
 }
 
-/// Handle to a training thread. Dropping it stops the training and waits for the thread.
+/// Handle to a training thread (shareable between threads, as a UI's state must be).
+/// Dropping it stops the training and waits for the thread.
 pub struct Trainer {
     commands: Sender<Command>,
-    events: Receiver<Event>,
+    events: Mutex<Receiver<Event>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -101,7 +103,7 @@ impl Trainer {
                 }
             })
             .expect("the OS starts a thread");
-        Trainer { commands, events, thread: Some(thread) }
+        Trainer { commands, events: Mutex::new(events), thread: Some(thread) }
     }
 
     pub fn send(&self, command: Command) {
@@ -111,19 +113,19 @@ impl Trainer {
 
     /// The next event, waiting for it; `None` once the thread has ended and all were read.
     pub fn next_event(&self) -> Option<Event> {
-        self.events.recv().ok()
+        self.events.lock().ok()?.recv().ok()
     }
 
     /// The next event if one is waiting (for a UI frame that must not block).
     pub fn try_event(&self) -> Option<Event> {
-        self.events.try_recv().ok()
+        self.events.lock().ok()?.try_recv().ok()
     }
 }
 
 impl Drop for Trainer {
     fn drop(&mut self) {
         self.send(Command::Stop);
-        while self.events.try_recv().is_ok() {}
+        while self.try_event().is_some() {}
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -569,6 +569,18 @@ pub enum Key {
     Digit0, Digit1, Digit2, Digit3, Digit4, Digit5, Digit6, Digit7, Digit8, Digit9,
 }
 
+/// Every key a binding can name (for rebinding from a key press).
+#[rustfmt::skip]
+pub const ALL_KEYS: [Key; 44] = {
+    use Key::*;
+    [
+        ArrowLeft, ArrowRight, ArrowUp, ArrowDown, Space, Enter, ShiftLeft, ShiftRight,
+        KeyA, KeyB, KeyC, KeyD, KeyE, KeyF, KeyG, KeyH, KeyI, KeyJ, KeyK, KeyL, KeyM,
+        KeyN, KeyO, KeyP, KeyQ, KeyR, KeyS, KeyT, KeyU, KeyV, KeyW, KeyX, KeyY, KeyZ,
+        Digit0, Digit1, Digit2, Digit3, Digit4, Digit5, Digit6, Digit7, Digit8, Digit9,
+    ]
+};
+
 /// Gamepad axes, named as Bevy's `GamepadAxis` (triggers read 0..1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PadAxis {

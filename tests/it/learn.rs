@@ -13,7 +13,7 @@ use apprentice::sim::{Env, Policy, ScenarioEnv};
 const WORLD_REACHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/reacher_world.ron");
 
 /// The policy against the expert and random play on `episodes` unseen seeds (10,000 on).
-fn report(env: &ScenarioEnv, policy: &MlpPolicy, episodes: usize) -> EvalReport {
+pub fn report(env: &ScenarioEnv, policy: &MlpPolicy, episodes: usize) -> EvalReport {
     evaluate(env, &|| Box::new(policy.clone()) as Box<dyn Policy>, episodes, 10_000, &|| {})
 }
 

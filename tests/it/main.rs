@@ -1,10 +1,14 @@
 //! Integration tests, one binary (each file under tests/ would link everything again).
 
+#[cfg(feature = "gui")]
+mod app;
 mod bad_scenarios;
 mod cli;
 mod demos;
 mod effects;
 mod learn;
 mod scenarios;
+#[cfg(feature = "gui")]
+mod screenshots;
 mod trainer;
 mod vec_env;

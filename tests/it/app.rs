@@ -1,0 +1,299 @@
+//! The app's plugins without a window (MinimalPlugins, one fixed step per update): keyboard
+//! and gamepad input reach the simulation and are recorded with the right source, takeovers
+//! are interventions, an unplugged pad pauses, a failing trainer shows an error, closing
+//! keeps finished episodes, replays branch and trim, and keyboard demos train a policy.
+
+use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Session, Training};
+use apprentice::data::{Dataset, Source};
+use apprentice::learn::run;
+use apprentice::sim::Action;
+use bevy::input::gamepad::{GamepadConnection, GamepadConnectionEvent};
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use std::time::Duration;
+
+struct Harness {
+    app: App,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new(scenario: &str, driver: Driver) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::new(scenario);
+        options.demos = Some(dir.path().join("demos"));
+        options.home = Some(dir.path().to_path_buf());
+        options.driver = driver;
+        let (session, recording, training, bindings, _) = app::resources(&options).unwrap();
+        let dt = session.env.scenario().timestep as f64;
+        let mut bevy_app = App::new();
+        bevy_app
+            .add_plugins((MinimalPlugins, bevy::input::InputPlugin))
+            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(dt)))
+            .insert_resource(session)
+            .insert_resource(recording)
+            .insert_resource(training)
+            .insert_resource(bindings)
+            .add_plugins(app::core_plugin);
+        let mut harness = Harness { app: bevy_app, _dir: dir };
+        // Let the clock start and the fixed timestep settle on the scenario's.
+        harness.app.update();
+        harness.app.update();
+        harness
+    }
+
+    fn session(&mut self) -> Mut<'_, Session> {
+        self.app.world_mut().resource_mut::<Session>()
+    }
+
+    fn recording(&mut self) -> Mut<'_, Recording> {
+        self.app.world_mut().resource_mut::<Recording>()
+    }
+
+    /// Updates until the simulation has taken `n` more steps (one per update once running).
+    fn steps(&mut self, n: u32) {
+        let target = self.total_steps() + n as u64;
+        for _ in 0..n * 3 + 10 {
+            if self.total_steps() >= target {
+                return;
+            }
+            self.app.update();
+        }
+        panic!("the simulation did not take {n} steps");
+    }
+
+    fn total_steps(&mut self) -> u64 {
+        let s = self.session();
+        s.outcomes.len() as u64 * 1_000_000 + s.env.steps() as u64
+    }
+
+    fn start_recording(&mut self) {
+        self.app.world_mut().resource_scope(|world, mut recording: Mut<Recording>| {
+            recording.start(&mut world.resource_mut::<Session>());
+        });
+    }
+
+    fn press(&mut self, key: KeyCode) {
+        self.app.world_mut().resource_mut::<ButtonInput<KeyCode>>().press(key);
+    }
+
+    fn release_all(&mut self) {
+        self.app.world_mut().resource_mut::<ButtonInput<KeyCode>>().release_all();
+    }
+
+    fn dataset(&mut self) -> Dataset {
+        self.recording().dataset.clone()
+    }
+}
+
+#[test]
+fn keyboard_actions_reach_the_simulation_and_are_recorded_as_human() {
+    let mut h = Harness::new("cartpole", Driver::Human);
+    h.start_recording();
+    h.press(KeyCode::ArrowRight);
+    h.steps(8);
+    let executed = h.session().proposals.executed.clone();
+    assert_eq!(executed, Some(Action::Discrete(1)), "ArrowRight pushes right");
+    h.release_all();
+    h.steps(4);
+    assert_eq!(h.session().proposals.executed, Some(Action::Discrete(0)), "nothing pressed: the idle choice");
+    h.recording().stop();
+    let loaded = h.dataset().load(None).unwrap();
+    let episode = &loaded.episodes[0].episode;
+    assert_eq!(episode.len(), 12, "every step recorded, in one episode");
+    assert!(episode.steps.iter().all(|s| s.source == Source::Human && s.expert_label.is_none()));
+    assert_eq!(episode.meta.device, "keyboard");
+    assert_eq!(episode.steps[3].action, Action::Discrete(1));
+    assert_eq!(episode.steps.last().unwrap().action, Action::Discrete(0));
+    // The recorded episode replays exactly.
+    let mut env = h.session().env.clone();
+    assert_eq!(apprentice::data::ops::replay(&mut env, &loaded.episodes[0]).unwrap(), None);
+}
+
+#[test]
+fn a_gamepad_stick_drives_a_continuous_action_and_unplugging_it_pauses() {
+    let mut h = Harness::new("reacher", Driver::Human);
+    let pad = h.app.world_mut().spawn((Gamepad::default(), Name::new("Test Pad"))).id();
+    h.app.world_mut().get_mut::<Gamepad>(pad).unwrap().analog_mut().set(GamepadAxis::LeftStickX, 0.5);
+    h.start_recording();
+    h.steps(10);
+    // reacher binds LeftStickX inverted to the shoulder torque in [-1, 1].
+    let Some(Action::Continuous(a)) = h.session().proposals.executed.clone() else { panic!("a continuous action") };
+    assert!((a[0] + 0.5).abs() < 1e-6 && a[1] == 0.0, "stick at 0.5 (inverted) gives -0.5: {a:?}");
+    assert_eq!(h.session().proposals.source, Some(Source::Human));
+
+    h.app.world_mut().write_message(GamepadConnectionEvent::new(pad, GamepadConnection::Disconnected));
+    h.app.update();
+    let steps = h.session().env.steps();
+    for _ in 0..10 {
+        h.app.update();
+    }
+    assert!(h.session().paused.is_some(), "an unplugged pad pauses the episode");
+    assert_eq!(h.session().env.steps(), steps, "no step while paused");
+    h.session().paused = None;
+    h.steps(3);
+    h.recording().stop();
+    let episode = h.dataset().load(None).unwrap().episodes.remove(0).episode;
+    assert_eq!(episode.meta.device, "Test Pad");
+    assert_eq!(episode.len() as u32, steps + 3, "nothing recorded was lost across the pause");
+}
+
+#[test]
+fn taking_over_from_the_policy_is_recorded_as_an_intervention_and_blends() {
+    let mut h = Harness::new("cartpole", Driver::Policy);
+    assert!(h.session().policy.is_some(), "the bundled policy is loaded");
+    h.start_recording();
+    h.steps(10);
+    assert_eq!(h.session().proposals.source, Some(Source::Policy));
+    h.press(KeyCode::ArrowLeft);
+    h.steps(5);
+    assert_eq!(h.session().proposals.source, Some(Source::Intervention));
+    assert_eq!(h.session().proposals.executed, Some(Action::Discrete(0)));
+    h.release_all();
+    h.steps(5);
+    h.recording().stop();
+    let episode = h.dataset().load(None).unwrap().episodes.remove(0).episode;
+    let sources: Vec<Source> = episode.steps.iter().map(|s| s.source).collect();
+    assert!(sources.contains(&Source::Policy) && sources.contains(&Source::Intervention));
+
+    // Blending: a weight w of the human's continuous action.
+    let mixed = app::blend(&Action::Continuous(vec![1.0, -1.0]), &Action::Continuous(vec![0.0, 1.0]), 0.25);
+    assert_eq!(mixed, Action::Continuous(vec![0.75, -0.5]));
+    assert_eq!(app::blend(&Action::Discrete(1), &Action::Discrete(0), 0.4), Action::Discrete(1));
+    assert_eq!(app::blend(&Action::Discrete(1), &Action::Discrete(0), 0.6), Action::Discrete(0));
+}
+
+#[test]
+fn a_failing_trainer_shows_an_error_and_the_app_keeps_stepping() {
+    let mut h = Harness::new("pendulum", Driver::Expert);
+    h.start_recording();
+    h.steps(60);
+    h.recording().stop();
+    h.app.world_mut().resource_scope(|world, mut training: Mut<Training>| {
+        training.set("lr", "1e12").unwrap();
+        let dataset = world.resource::<Recording>().dataset.clone();
+        training.start(&world.resource::<Session>().env, &dataset).unwrap();
+    });
+    for _ in 0..3000 {
+        h.app.update();
+        if !h.app.world().resource::<Errors>().0.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let errors = h.app.world().resource::<Errors>().0.clone();
+    assert!(errors.iter().any(|e| e.contains("training failed") && e.contains("lower the learning rate")), "{errors:?}");
+    assert!(matches!(h.app.world().resource::<Training>().phase, Phase::Failed(_)));
+    h.steps(5);
+}
+
+#[test]
+fn closing_mid_recording_keeps_every_finished_episode_and_the_one_in_progress() {
+    let mut h = Harness::new("mountain_car", Driver::Expert);
+    h.start_recording();
+    while h.session().outcomes.len() < 2 {
+        h.app.update();
+    }
+    h.steps(7);
+    h.app.world_mut().write_message(AppExit::Success);
+    h.app.update();
+    let loaded = h.dataset().load(None).unwrap();
+    assert_eq!(loaded.episodes.len(), 3, "two finished episodes and the one in progress");
+    assert!(loaded.episodes[..2].iter().all(|f| f.episode.success() && f.episode.steps.iter().all(|s| s.source == Source::Expert)));
+    assert!(loaded.episodes[2].episode.len() >= 7);
+}
+
+#[test]
+fn an_episode_replays_trims_and_branches_into_a_new_recording() {
+    let mut h = Harness::new("pendulum", Driver::Expert);
+    h.start_recording();
+    h.steps(40);
+    h.recording().stop();
+    let id = h.recording().episodes[0].id.clone();
+    let original = h.dataset().read(&id).unwrap().episode;
+    let world = h.app.world_mut();
+    world.resource_scope(|world, mut replay: Mut<Replay>| {
+        world.resource_scope(|world, mut recording: Mut<Recording>| {
+            let mut session = world.resource_mut::<Session>();
+            replay.open(&recording, &id, &mut session).unwrap();
+            replay.seek(25, &mut session).unwrap();
+            assert_eq!(session.obs, original.steps[25].obs, "scrubbing re-simulates the exact state");
+            replay.seek(10, &mut session).unwrap();
+            replay.branch(&mut recording, &mut session).unwrap();
+        });
+    });
+    assert!(!h.app.world().resource::<Replay>().is_active());
+    h.session().driver = Driver::Human;
+    h.steps(5);
+    h.recording().stop();
+    let episodes = h.dataset().load(None).unwrap().episodes;
+    assert_eq!(episodes.len(), 2);
+    let branched = &episodes[1].episode;
+    assert_eq!(branched.len(), 15, "10 steps kept from the original, 5 new");
+    assert_eq!(branched.steps[..10], original.steps[..10]);
+    assert!(branched.steps[10..].iter().all(|s| s.source == Source::Human));
+    let mut env = h.session().env.clone();
+    assert_eq!(apprentice::data::ops::replay(&mut env, &episodes[1]).unwrap(), None, "a branch replays exactly");
+
+    // Trim the original to steps 5..30.
+    h.app.world_mut().resource_scope(|world, mut replay: Mut<Replay>| {
+        world.resource_scope(|world, mut recording: Mut<Recording>| {
+            let mut session = world.resource_mut::<Session>();
+            replay.open(&recording, &id, &mut session).unwrap();
+            replay.keep = (5, 30);
+            replay.trim(&mut recording, &mut session).unwrap();
+            replay.close(&mut session);
+        });
+    });
+    let trimmed = h.dataset().read(&id).unwrap();
+    assert_eq!(trimmed.episode.steps[..], original.steps[5..30]);
+    assert_eq!(apprentice::data::ops::replay(&mut env, &trimmed).unwrap(), None);
+}
+
+/// A human's keyboard: presses the key for the expert's choice, but only every third step
+/// (a slow reaction) — the expert's knowledge through the real input path.
+#[test]
+fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
+    let mut h = Harness::new("cartpole", Driver::Human);
+    h.session().time_scale = 0.5;
+    let mut expert = h.session().env.scenario().expert.clone().unwrap().policy();
+    h.start_recording();
+    let mut k = 0u64;
+    while h.recording().episodes.len() < 5 {
+        if k % 3 == 0 {
+            let (env, obs, seed) = {
+                let s = h.session();
+                (s.env.clone(), s.obs.clone(), s.seed)
+            };
+            expert.reset(seed);
+            let key = if expert.act(&env, &obs) == Action::Discrete(1) { KeyCode::ArrowRight } else { KeyCode::ArrowLeft };
+            h.release_all();
+            h.press(key);
+        }
+        h.app.update();
+        k += 1;
+        assert!(k < 20_000, "five episodes were recorded");
+    }
+    h.recording().stop();
+    let loaded = h.dataset().load(None).unwrap();
+    assert!(loaded.episodes.iter().all(|f| f.episode.meta.device == "keyboard"));
+    h.app.world_mut().resource_scope(|world, mut training: Mut<Training>| {
+        training.device = apprentice::learn::device::DeviceChoice::Cpu;
+        training.set("epochs", "60").unwrap();
+        let dataset = world.resource::<Recording>().dataset.clone();
+        training.start(&world.resource::<Session>().env, &dataset).unwrap();
+    });
+    while h.app.world().resource::<Training>().is_running() {
+        h.app.update();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let training = h.app.world().resource::<Training>();
+    assert_eq!(training.phase, Phase::Finished, "{:?}", h.app.world().resource::<Errors>().0);
+    let run_dir = training.run_dir.clone().unwrap();
+    assert!(training.series.iter().any(|s| s.name == "val/loss" && !s.points.is_empty()), "the plots got data");
+    let env = h.session().env.clone();
+    let policy = run::load_policy(&run_dir, &env).unwrap();
+    let report = crate::learn::report(&env, &policy, 10);
+    assert!(report.return_mean >= 475.0, "the policy balances the pole: {report:?}");
+    assert!(h.session().policy.as_ref().unwrap().label.starts_with("training step"), "the newest policy drives");
+}
