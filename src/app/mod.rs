@@ -7,6 +7,7 @@ mod record;
 mod render;
 mod replay;
 mod session;
+mod split;
 mod teleop;
 mod training;
 mod ui;
@@ -15,6 +16,7 @@ pub use autopilot::{Autopilot, FrameReport, frame_report};
 pub use record::Recording;
 pub use replay::Replay;
 pub use session::{Driver, Session, blend};
+pub use split::{Comparison, Split};
 pub use teleop::{ActiveBindings, Controls, HumanInput, bound_action, neutral};
 pub use training::{Phase, Training, TrainOnStart};
 
@@ -54,6 +56,8 @@ pub struct Options {
     pub demos: Option<PathBuf>,
     /// A run directory whose policy to load.
     pub policy: Option<PathBuf>,
+    /// A second run directory whose policy opens in the split view beside the first.
+    pub compare: Option<PathBuf>,
     /// Who drives at the start.
     pub driver: Driver,
     /// Unattended: render this many frames, then screenshot / report / exit.
@@ -72,6 +76,7 @@ impl Options {
             scenario: scenario.into(),
             demos: None,
             policy: None,
+            compare: None,
             driver: Driver::Human,
             autopilot: None,
             train: false,
@@ -93,9 +98,18 @@ pub fn data_dir() -> PathBuf {
     base.join("apprentice")
 }
 
-/// The bundled first-run material: `assets/<scenario>/demos` and `assets/<scenario>/policy`.
+/// The bundled first-run material: `assets/<scenario>/demos` and `assets/<scenario>/policy`,
+/// from the source tree the binary was built in, else from `assets/` beside the binary or in
+/// the working directory (a binary copied elsewhere).
 pub fn bundled(scenario: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(scenario)
+    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let beside_binary = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("assets")));
+    [Some(built_in.clone()), beside_binary, Some(PathBuf::from("assets"))]
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(built_in)
+        .join(scenario)
 }
 
 /// The simulation, input, recording, replay and training: everything but the window, so
@@ -103,7 +117,7 @@ pub fn bundled(scenario: &str) -> PathBuf {
 pub fn core_plugin(app: &mut App) {
     app.init_resource::<Errors>()
         .configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain())
-        .add_plugins((session::plugin, teleop::plugin, record::plugin, replay::plugin, training::plugin));
+        .add_plugins((session::plugin, teleop::plugin, record::plugin, replay::plugin, training::plugin, split::plugin));
 }
 
 /// Rendering, panels and the autopilot: what needs a window.
@@ -142,6 +156,7 @@ pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Train
         demos: demos.clone(),
         bc: BcConfig::default(),
         dagger: None,
+        ppo: None,
     };
     let training = Training::new(config, home.join("runs"));
     let (bindings, problem) = ActiveBindings::load(session.env.scenario().bindings.clone(), home.join("bindings.ron"));
@@ -178,7 +193,12 @@ fn check_display() -> anyhow::Result<()> {
 /// Opens the window and runs until it is closed.
 pub fn run(options: Options) -> anyhow::Result<()> {
     check_display()?;
-    let (session, recording, training, bindings, messages) = resources(&options)?;
+    let (mut session, mut recording, training, bindings, messages) = resources(&options)?;
+    let mut split = Split::default();
+    if let Some(dir) = &options.compare {
+        let policy = run::load_policy(dir, &session.env).with_context(|| format!("loading the policy to compare {}", dir.display()))?;
+        split.open(&mut session, &mut recording, policy, dir.display().to_string());
+    }
     let mut errors = Errors::default();
     messages.into_iter().for_each(|m| errors.push(m));
     let title = format!("apprentice — {}", session.env.scenario().name);
@@ -202,6 +222,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     .insert_resource(training)
     .insert_resource(bindings)
     .insert_resource(errors)
+    .insert_resource(split)
     .add_plugins((core_plugin, view_plugin));
     if let Some(pilot) = options.autopilot {
         app.insert_resource(pilot);

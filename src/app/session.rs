@@ -10,7 +10,6 @@ use crate::sim::frame::Frame;
 use crate::sim::{Action, Env, Policy, ScenarioEnv};
 use bevy::platform::cell::SyncCell;
 use bevy::prelude::*;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Who chooses the actions while nobody takes over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,19 +188,10 @@ impl Session {
             executed: Some(action.clone()),
             source: Some(source),
         };
-        let record = StepRecord {
-            obs,
-            action,
-            reward: step.reward,
-            terminated: step.terminated,
-            truncated: step.truncated,
-            success: step.success,
-            source,
-            // The expert's label travels only with its own steps: a human's or a policy's
-            // steps must not be relabeled by behaviour cloning's `use_expert_labels`.
-            expert_label: (source == Source::Expert).then_some(expert).flatten(),
-            time: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
-        };
+        // The expert's label travels only with its own steps: a human's or a policy's steps
+        // must not be relabeled by behaviour cloning's `use_expert_labels`.
+        let label = (source == Source::Expert).then_some(expert).flatten();
+        let record = StepRecord::from_step(obs, action, &step, source, label);
         self.frames.swap(0, 1);
         self.frames[1] = self.env.frame();
         self.obs = step.obs.clone();

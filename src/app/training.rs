@@ -82,16 +82,10 @@ impl Training {
         matches!(self.phase, Phase::Running | Phase::Paused)
     }
 
-    /// Starts a run on the dataset's current episodes in a new run directory.
+    /// Starts a run in a new run directory, on the dataset's current episodes if the
+    /// algorithm learns from demonstrations.
     pub fn start(&mut self, env: &ScenarioEnv, dataset: &Dataset) -> Result<(), String> {
-        let loaded = dataset.load(Some(env)).map_err(|e| e.to_string())?;
-        if let Some(w) = loaded.warning() {
-            self.status = w;
-        }
-        let episodes: Vec<_> = loaded.episodes.into_iter().map(|f| f.episode).collect();
-        if episodes.is_empty() {
-            return Err(format!("{}: no episodes to learn from yet: record some first", dataset.dir.display()));
-        }
+        let episodes = if self.config.uses_demos() { self.episodes(env, dataset)? } else { Vec::new() };
         let device = select_device(self.device).map_err(|e| e.to_string())?;
         let out = next_run_dir(&self.runs_dir);
         self.config.demos = dataset.dir.clone();
@@ -106,9 +100,23 @@ impl Training {
         self.series.clear();
         self.marks.clear();
         self.phase = Phase::Running;
-        self.status = format!("training {} on {count} episodes ({}) into {}", self.config.algorithm, device.description, out.display());
+        let data = if self.config.uses_demos() { format!(" on {count} episodes") } else { String::new() };
+        self.status = format!("training {}{data} ({}) into {}", self.config.algorithm, device.description, out.display());
         self.run_dir = Some(out);
         Ok(())
+    }
+
+    /// The dataset's episodes to learn from (an empty dataset is an error).
+    fn episodes(&mut self, env: &ScenarioEnv, dataset: &Dataset) -> Result<Vec<crate::data::Episode>, String> {
+        let loaded = dataset.load(Some(env)).map_err(|e| e.to_string())?;
+        if let Some(w) = loaded.warning() {
+            self.status = w;
+        }
+        let episodes: Vec<_> = loaded.episodes.into_iter().map(|f| f.episode).collect();
+        if episodes.is_empty() {
+            return Err(format!("{}: no episodes to learn from yet: record some first", dataset.dir.display()));
+        }
+        Ok(episodes)
     }
 
     pub fn send(&self, command: Command) {
@@ -124,17 +132,7 @@ impl Training {
             self.send(Command::Set { key: key.into(), value: value.into() });
             return Ok(());
         }
-        let sets = [format!("{key}={value}")];
-        let (bc, rest) = crate::learn::overrides(&self.config.bc, &sets)?;
-        let (dagger, unknown) = crate::learn::overrides(&self.config.dagger.clone().unwrap_or_default(), &rest)?;
-        if !unknown.is_empty() {
-            return Err(format!("no such hyperparameter `{key}`"));
-        }
-        self.config.bc = bc;
-        if self.config.dagger.is_some() {
-            self.config.dagger = Some(dagger);
-        }
-        Ok(())
+        self.config.set(key, value)
     }
 
     fn push(&mut self, name: &str, step: usize, value: f64) {
@@ -216,9 +214,8 @@ fn handle(training: &mut Training, session: &mut Session, errors: &mut super::Er
             if let Some(w) = &mut training.metrics {
                 w.note(format!("{key}={value}"));
             }
-            if let Ok(updated) = training.config.bc.with_overrides(&[format!("{key}={value}")]) {
-                training.config.bc = updated;
-            }
+            // The trainer took it: the panel shows it and the next run keeps it.
+            let _ = training.config.set(&key, &value);
         }
         Event::Refused { key, reason } => errors.push(format!("cannot change `{key}` now: {reason}")),
         Event::Paused => training.phase = Phase::Paused,

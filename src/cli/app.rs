@@ -33,6 +33,9 @@ pub struct Args {
     /// Run directory of a trained policy to load.
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Run directory of a second policy to compare side by side with the first (split view).
+    #[arg(long)]
+    compare: Option<PathBuf>,
     /// Who drives from the start (unattended runs: expert or policy).
     #[arg(long, value_enum)]
     autopilot: Option<Pilot>,
@@ -66,6 +69,7 @@ impl Args {
             scenario: "cartpole".into(),
             demos: None,
             policy: None,
+            compare: None,
             autopilot: None,
             frames: None,
             screenshot: None,
@@ -80,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut options = Options::new(&args.scenario);
     options.demos = args.demos;
     options.policy = args.policy;
+    options.compare = args.compare;
     options.size = args.size;
     options.train = args.train;
     if let Some(pilot) = args.autopilot {

@@ -4,11 +4,14 @@ use super::output::{json_line, progress};
 use crate::data::Dataset;
 use crate::learn::bc::BcConfig;
 use crate::learn::dagger::DaggerConfig;
+use crate::learn::ppo::PpoConfig;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
 use crate::learn::metrics::{self, MetricsWriter};
 use crate::learn::run::{self, RunConfig};
-use crate::learn::trainer::{Event, Trainer};
+use crate::learn::policy::MlpPolicy;
+use crate::learn::trainer::{Command, Evaluation, Event, Trainer};
+use crate::sim::rollout::{rollouts, summarize};
 use crate::learn::{field_names, overrides};
 use crate::sim::{Policy, ScenarioEnv};
 use anyhow::bail;
@@ -21,14 +24,16 @@ pub enum Train {
     /// DAgger: behaviour cloning, then rounds of expert-labeled rollouts of the learner.
     /// The aggregated data is written to RUN/dataset.
     Dagger(TrainArgs),
+    /// Proximal policy optimization: learns from the scenario's reward, no demonstrations.
+    Ppo(TrainArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     scenario: Option<String>,
-    /// Dataset directory.
-    #[arg(long, required_unless_present = "resume")]
+    /// Dataset directory (behaviour cloning and DAgger).
+    #[arg(long)]
     demos: Option<PathBuf>,
     /// Run directory to write.
     #[arg(long, required_unless_present = "resume")]
@@ -50,6 +55,32 @@ pub struct TrainArgs {
     /// (weights, with the architecture and normalizer as JSON metadata).
     #[arg(long, value_name = "FORMAT")]
     export: Option<ExportFormat>,
+    /// Evaluate the policy every K log steps (epochs, rounds, updates) on `--eval-episodes`
+    /// seeded episodes, between steps (not counted in `time/seconds`); logged as `eval/*`.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    eval_every: usize,
+    #[arg(long, default_value_t = 10)]
+    eval_episodes: usize,
+    /// Stop as soon as an evaluation's mean return reaches R, and report the environment
+    /// steps and training seconds it took (needs `--eval-every`).
+    #[arg(long, value_name = "R", requires = "eval_every")]
+    solve_at: Option<f64>,
+    /// Print the final report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How a run with `--solve-at` ended.
+#[derive(Debug, serde::Serialize)]
+struct Solved {
+    algorithm: String,
+    scenario: String,
+    solved: bool,
+    /// The log step of the solving evaluation (environment steps for RL algorithms).
+    step: usize,
+    /// Training time up to it.
+    seconds: f64,
+    eval_return_mean: f64,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -89,9 +120,10 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
             None => RunConfig {
                 algorithm: algorithm.into(),
                 scenario: args.scenario.clone().expect("clap requires --scenario"),
-                demos: args.demos.clone().expect("clap requires --demos"),
+                demos: args.demos.clone().unwrap_or_default(),
                 bc: BcConfig::default(),
                 dagger: (algorithm == "dagger").then(DaggerConfig::default),
+                ppo: (algorithm == "ppo").then(PpoConfig::default),
             },
         };
         (base, out)
@@ -99,36 +131,48 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
     if base.algorithm != algorithm {
         bail!("{} is a {} run, not {algorithm}", out.display(), base.algorithm);
     }
-    let (bc, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
-    let (dagger, unknown) = overrides(&base.dagger.clone().unwrap_or_default(), &rest).map_err(anyhow::Error::msg)?;
-    if let Some(set) = unknown.first() {
-        let mut known = field_names(&bc);
-        if algorithm == "dagger" {
-            known.extend(field_names(&dagger));
-        }
-        bail!("--set {set}: no such hyperparameter (known: {})", known.join(", "));
+    if base.uses_demos() && base.demos.as_os_str().is_empty() {
+        bail!("{algorithm} learns from demonstrations: give their dataset directory with --demos");
     }
-    let dagger = (algorithm == "dagger").then_some(dagger);
-    Ok((RunConfig { bc, dagger, ..base }, out))
+    let unknown = |set: &str, known: Vec<String>| {
+        anyhow::anyhow!("--set {set}: no such hyperparameter (known: {})", known.join(", "))
+    };
+    let config = match algorithm {
+        "ppo" => {
+            let (ppo, rest) = overrides(&base.ppo.clone().unwrap_or_default(), &args.set).map_err(anyhow::Error::msg)?;
+            if let Some(set) = rest.first() {
+                return Err(unknown(set, field_names(&ppo)));
+            }
+            RunConfig { ppo: Some(ppo), ..base }
+        }
+        _ => {
+            let (bc, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
+            let (dagger, rest) = overrides(&base.dagger.clone().unwrap_or_default(), &rest).map_err(anyhow::Error::msg)?;
+            if let Some(set) = rest.first() {
+                let mut known = field_names(&bc);
+                if algorithm == "dagger" {
+                    known.extend(field_names(&dagger));
+                }
+                return Err(unknown(set, known));
+            }
+            RunConfig { bc, dagger: (algorithm == "dagger").then_some(dagger), ..base }
+        }
+    };
+    Ok((config, out))
 }
 
 pub fn train(command: Train) -> anyhow::Result<()> {
     let (algorithm, args) = match command {
         Train::Bc(args) => ("bc", args),
         Train::Dagger(args) => ("dagger", args),
+        Train::Ppo(args) => ("ppo", args),
     };
     if args.resume.is_some() && algorithm != "bc" {
         bail!("--resume continues behaviour-cloning runs; a DAgger run restarts from its RUN/dataset");
     }
     let (config, out) = run_config(algorithm, &args)?;
     let env = ScenarioEnv::load(&config.scenario)?;
-    let (dataset, recovered) = Dataset::existing(&config.demos)?;
-    recovered.iter().for_each(|m| eprintln!("{m}"));
-    let loaded = dataset.load(Some(&env))?;
-    if let Some(w) = loaded.warning() {
-        eprintln!("warning: {w}");
-    }
-    let episodes: Vec<_> = loaded.episodes.into_iter().map(|e| e.episode).collect();
+    let episodes = if config.uses_demos() { demonstrations(&config, &env)? } else { Vec::new() };
     let count = episodes.len();
     let device = select_device(args.device)?;
     eprintln!("device: {}", device.description);
@@ -143,23 +187,48 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     };
     let mut metrics = MetricsWriter::open(&metrics_path)?;
-    let (units, unit) = match &config.dagger {
-        Some(d) => (d.rounds as u64 + 1, "round"),
-        None => (config.bc.epochs as u64, "epoch"),
+    // Progress in the algorithm's own units; PPO counts environment steps (its log step).
+    let (units, unit, shown) = match (&config.dagger, &config.ppo) {
+        (_, Some(p)) => (p.total_steps as u64, "", "rollout/return_mean"),
+        (Some(d), _) => (d.rounds as u64 + 1, "round", "val/loss"),
+        _ => (config.bc.epochs as u64, "epoch", "val/loss"),
     };
     let bar = progress(units, &format!("train {algorithm}"));
     let make = {
         let (config, env, out) = (config.clone(), env.fork(), out.clone());
         move || run::algorithm(&config, &env, episodes, &device.device, &out, resumed)
     };
-    let trainer = Trainer::spawn(make, 1);
+    let evaluation = (args.eval_every > 0).then(|| (args.eval_every, evaluation(&env, args.eval_episodes)));
+    let trainer = Trainer::spawn_evaluated(make, 1, evaluation);
+    let mut solved = args.solve_at.map(|_| Solved {
+        algorithm: algorithm.into(),
+        scenario: config.scenario.clone(),
+        solved: false,
+        step: 0,
+        seconds: f64::NAN,
+        eval_return_mean: f64::NAN,
+    });
     while let Some(event) = trainer.next_event() {
         match event {
             Event::Metrics(m) => {
                 metrics.write(&m)?;
                 let value = |name| m.values.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, v)| *v);
-                bar.set_position(value(unit) as u64 + 1);
-                bar.set_message(format!("train {algorithm}: val/loss {:.4}", value("val/loss")));
+                if let (Some(target), Some(s)) = (args.solve_at, &mut solved)
+                    && !s.solved
+                {
+                    // Until solved, the report follows the run (its end if it never is).
+                    let eval = value("eval/return_mean");
+                    (s.step, s.seconds) = (m.step, value("time/seconds"));
+                    if eval.is_finite() {
+                        s.eval_return_mean = eval;
+                    }
+                    if eval >= target {
+                        s.solved = true;
+                        trainer.send(Command::Stop);
+                    }
+                }
+                bar.set_position(if unit.is_empty() { m.step as u64 } else { value(unit) as u64 + 1 });
+                bar.set_message(format!("train {algorithm}: {shown} {:.4}", value(shown)));
             }
             Event::Changed { key, value, .. } => metrics.note(format!("{key}={value}")),
             Event::Snapshot { policy, .. } => run::save_policy(&out, &env, &policy)?,
@@ -180,8 +249,43 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
+    if config.uses_demos() {
+        eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
+    } else {
+        eprintln!("trained {algorithm}; run saved in {}", out.display());
+    }
+    if let Some(s) = solved {
+        if args.json {
+            json_line(&s)?;
+        } else if s.solved {
+            println!("solved: eval return {:.1} at step {} after {:.2} s of training", s.eval_return_mean, s.step, s.seconds);
+        } else {
+            println!("not solved within the budget");
+        }
+    }
     Ok(())
+}
+
+/// Mean return and success rate of a policy on `episodes` seeded episodes (seeds clear of
+/// demonstration seeds), run between training steps.
+fn evaluation(env: &ScenarioEnv, episodes: usize) -> Evaluation {
+    let env = env.fork();
+    Box::new(move |policy: &MlpPolicy| {
+        let stats = rollouts(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, episodes, 1_000_000, &|_| {});
+        let summary = summarize(&stats);
+        (summary.return_mean, summary.success_rate)
+    })
+}
+
+/// The run's demonstration episodes, checked against the scenario.
+fn demonstrations(config: &RunConfig, env: &ScenarioEnv) -> anyhow::Result<Vec<crate::data::Episode>> {
+    let (dataset, recovered) = Dataset::existing(&config.demos)?;
+    recovered.iter().for_each(|m| eprintln!("{m}"));
+    let loaded = dataset.load(Some(env))?;
+    if let Some(w) = loaded.warning() {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded.episodes.into_iter().map(|e| e.episode).collect())
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! One demonstration episode: where it started, every step, and who was driving.
 
-use crate::sim::Action;
+use crate::sim::{Action, Step};
 use crate::sim::scenario_env::EnvState;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,23 @@ pub struct StepRecord {
     pub expert_label: Option<Action>,
     /// Seconds since the Unix epoch when the step was taken.
     pub time: f64,
+}
+
+impl StepRecord {
+    /// The record of acting `action` on `obs` with `step` as the result, stamped now.
+    pub fn from_step(obs: Vec<f32>, action: Action, step: &Step, source: Source, expert_label: Option<Action>) -> StepRecord {
+        StepRecord {
+            obs,
+            action,
+            reward: step.reward,
+            terminated: step.terminated,
+            truncated: step.truncated,
+            success: step.success,
+            source,
+            expert_label,
+            time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+        }
+    }
 }
 
 /// Facts about an episode as a whole.

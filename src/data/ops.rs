@@ -11,11 +11,6 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
 
 /// Perturbs an action (DART, Laskey et al. 2017): Gaussian noise of `scale` × half the range
 /// on continuous actions, a uniformly random choice with probability `scale` on discrete ones.
@@ -76,17 +71,8 @@ pub fn record_labeled(
         let label = policy.act(env, &obs);
         let (action, source) = drive(env, &obs, &label);
         let step = env.step(&action).expect("drivers act inside the action space");
-        steps.push(StepRecord {
-            obs: std::mem::replace(&mut obs, step.obs.clone()),
-            action,
-            reward: step.reward,
-            terminated: step.terminated,
-            truncated: step.truncated,
-            success: step.success,
-            source,
-            expert_label: Some(label),
-            time: now(),
-        });
+        let before = std::mem::replace(&mut obs, step.obs.clone());
+        steps.push(StepRecord::from_step(before, action, &step, source, Some(label)));
         if step.done() {
             break;
         }

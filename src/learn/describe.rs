@@ -34,9 +34,11 @@ pub struct Field {
 pub fn fields<T: JsonSchema + Serialize>(config: &T) -> Vec<Field> {
     let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
     let values = serde_json::to_value(config).unwrap_or(Value::Null);
+    // The schema lists properties alphabetically; a TOML table keeps the serialized order.
+    let order = toml::Table::try_from(config).unwrap_or_default();
     let defs = schema.get("$defs").and_then(Value::as_object).cloned().unwrap_or_default();
     let mut out = Vec::new();
-    walk(&schema, &values, "", &defs, &mut out);
+    walk(&schema, &values, &order, "", &defs, &mut out);
     out
 }
 
@@ -48,15 +50,19 @@ fn resolve<'a>(schema: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
     }
 }
 
-fn walk(schema: &Value, values: &Value, prefix: &str, defs: &Map<String, Value>, out: &mut Vec<Field>) {
+fn walk(schema: &Value, values: &Value, order: &toml::Table, prefix: &str, defs: &Map<String, Value>, out: &mut Vec<Field>) {
     let schema = resolve(schema, defs);
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+    let mut properties: Vec<_> = properties.iter().collect();
+    // Declaration order; fields TOML leaves out (None) go last.
+    properties.sort_by_key(|(name, _)| order.keys().position(|k| k == *name).unwrap_or(usize::MAX));
     for (name, property) in properties {
         let key = format!("{prefix}{name}");
         let value = values.get(name).cloned().unwrap_or(Value::Null);
         let target = resolve(property, defs);
         if target.get("properties").is_some() {
-            walk(target, &value, &format!("{key}."), defs, out);
+            let nested = order.get(name).and_then(toml::Value::as_table).cloned().unwrap_or_default();
+            walk(target, &value, &nested, &format!("{key}."), defs, out);
             continue;
         }
         let doc = property.get("description").or_else(|| target.get("description"));

@@ -1,4 +1,4 @@
-//! Learning on Burn: MLP policies, behaviour cloning, evaluation against the expert, and
+//! Learning on Burn: MLP policies, behaviour cloning, DAgger, PPO, evaluation against the expert, and
 //! run directories (config, metrics, weights) that reproduce and reload a training run.
 
 pub mod bc;
@@ -9,6 +9,7 @@ pub mod eval;
 pub mod hindsight;
 pub mod metrics;
 pub mod policy;
+pub mod ppo;
 pub mod run;
 pub mod trainer;
 

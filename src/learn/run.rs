@@ -10,6 +10,7 @@
 
 use super::bc::{BcConfig, BcTrainer, TrainError};
 use super::dagger::DaggerTrainer;
+use super::ppo::{PpoConfig, PpoTrainer};
 use super::trainer::Algorithm;
 use crate::data::{Dataset, Episode};
 use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
@@ -26,12 +27,52 @@ pub struct RunConfig {
     pub algorithm: String,
     /// Built-in name or path of the scenario.
     pub scenario: String,
-    /// Dataset directory of the demonstrations.
+    /// Dataset directory of the demonstrations (empty for algorithms that learn from reward alone).
+    #[serde(default)]
     pub demos: PathBuf,
     pub bc: BcConfig,
     /// Present for DAgger runs.
     #[serde(default)]
     pub dagger: Option<super::dagger::DaggerConfig>,
+    /// Present for PPO runs.
+    #[serde(default)]
+    pub ppo: Option<PpoConfig>,
+}
+
+impl RunConfig {
+    /// Whether the algorithm learns from the demonstrations (else only from reward).
+    pub fn uses_demos(&self) -> bool {
+        self.ppo.is_none()
+    }
+
+    /// Sets `key` (a TOML value, as `--set` takes it) in the configuration of the run's algorithm.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let sets = [format!("{key}={value}")];
+        let unknown = || format!("no such hyperparameter `{key}`");
+        if let Some(ppo) = &self.ppo {
+            let (ppo, rest) = super::overrides(ppo, &sets)?;
+            if !rest.is_empty() {
+                return Err(unknown());
+            }
+            self.ppo = Some(ppo);
+            return Ok(());
+        }
+        let (bc, rest) = super::overrides(&self.bc, &sets)?;
+        let (dagger, rest) = super::overrides(&self.dagger.clone().unwrap_or_default(), &rest)?;
+        if !rest.is_empty() {
+            return Err(unknown());
+        }
+        self.bc = bc;
+        if self.dagger.is_some() {
+            self.dagger = Some(dagger);
+        }
+        Ok(())
+    }
+
+    /// The hyperparameters the run's algorithm can change while it trains.
+    pub fn live(&self) -> &'static [&'static str] {
+        if self.ppo.is_some() { &super::ppo::LIVE } else { &super::bc::LIVE }
+    }
 }
 
 /// What a saved policy needs to be rebuilt and checked against a scenario.
@@ -154,8 +195,8 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
 }
 
 /// The run's algorithm, ready for a trainer thread: behaviour cloning (continuing from the
-/// checkpoint in `out` when `resume` gives its epochs and step), or DAgger aggregating its
-/// rollouts into `out/dataset`.
+/// checkpoint in `out` when `resume` gives its epochs and step), DAgger aggregating its
+/// rollouts into `out/dataset`, or PPO (which ignores `episodes`).
 pub fn algorithm(
     config: &RunConfig,
     env: &ScenarioEnv,
@@ -164,6 +205,9 @@ pub fn algorithm(
     out: &Path,
     resume: Option<(usize, usize)>,
 ) -> Result<Box<dyn Algorithm>, TrainError> {
+    if let Some(ppo) = &config.ppo {
+        return Ok(Box::new(PpoTrainer::new(env, ppo, device)?));
+    }
     match &config.dagger {
         Some(dagger) => {
             let (aggregated, _) = Dataset::open(&out.join("dataset")).map_err(|e| TrainError::Save(e.to_string()))?;

@@ -1,7 +1,9 @@
 //! The trainer thread: one API for the CLI and the app. Commands go in (pause, resume, stop,
 //! set a hyperparameter), events come out (metrics, policy snapshots, errors). A panic or a
 //! diverging loss inside training becomes an error event; the caller keeps running and the
-//! snapshots it already received stay good.
+//! snapshots it already received stay good. Every metrics row carries `time/seconds`, the
+//! time spent training so far (pauses and evaluations excluded), and, with an evaluation
+//! schedule, `eval/return_mean` and `eval/success_rate` (NaN on rows without one).
 
 use super::bc::TrainError;
 use super::policy::MlpPolicy;
@@ -9,6 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// One log step: the algorithm's step counter and named values (`train/loss`, ...).
 #[derive(Debug, Clone, PartialEq)]
@@ -80,10 +83,21 @@ pub struct Trainer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Measures a policy between units on the trainer thread: (mean return, success rate).
+pub type Evaluation = Box<dyn FnMut(&MlpPolicy) -> (f64, f64) + Send>;
+
 impl Trainer {
     /// Starts a thread that builds the algorithm with `make` (data loading and set-up run on
     /// the thread too) and trains it, sending a snapshot every `snapshot_every` units.
     pub fn spawn<F>(make: F, snapshot_every: usize) -> Trainer
+    where
+        F: FnOnce() -> Result<Box<dyn Algorithm>, TrainError> + Send + 'static,
+    {
+        Trainer::spawn_evaluated(make, snapshot_every, None)
+    }
+
+    /// As `spawn`, and evaluates the current policy every `every` units with `evaluate`.
+    pub fn spawn_evaluated<F>(make: F, snapshot_every: usize, evaluation: Option<(usize, Evaluation)>) -> Trainer
     where
         F: FnOnce() -> Result<Box<dyn Algorithm>, TrainError> + Send + 'static,
     {
@@ -92,7 +106,8 @@ impl Trainer {
         let thread = std::thread::Builder::new()
             .name("trainer".into())
             .spawn(move || {
-                let result = catch_unwind(AssertUnwindSafe(|| run(make, &inbox, &outbox, snapshot_every.max(1))));
+                let result =
+                    catch_unwind(AssertUnwindSafe(|| run(make, &inbox, &outbox, snapshot_every.max(1), evaluation)));
                 if let Err(panic) = result {
                     let message = panic
                         .downcast_ref::<&str>()
@@ -132,8 +147,13 @@ impl Drop for Trainer {
     }
 }
 
-fn run<F>(make: F, inbox: &Receiver<Command>, outbox: &Sender<Event>, snapshot_every: usize)
-where
+fn run<F>(
+    make: F,
+    inbox: &Receiver<Command>,
+    outbox: &Sender<Event>,
+    snapshot_every: usize,
+    mut evaluation: Option<(usize, Evaluation)>,
+) where
     F: FnOnce() -> Result<Box<dyn Algorithm>, TrainError>,
 {
     let send = |event: Event| outbox.send(event).is_ok();
@@ -144,7 +164,7 @@ where
             return;
         }
     };
-    let (mut paused, mut units) = (false, 0usize);
+    let (mut paused, mut units, mut trained) = (false, 0usize, Duration::ZERO);
     loop {
         let command = if paused { inbox.recv().map_err(|_| TryRecvError::Disconnected) } else { inbox.try_recv() };
         match command {
@@ -163,9 +183,18 @@ where
                     return;
                 }
             }
-            Err(TryRecvError::Empty) => match algorithm.advance() {
-                Ok(Some(metrics)) => {
+            Err(TryRecvError::Empty) => match timed(&mut trained, || algorithm.advance()) {
+                Ok(Some(mut metrics)) => {
                     units += 1;
+                    metrics.values.push(("time/seconds", trained.as_secs_f64()));
+                    if let Some((every, evaluate)) = &mut evaluation {
+                        let due = units % (*every).max(1) == 0;
+                        let (ret, success) = match algorithm.policy().filter(|_| due) {
+                            Some(policy) => evaluate(&policy),
+                            None => (f64::NAN, f64::NAN),
+                        };
+                        metrics.values.extend([("eval/return_mean", ret), ("eval/success_rate", success)]);
+                    }
                     if !send(Event::Metrics(metrics)) {
                         return;
                     }
@@ -187,4 +216,12 @@ where
             },
         }
     }
+}
+
+/// Runs `work`, adding the time it took to `total`.
+fn timed<T>(total: &mut Duration, work: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = work();
+    *total += start.elapsed();
+    out
 }

@@ -1,9 +1,10 @@
 //! The app's plugins without a window (MinimalPlugins, one fixed step per update): keyboard
 //! and gamepad input reach the simulation and are recorded with the right source, takeovers
 //! are interventions, an unplugged pad pauses, a failing trainer shows an error, closing
-//! keeps finished episodes, replays branch and trim, and keyboard demos train a policy.
+//! keeps finished episodes, replays branch and trim, keyboard demos train a policy, and the
+//! split view runs a second checkpoint on the same seeds.
 
-use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Session, Training};
+use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Session, Split, Training};
 use apprentice::data::{Dataset, Source};
 use apprentice::learn::run;
 use apprentice::sim::Action;
@@ -296,4 +297,42 @@ fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
     let report = crate::learn::report(&env, &policy, 10);
     assert!(report.return_mean >= 475.0, "the policy balances the pole: {report:?}");
     assert!(h.session().policy.as_ref().unwrap().label.starts_with("training step"), "the newest policy drives");
+}
+
+#[test]
+fn the_split_view_runs_a_second_checkpoint_in_step_on_the_same_seeds() {
+    let mut h = Harness::new("cartpole", Driver::Policy);
+    h.steps(7);
+    let policy = run::load_policy(&app::bundled("cartpole").join("policy"), &h.session().env).unwrap();
+    h.app.world_mut().resource_scope(|world, mut split: Mut<Split>| {
+        world.resource_scope(|world, mut recording: Mut<Recording>| {
+            split.open(&mut world.resource_mut::<Session>(), &mut recording, policy, "the same checkpoint".into());
+        });
+    });
+    assert_eq!(h.session().env.steps(), 0, "both sides start the episode afresh");
+    h.steps(40);
+    let (main_obs, main_steps, main_seed) = {
+        let s = h.session();
+        (s.obs.clone(), s.env.steps(), s.seed)
+    };
+    {
+        let split = h.app.world().resource::<Split>();
+        let rival = &split.rival.as_ref().unwrap().session;
+        assert_eq!((rival.env.steps(), rival.seed), (main_steps, main_seed), "the two sides step together");
+        assert_eq!(rival.obs, main_obs, "the same checkpoint on the same seed does the same thing");
+    }
+    // Finish an episode on both sides: the comparison pairs them by seed.
+    let mut updates = 0;
+    while h.app.world().resource::<Split>().compare(h.app.world().resource::<Session>()).is_none() {
+        h.app.update();
+        updates += 1;
+        assert!(updates < 2_000, "an episode finished on both sides");
+    }
+    let comparison = h.app.world().resource::<Split>().compare(h.app.world().resource::<Session>()).unwrap();
+    assert_eq!(comparison.episodes, 1);
+    assert_eq!(comparison.left_mean, comparison.right_mean, "{comparison:?}");
+    assert_eq!(comparison.right_wins, 0);
+    assert!(h.recording().episodes.is_empty(), "nothing the split view shows is recorded");
+    h.app.world_mut().resource_mut::<Split>().close();
+    h.steps(3);
 }

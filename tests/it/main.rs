@@ -7,6 +7,7 @@ mod cli;
 mod demos;
 mod effects;
 mod learn;
+mod rl;
 mod scenarios;
 #[cfg(feature = "gui")]
 mod screenshots;

@@ -155,7 +155,7 @@ fn a_cli_run_logs_metrics_as_it_goes_and_resumes_from_its_checkpoint() {
     ]);
     assert!(log.contains("device: cpu (flex)"), "{log}");
     let metrics = || std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert!(metrics().starts_with("step,epoch,train/loss,val/loss,note\n"), "{}", metrics());
+    assert!(metrics().starts_with("step,epoch,train/loss,val/loss,time/seconds,note\n"), "{}", metrics());
     assert_eq!(metrics().lines().count(), 4);
     cli(&["train", "bc", "--resume", r, "--set", "epochs=5", "--device", "cpu"]);
     let rows: Vec<Vec<String>> = metrics().lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect();

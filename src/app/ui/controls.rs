@@ -4,6 +4,8 @@
 use super::Ui;
 use crate::app::session::Driver;
 use crate::app::Errors;
+use crate::app::render::{Pane, SceneRect, pane_rect};
+use bevy::math::Vec2;
 use bevy_egui::egui;
 
 pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
@@ -49,24 +51,46 @@ pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     });
 }
 
-/// Step, return and who drives, over the scene's top-left corner.
+/// Step, return and who drives, over the top-left corner of each pane of the scene.
 pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
     let s = &ui.session;
-    egui::Area::new("hud".into()).fixed_pos(scene.min + egui::vec2(8.0, 8.0)).interactable(false).show(ctx, |area| {
-        let source = s.proposals.source.map_or("—".to_string(), |src| format!("{src:?}").to_lowercase());
-        let mut lines = vec![
-            format!("step {}   return {:.1}   seed {}", s.env.steps(), s.episode_return, s.seed),
-            format!("driving: {} (last step: {source})", s.effective_driver().label()),
+    let source = s.proposals.source.map_or("—".to_string(), |src| format!("{src:?}").to_lowercase());
+    let mut lines = vec![
+        format!("step {}   return {:.1}   seed {}", s.env.steps(), s.episode_return, s.seed),
+        format!("driving: {} (last step: {source})", s.effective_driver().label()),
+    ];
+    if let Some(p) = &s.policy {
+        lines.push(format!("policy: {}", p.label));
+    }
+    if let Some(reason) = &s.paused {
+        lines.push(format!("PAUSED: {reason}"));
+    }
+    if ui.replay.is_active() {
+        lines.push(format!("REPLAY step {} / {}", ui.replay.t, ui.replay.len()));
+    }
+    let (left, right) = halves(scene, ui.split.is_open());
+    overlay_text(ctx, "hud", left.min, &lines);
+    if let Some(rival) = &ui.split.rival {
+        let r = &rival.session;
+        let label = r.policy.as_ref().map_or("—", |p| p.label.as_str());
+        let lines = [
+            format!("step {}   return {:.1}   seed {}", r.env.steps(), r.episode_return, r.seed),
+            format!("policy: {label}"),
         ];
-        if let Some(p) = &s.policy {
-            lines.push(format!("policy: {}", p.label));
-        }
-        if let Some(reason) = &s.paused {
-            lines.push(format!("PAUSED: {reason}"));
-        }
-        if ui.replay.is_active() {
-            lines.push(format!("REPLAY step {} / {}", ui.replay.t, ui.replay.len()));
-        }
+        overlay_text(ctx, "hud_rival", right.min, &lines);
+    }
+}
+
+/// The scene's rectangle, or its left and right halves while the split view is open
+/// (as the cameras divide it).
+fn halves(scene: egui::Rect, split: bool) -> (egui::Rect, egui::Rect) {
+    let rect = SceneRect { min: Vec2::new(scene.min.x, scene.min.y), max: Vec2::new(scene.max.x, scene.max.y) };
+    let to_egui = |(min, max): (Vec2, Vec2)| egui::Rect::from_min_max(egui::pos2(min.x, min.y), egui::pos2(max.x, max.y));
+    (to_egui(pane_rect(Pane::Main, &rect, split)), to_egui(pane_rect(Pane::Rival, &rect, split)))
+}
+
+fn overlay_text(ctx: &egui::Context, id: &'static str, corner: egui::Pos2, lines: &[String]) {
+    egui::Area::new(id.into()).fixed_pos(corner + egui::vec2(8.0, 8.0)).interactable(false).show(ctx, |area| {
         for line in lines {
             area.add(egui::Label::new(egui::RichText::new(line).monospace().color(egui::Color32::WHITE)).extend());
         }

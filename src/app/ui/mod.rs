@@ -13,6 +13,7 @@ use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
 use super::session::Session;
+use super::split::Split;
 use super::teleop::ActiveBindings;
 use super::training::Training;
 use super::Errors;
@@ -42,9 +43,11 @@ pub struct Ui<'w, 's> {
     pub replay: ResMut<'w, Replay>,
     pub bindings: ResMut<'w, ActiveBindings>,
     pub errors: ResMut<'w, Errors>,
+    pub split: ResMut<'w, Split>,
     pub form: Local<'s, form::FormState>,
     pub tab: Local<'s, Tab>,
     pub policy_path: Local<'s, String>,
+    pub rival_path: Local<'s, String>,
 }
 
 fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<SceneRect>) -> Result {
@@ -86,7 +89,8 @@ fn spawn_ui_camera(mut commands: Commands) {
         Camera2d,
         RenderLayers::none(),
         Camera {
-            order: 1,
+            // After both scene cameras (the split view's second one is order 1).
+            order: 2,
             output_mode: CameraOutputMode::Write {
                 blend_state: Some(BlendState::ALPHA_BLENDING),
                 clear_color: ClearColorConfig::None,

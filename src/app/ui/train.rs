@@ -6,10 +6,11 @@ use super::form::form;
 use crate::app::session::Driver;
 use crate::app::training::Phase;
 use crate::learn::dagger::DaggerConfig;
+use crate::learn::ppo::PpoConfig;
 use crate::learn::describe::fields;
 use crate::learn::device::DeviceChoice;
 use crate::learn::trainer::Command;
-use crate::learn::{bc, run};
+use crate::learn::run;
 use bevy_egui::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
@@ -28,15 +29,19 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.add_enabled_ui(!running, |row| {
         row.horizontal(|row| {
             row.label("Algorithm:");
-            let mut dagger = ui.training.config.dagger.is_some();
-            row.selectable_value(&mut dagger, false, "BC").on_hover_text("Behaviour cloning of the recorded steps");
+            let mut algorithm = ui.training.config.algorithm.clone();
+            row.selectable_value(&mut algorithm, "bc".into(), "BC").on_hover_text("Behaviour cloning of the recorded steps");
             row.add_enabled_ui(ui.session.has_expert(), |row| {
-                row.selectable_value(&mut dagger, true, "DAgger")
+                row.selectable_value(&mut algorithm, "dagger".into(), "DAgger")
                     .on_hover_text("BC, then rounds where the policy drives and the scripted expert labels every state");
             });
-            ui.training.config.algorithm = if dagger { "dagger" } else { "bc" }.into();
-            if dagger != ui.training.config.dagger.is_some() {
-                ui.training.config.dagger = dagger.then(DaggerConfig::default);
+            row.selectable_value(&mut algorithm, "ppo".into(), "PPO")
+                .on_hover_text("Proximal policy optimization: learns from the scenario's reward, no demonstrations");
+            let config = &mut ui.training.config;
+            if algorithm != config.algorithm {
+                config.dagger = (algorithm == "dagger").then(DaggerConfig::default);
+                config.ppo = (algorithm == "ppo").then(PpoConfig::default);
+                config.algorithm = algorithm;
             }
             row.label("Device:");
             for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Gpu, "gpu"), (DeviceChoice::Cpu, "cpu")] {
@@ -85,7 +90,8 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
 fn plots(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     let marks = ui.training.marks.clone();
     let chart = |side: &mut egui::Ui, id: &str, names: &[&str]| {
-        Plot::new(id).height(150.0).legend(Legend::default()).x_axis_label("gradient step").show(side, |plot| {
+        let x_axis = if ui.training.config.ppo.is_some() { "environment step" } else { "gradient step" };
+        Plot::new(id).height(150.0).legend(Legend::default()).x_axis_label(x_axis).show(side, |plot| {
             for series in ui.training.series.iter().filter(|s| names.contains(&s.name.as_str())) {
                 plot.line(Line::new(series.name.clone(), PlotPoints::from(series.points.clone())));
             }
@@ -95,15 +101,18 @@ fn plots(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         });
     };
     side.label("Loss");
-    chart(side, "loss", &["train/loss", "val/loss"]);
-    side.label("Evaluation (5 seeded episodes per snapshot)");
-    chart(side, "eval", &["eval/return_mean", "eval/success_rate"]);
+    chart(side, "loss", &["train/loss", "val/loss", "train/policy_loss", "train/value_loss"]);
+    side.label("Return (evaluation: 5 seeded episodes per snapshot)");
+    chart(side, "eval", &["eval/return_mean", "eval/success_rate", "rollout/return_mean"]);
 }
 
 fn hyperparameters(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.heading("Hyperparameters");
-    let live: &[&str] = if ui.training.is_running() { &bc::LIVE } else { &[] };
-    let mut changes = form(side, "bc", &fields(&ui.training.config.bc), &mut ui.form, live);
+    let live: &[&str] = if ui.training.is_running() { ui.training.config.live() } else { &[] };
+    let mut changes = match ui.training.config.ppo.clone() {
+        Some(ppo) => form(side, "ppo", &fields(&ppo), &mut ui.form, live),
+        None => form(side, "bc", &fields(&ui.training.config.bc), &mut ui.form, live),
+    };
     if let Some(dagger) = ui.training.config.dagger.clone() {
         side.label("DAgger");
         changes.extend(form(side, "dagger", &fields(&dagger), &mut ui.form, &[]));

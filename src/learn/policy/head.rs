@@ -226,6 +226,36 @@ impl PolicyNet {
         per_sample.reshape([b])
     }
 
+    /// Per-sample entropy of the action distribution, [batch], for the heads with a closed
+    /// form (categorical, untransformed Gaussian); `None` for the others. `x`: [batch, input].
+    pub fn entropy(&self, x: Tensor<2>) -> Option<Tensor<1>> {
+        let b = x.dims()[0];
+        let per_sample = match &self.layout {
+            Layout::Categorical { sizes } => {
+                let out = self.nets[0].forward(x);
+                let mut at = 0;
+                sizes
+                    .iter()
+                    .map(|&n| {
+                        let logp = log_softmax(out.clone().narrow(1, at, n), 1);
+                        at += n;
+                        (logp.clone().exp() * logp).sum_dim(1).neg()
+                    })
+                    .reduce(|s, t| s + t)?
+            }
+            Layout::Gaussian { dims, tanh: false, .. } => {
+                let log_std = match &self.log_std {
+                    Some(p) => p.val().clamp(LOG_STD.0, LOG_STD.1).unsqueeze_dim::<2>(0).repeat_dim(0, b),
+                    None => self.nets[0].forward(x).narrow(1, *dims, *dims).clamp(LOG_STD.0, LOG_STD.1),
+                };
+                // A Gaussian's entropy: log σ + ½ + ½ ln 2π per dimension.
+                (log_std + (0.5 + HALF_LN_2PI)).sum_dim(1)
+            }
+            _ => return None,
+        };
+        Some(per_sample.reshape([b]))
+    }
+
     /// The action for one input row: the distribution's mode, or a sample when `rng` is given.
     /// Continuous actions come back scaled to [-1, 1].
     pub fn decide(&self, x: &[f32], device: &Device, mut rng: Option<&mut ChaCha8Rng>) -> Action {
