@@ -157,6 +157,7 @@ pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Train
         bc: BcConfig::default(),
         dagger: None,
         ppo: None,
+        dqn: None,
     };
     let training = Training::new(config, home.join("runs"));
     let (bindings, problem) = ActiveBindings::load(session.env.scenario().bindings.clone(), home.join("bindings.ron"));

@@ -4,6 +4,7 @@ use super::output::{json_line, progress};
 use crate::data::Dataset;
 use crate::learn::bc::BcConfig;
 use crate::learn::dagger::DaggerConfig;
+use crate::learn::dqn::DqnConfig;
 use crate::learn::ppo::PpoConfig;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
@@ -26,6 +27,8 @@ pub enum Train {
     Dagger(TrainArgs),
     /// Proximal policy optimization: learns from the scenario's reward, no demonstrations.
     Ppo(TrainArgs),
+    /// Deep Q-learning (double Q, replay buffer, target network) for discrete actions, from reward.
+    Dqn(TrainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +127,7 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
                 bc: BcConfig::default(),
                 dagger: (algorithm == "dagger").then(DaggerConfig::default),
                 ppo: (algorithm == "ppo").then(PpoConfig::default),
+                dqn: (algorithm == "dqn").then(DqnConfig::default),
             },
         };
         (base, out)
@@ -144,6 +148,13 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
                 return Err(unknown(set, field_names(&ppo)));
             }
             RunConfig { ppo: Some(ppo), ..base }
+        }
+        "dqn" => {
+            let (dqn, rest) = overrides(&base.dqn.clone().unwrap_or_default(), &args.set).map_err(anyhow::Error::msg)?;
+            if let Some(set) = rest.first() {
+                return Err(unknown(set, field_names(&dqn)));
+            }
+            RunConfig { dqn: Some(dqn), ..base }
         }
         _ => {
             let (bc, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
@@ -166,6 +177,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         Train::Bc(args) => ("bc", args),
         Train::Dagger(args) => ("dagger", args),
         Train::Ppo(args) => ("ppo", args),
+        Train::Dqn(args) => ("dqn", args),
     };
     if args.resume.is_some() && algorithm != "bc" {
         bail!("--resume continues behaviour-cloning runs; a DAgger run restarts from its RUN/dataset");
@@ -187,10 +199,11 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     };
     let mut metrics = MetricsWriter::open(&metrics_path)?;
-    // Progress in the algorithm's own units; PPO counts environment steps (its log step).
-    let (units, unit, shown) = match (&config.dagger, &config.ppo) {
-        (_, Some(p)) => (p.total_steps as u64, "", "rollout/return_mean"),
-        (Some(d), _) => (d.rounds as u64 + 1, "round", "val/loss"),
+    // Progress in the algorithm's own units; RL counts environment steps (its log step).
+    let (units, unit, shown) = match (&config.dagger, &config.ppo, &config.dqn) {
+        (_, Some(p), _) => (p.total_steps as u64, "", "rollout/return_mean"),
+        (_, _, Some(d)) => (d.total_steps as u64, "", "rollout/return_mean"),
+        (Some(d), _, _) => (d.rounds as u64 + 1, "round", "val/loss"),
         _ => (config.bc.epochs as u64, "epoch", "val/loss"),
     };
     let bar = progress(units, &format!("train {algorithm}"));

@@ -1,9 +1,11 @@
-//! Learning on Burn: MLP policies, behaviour cloning, DAgger, PPO, evaluation against the expert, and
+//! Learning on Burn: MLP policies, behaviour cloning, DAgger, PPO, DQN, evaluation against the expert, and
 //! run directories (config, metrics, weights) that reproduce and reload a training run.
 
 pub mod bc;
+pub mod buffer;
 pub mod dagger;
 pub mod describe;
+pub mod dqn;
 pub mod device;
 pub mod eval;
 pub mod hindsight;
@@ -80,4 +82,9 @@ pub fn set_live<T: Serialize + DeserializeOwned>(
     }
     *config = updated;
     Ok(())
+}
+
+/// The values of a 1-D tensor, read back from its device.
+pub(crate) fn floats(t: burn::tensor::Tensor<1>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
 }

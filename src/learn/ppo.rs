@@ -5,6 +5,7 @@
 //! with one learned log-std per dimension.
 
 use super::bc::TrainError;
+use super::floats;
 use super::policy::{Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action};
 use super::trainer::{Algorithm, Metrics};
 use crate::sim::{Action, Env, ScenarioEnv, Space, VecEnv};
@@ -454,10 +455,6 @@ impl PpoTrainer {
             )
         }))
     }
-}
-
-fn floats(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
 }
 
 fn scalar(t: Tensor<1>) -> f64 {

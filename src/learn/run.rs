@@ -10,6 +10,7 @@
 
 use super::bc::{BcConfig, BcTrainer, TrainError};
 use super::dagger::DaggerTrainer;
+use super::dqn::{DqnConfig, DqnTrainer};
 use super::ppo::{PpoConfig, PpoTrainer};
 use super::trainer::Algorithm;
 use crate::data::{Dataset, Episode};
@@ -37,42 +38,49 @@ pub struct RunConfig {
     /// Present for PPO runs.
     #[serde(default)]
     pub ppo: Option<PpoConfig>,
+    /// Present for DQN runs.
+    #[serde(default)]
+    pub dqn: Option<DqnConfig>,
 }
 
 impl RunConfig {
     /// Whether the algorithm learns from the demonstrations (else only from reward).
     pub fn uses_demos(&self) -> bool {
-        self.ppo.is_none()
+        self.ppo.is_none() && self.dqn.is_none()
     }
 
     /// Sets `key` (a TOML value, as `--set` takes it) in the configuration of the run's algorithm.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let sets = [format!("{key}={value}")];
-        let unknown = || format!("no such hyperparameter `{key}`");
-        if let Some(ppo) = &self.ppo {
-            let (ppo, rest) = super::overrides(ppo, &sets)?;
-            if !rest.is_empty() {
-                return Err(unknown());
+        let rest = match (&mut self.ppo, &mut self.dqn) {
+            (Some(ppo), _) => apply(ppo, &sets)?,
+            (_, Some(dqn)) => apply(dqn, &sets)?,
+            _ => {
+                let rest = apply(&mut self.bc, &sets)?;
+                match &mut self.dagger {
+                    Some(dagger) => apply(dagger, &rest)?,
+                    None => rest,
+                }
             }
-            self.ppo = Some(ppo);
-            return Ok(());
-        }
-        let (bc, rest) = super::overrides(&self.bc, &sets)?;
-        let (dagger, rest) = super::overrides(&self.dagger.clone().unwrap_or_default(), &rest)?;
-        if !rest.is_empty() {
-            return Err(unknown());
-        }
-        self.bc = bc;
-        if self.dagger.is_some() {
-            self.dagger = Some(dagger);
-        }
-        Ok(())
+        };
+        if rest.is_empty() { Ok(()) } else { Err(format!("no such hyperparameter `{key}`")) }
     }
 
     /// The hyperparameters the run's algorithm can change while it trains.
     pub fn live(&self) -> &'static [&'static str] {
-        if self.ppo.is_some() { &super::ppo::LIVE } else { &super::bc::LIVE }
+        match (&self.ppo, &self.dqn) {
+            (Some(_), _) => &super::ppo::LIVE,
+            (_, Some(_)) => &super::dqn::LIVE,
+            _ => &super::bc::LIVE,
+        }
     }
+}
+
+/// Applies the `key=value` overrides that are fields of `config`; returns the others.
+fn apply<T: Serialize + serde::de::DeserializeOwned>(config: &mut T, sets: &[String]) -> Result<Vec<String>, String> {
+    let (updated, rest) = super::overrides(config, sets)?;
+    *config = updated;
+    Ok(rest)
 }
 
 /// What a saved policy needs to be rebuilt and checked against a scenario.
@@ -196,7 +204,7 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
 
 /// The run's algorithm, ready for a trainer thread: behaviour cloning (continuing from the
 /// checkpoint in `out` when `resume` gives its epochs and step), DAgger aggregating its
-/// rollouts into `out/dataset`, or PPO (which ignores `episodes`).
+/// rollouts into `out/dataset`, or PPO or DQN (which ignore `episodes`).
 pub fn algorithm(
     config: &RunConfig,
     env: &ScenarioEnv,
@@ -207,6 +215,9 @@ pub fn algorithm(
 ) -> Result<Box<dyn Algorithm>, TrainError> {
     if let Some(ppo) = &config.ppo {
         return Ok(Box::new(PpoTrainer::new(env, ppo, device)?));
+    }
+    if let Some(dqn) = &config.dqn {
+        return Ok(Box::new(DqnTrainer::new(env, dqn, device)?));
     }
     match &config.dagger {
         Some(dagger) => {

@@ -48,6 +48,7 @@ fn a_saved_run_reloads_and_acts_identically() {
         bc: config,
         dagger: None,
         ppo: None,
+        dqn: None,
     };
     run::save(dir.path(), &run_config, &env, &policy).unwrap();
     assert_eq!(run::load_config(dir.path()).unwrap(), run_config);

@@ -2,6 +2,7 @@
 //! the CLI run that `apprentice eval` reads.
 
 use crate::learn::report;
+use apprentice::learn::dqn::{DqnConfig, DqnTrainer};
 use apprentice::learn::ppo::{PpoConfig, PpoTrainer};
 use apprentice::sim::ScenarioEnv;
 use burn::prelude::Device;
@@ -23,4 +24,19 @@ fn ppo_learns_to_balance_the_pole_within_100k_env_steps() {
     assert!(before < 100.0, "an untrained policy drops the pole: {before}");
     assert!(after.return_mean >= 475.0, "PPO balances the pole on 50 unseen seeds: {after:?}");
     assert!(returns.last() > returns.first(), "training returns rose: {returns:?}");
+}
+
+#[test]
+fn dqn_learns_to_balance_the_pole_within_50k_env_steps() {
+    let env = ScenarioEnv::load("cartpole").unwrap();
+    let config = DqnConfig { total_steps: 50_000, ..DqnConfig::default() };
+    let mut trainer = DqnTrainer::new(&env, &config, &Device::flex()).unwrap();
+    let mut epsilon = Vec::new();
+    while let Some(metrics) = trainer.update().unwrap() {
+        epsilon.extend(metrics.values.iter().filter(|(n, _)| *n == "train/epsilon").map(|(_, v)| *v));
+        assert!(metrics.step <= 50_000);
+    }
+    assert!(epsilon.windows(2).all(|w| w[1] <= w[0]) && *epsilon.last().unwrap() <= 0.04 + 1e-9, "ε decays to its floor");
+    let after = report(&env, &trainer.policy(), 50);
+    assert!(after.return_mean >= 475.0, "DQN balances the pole on 50 unseen seeds: {after:?}");
 }

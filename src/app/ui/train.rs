@@ -6,11 +6,13 @@ use super::form::form;
 use crate::app::session::Driver;
 use crate::app::training::Phase;
 use crate::learn::dagger::DaggerConfig;
+use crate::learn::dqn::DqnConfig;
 use crate::learn::ppo::PpoConfig;
 use crate::learn::describe::fields;
 use crate::learn::device::DeviceChoice;
 use crate::learn::trainer::Command;
 use crate::learn::run;
+use crate::sim::{Env, Space};
 use bevy_egui::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
@@ -37,10 +39,16 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             });
             row.selectable_value(&mut algorithm, "ppo".into(), "PPO")
                 .on_hover_text("Proximal policy optimization: learns from the scenario's reward, no demonstrations");
+            let discrete = matches!(ui.session.env.action_space(), Space::Discrete { .. });
+            row.add_enabled_ui(discrete, |row| {
+                row.selectable_value(&mut algorithm, "dqn".into(), "DQN")
+                    .on_hover_text("Deep Q-learning from reward (discrete actions)");
+            });
             let config = &mut ui.training.config;
             if algorithm != config.algorithm {
                 config.dagger = (algorithm == "dagger").then(DaggerConfig::default);
                 config.ppo = (algorithm == "ppo").then(PpoConfig::default);
+                config.dqn = (algorithm == "dqn").then(DqnConfig::default);
                 config.algorithm = algorithm;
             }
             row.label("Device:");
@@ -90,7 +98,7 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
 fn plots(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     let marks = ui.training.marks.clone();
     let chart = |side: &mut egui::Ui, id: &str, names: &[&str]| {
-        let x_axis = if ui.training.config.ppo.is_some() { "environment step" } else { "gradient step" };
+        let x_axis = if ui.training.config.uses_demos() { "gradient step" } else { "environment step" };
         Plot::new(id).height(150.0).legend(Legend::default()).x_axis_label(x_axis).show(side, |plot| {
             for series in ui.training.series.iter().filter(|s| names.contains(&s.name.as_str())) {
                 plot.line(Line::new(series.name.clone(), PlotPoints::from(series.points.clone())));
@@ -109,9 +117,11 @@ fn plots(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
 fn hyperparameters(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.heading("Hyperparameters");
     let live: &[&str] = if ui.training.is_running() { ui.training.config.live() } else { &[] };
-    let mut changes = match ui.training.config.ppo.clone() {
-        Some(ppo) => form(side, "ppo", &fields(&ppo), &mut ui.form, live),
-        None => form(side, "bc", &fields(&ui.training.config.bc), &mut ui.form, live),
+    let config = &ui.training.config;
+    let mut changes = match (config.ppo.clone(), config.dqn.clone()) {
+        (Some(ppo), _) => form(side, "ppo", &fields(&ppo), &mut ui.form, live),
+        (_, Some(dqn)) => form(side, "dqn", &fields(&dqn), &mut ui.form, live),
+        _ => form(side, "bc", &fields(&config.bc), &mut ui.form, live),
     };
     if let Some(dagger) = ui.training.config.dagger.clone() {
         side.label("DAgger");

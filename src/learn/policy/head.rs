@@ -226,6 +226,12 @@ impl PolicyNet {
         per_sample.reshape([b])
     }
 
+    /// The (first) network's raw output, [batch, input] → [batch, outputs]: a categorical
+    /// head's logits, which DQN reads as Q-values.
+    pub fn outputs(&self, x: Tensor<2>) -> Tensor<2> {
+        self.nets[0].forward(x)
+    }
+
     /// Per-sample entropy of the action distribution, [batch], for the heads with a closed
     /// form (categorical, untransformed Gaussian); `None` for the others. `x`: [batch, input].
     pub fn entropy(&self, x: Tensor<2>) -> Option<Tensor<1>> {
