@@ -20,7 +20,6 @@ pub use split::{Comparison, Split};
 pub use teleop::{ActiveBindings, Controls, HumanInput, bound_action, neutral};
 pub use training::{Phase, Training, TrainOnStart};
 
-use crate::learn::bc::BcConfig;
 use crate::learn::run::{self, RunConfig};
 use crate::sim::ScenarioEnv;
 use anyhow::Context;
@@ -150,15 +149,7 @@ pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Train
             session.driver = Driver::Policy;
         }
     }
-    let config = RunConfig {
-        algorithm: "bc".into(),
-        scenario: options.scenario.clone(),
-        demos: demos.clone(),
-        bc: BcConfig::default(),
-        dagger: None,
-        ppo: None,
-        dqn: None,
-    };
+    let config = RunConfig::new("bc", &options.scenario, demos.clone()).map_err(anyhow::Error::msg)?;
     let training = Training::new(config, home.join("runs"));
     let (bindings, problem) = ActiveBindings::load(session.env.scenario().bindings.clone(), home.join("bindings.ron"));
     messages.extend(problem);

@@ -2,18 +2,14 @@
 
 use super::output::{json_line, progress};
 use crate::data::Dataset;
-use crate::learn::bc::BcConfig;
-use crate::learn::dagger::DaggerConfig;
-use crate::learn::dqn::DqnConfig;
-use crate::learn::ppo::PpoConfig;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
 use crate::learn::metrics::{self, MetricsWriter};
+use crate::learn::rl::RlConfig;
 use crate::learn::run::{self, RunConfig};
 use crate::learn::policy::MlpPolicy;
 use crate::learn::trainer::{Command, Evaluation, Event, Trainer};
 use crate::sim::rollout::{rollouts, summarize};
-use crate::learn::{field_names, overrides};
 use crate::sim::{Policy, ScenarioEnv};
 use anyhow::bail;
 use std::path::PathBuf;
@@ -25,19 +21,38 @@ pub enum Train {
     /// DAgger: behaviour cloning, then rounds of expert-labeled rollouts of the learner.
     /// The aggregated data is written to RUN/dataset.
     Dagger(TrainArgs),
-    /// Proximal policy optimization: learns from the scenario's reward, no demonstrations.
+    /// REINFORCE: policy gradient on reward-to-go with a learned baseline, from reward.
+    Reinforce(TrainArgs),
+    /// Proximal policy optimization: learns from the scenario's reward, no demonstrations
+    /// (`--init RUN` finetunes a pretrained policy).
     Ppo(TrainArgs),
     /// Deep Q-learning (double Q, replay buffer, target network) for discrete actions, from reward.
     Dqn(TrainArgs),
+    /// Soft actor-critic for continuous actions, from reward (`--init RUN` finetunes a
+    /// pretrained tanh-Gaussian policy).
+    Sac(TrainArgs),
+    /// TD3 (twin critics, delayed deterministic actor, target smoothing) for continuous actions.
+    Td3(TrainArgs),
+    /// DAPG: PPO plus a decaying behaviour-cloning term on the demonstrations.
+    Dapg(TrainArgs),
+    /// SACfD: SAC with demonstrations in every replay batch.
+    Sacfd(TrainArgs),
+    /// DQfD: DQN with demonstrations, pretraining on them, a large-margin loss and n-step returns.
+    Dqfd(TrainArgs),
+    /// Advantage-weighted regression: offline RL on the demonstrations' rewards.
+    Awr(TrainArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     scenario: Option<String>,
-    /// Dataset directory (behaviour cloning and DAgger).
+    /// Dataset directory (behaviour cloning, DAgger and the hybrids).
     #[arg(long)]
     demos: Option<PathBuf>,
+    /// Start the actor from this run's policy (pretraining, e.g. BC, then RL finetuning).
+    #[arg(long, value_name = "RUN")]
+    init: Option<PathBuf>,
     /// Run directory to write.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
@@ -66,7 +81,7 @@ pub struct TrainArgs {
     eval_episodes: usize,
     /// Stop as soon as an evaluation's mean return reaches R, and report the environment
     /// steps and training seconds it took (needs `--eval-every`).
-    #[arg(long, value_name = "R", requires = "eval_every")]
+    #[arg(long, value_name = "R", requires = "eval_every", allow_negative_numbers = true)]
     solve_at: Option<f64>,
     /// Print the final report as one JSON object.
     #[arg(long)]
@@ -113,62 +128,35 @@ pub struct EvalArgs {
 
 /// The run's configuration: a resumed run's own, a given file, or the defaults, with `--set`.
 fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, PathBuf)> {
-    let (base, out) = if let Some(dir) = &args.resume {
+    let (mut config, out) = if let Some(dir) = &args.resume {
         (run::load_config(dir)?, dir.clone())
     } else {
         let out = args.out.clone().expect("clap requires --out without --resume");
-        let base = match &args.config {
+        let mut base = match &args.config {
             Some(path) => toml::from_str(&std::fs::read_to_string(path)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            None => RunConfig {
-                algorithm: algorithm.into(),
-                scenario: args.scenario.clone().expect("clap requires --scenario"),
-                demos: args.demos.clone().unwrap_or_default(),
-                bc: BcConfig::default(),
-                dagger: (algorithm == "dagger").then(DaggerConfig::default),
-                ppo: (algorithm == "ppo").then(PpoConfig::default),
-                dqn: (algorithm == "dqn").then(DqnConfig::default),
-            },
+            None => {
+                let scenario = args.scenario.clone().expect("clap requires --scenario");
+                RunConfig::new(algorithm, &scenario, PathBuf::new()).map_err(anyhow::Error::msg)?
+            }
         };
+        if let Some(demos) = &args.demos {
+            base.demos = demos.clone();
+        }
+        if args.init.is_some() {
+            base.init = args.init.clone();
+        }
         (base, out)
     };
-    if base.algorithm != algorithm {
-        bail!("{} is a {} run, not {algorithm}", out.display(), base.algorithm);
+    if config.algorithm != algorithm {
+        bail!("{} is a {} run, not {algorithm}", out.display(), config.algorithm);
     }
-    if base.uses_demos() && base.demos.as_os_str().is_empty() {
+    if config.uses_demos() && config.demos.as_os_str().is_empty() {
         bail!("{algorithm} learns from demonstrations: give their dataset directory with --demos");
     }
-    let unknown = |set: &str, known: Vec<String>| {
-        anyhow::anyhow!("--set {set}: no such hyperparameter (known: {})", known.join(", "))
-    };
-    let config = match algorithm {
-        "ppo" => {
-            let (ppo, rest) = overrides(&base.ppo.clone().unwrap_or_default(), &args.set).map_err(anyhow::Error::msg)?;
-            if let Some(set) = rest.first() {
-                return Err(unknown(set, field_names(&ppo)));
-            }
-            RunConfig { ppo: Some(ppo), ..base }
-        }
-        "dqn" => {
-            let (dqn, rest) = overrides(&base.dqn.clone().unwrap_or_default(), &args.set).map_err(anyhow::Error::msg)?;
-            if let Some(set) = rest.first() {
-                return Err(unknown(set, field_names(&dqn)));
-            }
-            RunConfig { dqn: Some(dqn), ..base }
-        }
-        _ => {
-            let (bc, rest) = overrides(&base.bc, &args.set).map_err(anyhow::Error::msg)?;
-            let (dagger, rest) = overrides(&base.dagger.clone().unwrap_or_default(), &rest).map_err(anyhow::Error::msg)?;
-            if let Some(set) = rest.first() {
-                let mut known = field_names(&bc);
-                if algorithm == "dagger" {
-                    known.extend(field_names(&dagger));
-                }
-                return Err(unknown(set, known));
-            }
-            RunConfig { bc, dagger: (algorithm == "dagger").then_some(dagger), ..base }
-        }
-    };
+    if let Some(set) = config.apply(&args.set).map_err(anyhow::Error::msg)?.first() {
+        bail!("--set {set}: no such hyperparameter (known: {})", config.field_names().join(", "));
+    }
     Ok((config, out))
 }
 
@@ -176,15 +164,24 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     let (algorithm, args) = match command {
         Train::Bc(args) => ("bc", args),
         Train::Dagger(args) => ("dagger", args),
+        Train::Reinforce(args) => ("reinforce", args),
         Train::Ppo(args) => ("ppo", args),
         Train::Dqn(args) => ("dqn", args),
+        Train::Sac(args) => ("sac", args),
+        Train::Td3(args) => ("td3", args),
+        Train::Dapg(args) => ("dapg", args),
+        Train::Sacfd(args) => ("sacfd", args),
+        Train::Dqfd(args) => ("dqfd", args),
+        Train::Awr(args) => ("awr", args),
     };
     if args.resume.is_some() && algorithm != "bc" {
         bail!("--resume continues behaviour-cloning runs; a DAgger run restarts from its RUN/dataset");
     }
     let (config, out) = run_config(algorithm, &args)?;
     let env = ScenarioEnv::load(&config.scenario)?;
-    let episodes = if config.uses_demos() { demonstrations(&config, &env)? } else { Vec::new() };
+    // The hybrids need demonstrations; a pure RL run takes them only when given.
+    let with_demos = config.uses_demos() || !config.demos.as_os_str().is_empty();
+    let episodes = if with_demos { demonstrations(&config, &env)? } else { Vec::new() };
     let count = episodes.len();
     let device = select_device(args.device)?;
     eprintln!("device: {}", device.description);
@@ -200,10 +197,10 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     };
     let mut metrics = MetricsWriter::open(&metrics_path)?;
     // Progress in the algorithm's own units; RL counts environment steps (its log step).
-    let (units, unit, shown) = match (&config.dagger, &config.ppo, &config.dqn) {
-        (_, Some(p), _) => (p.total_steps as u64, "", "rollout/return_mean"),
-        (_, _, Some(d)) => (d.total_steps as u64, "", "rollout/return_mean"),
-        (Some(d), _, _) => (d.rounds as u64 + 1, "round", "val/loss"),
+    let (units, unit, shown) = match (&config.dagger, &config.rl) {
+        (_, Some(RlConfig::Awr(a))) => (a.iterations as u64, "iteration", "train/policy_loss"),
+        (_, Some(rl)) => (rl.total_steps() as u64, "", "rollout/return_mean"),
+        (Some(d), _) => (d.rounds as u64 + 1, "round", "val/loss"),
         _ => (config.bc.epochs as u64, "epoch", "val/loss"),
     };
     let bar = progress(units, &format!("train {algorithm}"));
@@ -221,6 +218,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         seconds: f64::NAN,
         eval_return_mean: f64::NAN,
     });
+    let mut kept = None;
     while let Some(event) = trainer.next_event() {
         match event {
             Event::Metrics(m) => {
@@ -244,9 +242,16 @@ pub fn train(command: Train) -> anyhow::Result<()> {
                 bar.set_message(format!("train {algorithm}: {shown} {:.4}", value(shown)));
             }
             Event::Changed { key, value, .. } => metrics.note(format!("{key}={value}")),
-            Event::Snapshot { policy, .. } => run::save_policy(&out, &env, &policy)?,
+            Event::Snapshot { step, policy } => {
+                run::save_policy(&out, &env, &policy)?;
+                // The snapshot right after the solving evaluation is the policy it evaluated.
+                if solved.as_ref().is_some_and(|s| s.solved && s.step == step) && kept.is_none() {
+                    kept = Some(policy);
+                }
+            }
             Event::Finished { policy } => {
-                if let Some(policy) = policy {
+                // A solved run keeps the policy that solved it, not the one the stop found.
+                if let Some(policy) = kept.take().or(policy) {
                     run::save_policy(&out, &env, &policy)?;
                     if let Some(ExportFormat::Safetensors) = args.export {
                         eprintln!("exported {}", run::export_safetensors(&out, &env, &policy)?.display());
@@ -262,7 +267,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    if config.uses_demos() {
+    if count > 0 {
         eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
     } else {
         eprintln!("trained {algorithm}; run saved in {}", out.display());

@@ -3,12 +3,21 @@
 //! periodically copied target network; double Q (van Hasselt et al. 2016) picks a* with the
 //! online network. The Q-network is a categorical policy network whose logits are read as
 //! Q-values, so its mode is the greedy action and `eval` and the app take a DQN run as is.
+//!
+//! DQfD (Hester et al. 2018) is this loop with demonstrations: they sit in a buffer of their
+//! own that every batch draws `demo_ratio` of its rows from (and all of them during
+//! `pretrain_steps` gradient steps before the first environment step), a large-margin loss
+//! makes the demonstrated action's value exceed every other's by `margin`, and targets are
+//! n-step returns. (The paper adds the n-step loss to a one-step loss; here the n-step
+//! target replaces it.)
 
 use super::bc::TrainError;
 use super::floats;
-use super::buffer::{Batch, ReplayBuffer};
+use super::buffer::{Batch, NStep, ReplayBuffer};
+use super::critic::matrix;
+use crate::data::Episode;
 use super::policy::{Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
-use super::trainer::{Algorithm, Metrics};
+use super::trainer::{Metrics, impl_algorithm};
 use crate::sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -52,6 +61,16 @@ pub struct DqnConfig {
     pub double_q: bool,
     /// Gradients are rescaled to at most this norm.
     pub max_grad_norm: f64,
+    /// Rewards summed (discounted) before bootstrapping: n-step returns.
+    pub n_step: usize,
+    /// Fraction of each batch drawn from the demonstrations (DQfD).
+    pub demo_ratio: f64,
+    /// Gradient steps on the demonstrations alone before the first environment step.
+    pub pretrain_steps: usize,
+    /// Weight of the large-margin loss on demonstration rows.
+    pub margin_weight: f64,
+    /// How far the demonstrated action's value must exceed any other action's.
+    pub margin: f64,
     /// Seed of the environment, the initialization, exploration and sampling.
     pub seed: u64,
 }
@@ -74,17 +93,41 @@ impl Default for DqnConfig {
             epsilon_end: 0.04,
             double_q: true,
             max_grad_norm: 10.0,
+            n_step: 1,
+            demo_ratio: 0.0,
+            pretrain_steps: 0,
+            margin_weight: 0.0,
+            margin: 0.8,
             seed: 0,
         }
     }
 }
 
-/// Hyperparameters that can change while DQN runs.
-pub const LIVE: [&str; 6] = ["lr", "gradient_steps", "train_every", "target_update_every", "epsilon_end", "total_steps"];
+impl DqnConfig {
+    /// DQfD: a quarter of every batch from the demonstrations, 1000 pretraining steps on
+    /// them, the large-margin loss and 10-step returns.
+    pub fn dqfd() -> DqnConfig {
+        DqnConfig { demo_ratio: 0.25, pretrain_steps: 1_000, margin_weight: 1.0, n_step: 10, ..DqnConfig::default() }
+    }
+}
 
-/// The regression targets r + γ·(1 − terminated)·Q_next, per row.
-pub fn td_targets(rewards: &[f32], terminated: &[f32], next_q: &[f32], gamma: f32) -> Vec<f32> {
-    rewards.iter().zip(terminated).zip(next_q).map(|((r, t), q)| r + gamma * (1.0 - t) * q).collect()
+/// Hyperparameters that can change while DQN runs.
+pub const LIVE: [&str; 8] =
+    ["lr", "gradient_steps", "train_every", "target_update_every", "epsilon_end", "total_steps", "demo_ratio", "margin_weight"];
+
+/// DQfD's large-margin loss, averaged: max_a [Q(s, a) + margin·(a ≠ a_E)] − Q(s, a_E).
+/// `q`: [batch, actions]; `expert`: the demonstrated actions, [batch, 1].
+pub fn margin_loss(q: Tensor<2>, expert: Tensor<2, Int>, margin: f32) -> Tensor<1> {
+    let [b, n] = q.dims();
+    let chosen: Vec<i64> = floats_int(expert.clone());
+    let margins: Vec<f32> = chosen.iter().flat_map(|&e| (0..n).map(move |a| if a as i64 == e { 0.0 } else { margin })).collect();
+    let margins = matrix(margins, b, &q.device());
+    let best = (q.clone() + margins).max_dim(1).reshape([b]);
+    (best - q.gather(1, expert).reshape([b])).mean()
+}
+
+fn floats_int(t: Tensor<2, Int>) -> Vec<i64> {
+    t.into_data().convert::<i64>().try_into_vec::<i64>().unwrap_or_default()
 }
 
 /// Huber loss (δ = 1), averaged: ½d² for |d| ≤ 1, |d| − ½ beyond. `d`: [batch].
@@ -102,6 +145,9 @@ pub struct DqnTrainer {
     env: VecEnv,
     obs: Vec<f32>,
     buffer: ReplayBuffer,
+    /// Demonstrations as n-step transitions (empty without them).
+    demos: ReplayBuffer,
+    nstep: NStep,
     online: PolicyNet,
     target: PolicyNet,
     optimizer: ModuleOptimizer,
@@ -115,6 +161,11 @@ pub struct DqnTrainer {
 
 impl DqnTrainer {
     pub fn new(env: &ScenarioEnv, config: &DqnConfig, device: &Device) -> Result<DqnTrainer, TrainError> {
+        DqnTrainer::with_demos(env, config, &[], device)
+    }
+
+    /// DQN, or DQfD when `demos` are given and the config draws on them.
+    pub fn with_demos(env: &ScenarioEnv, config: &DqnConfig, demos: &[Episode], device: &Device) -> Result<DqnTrainer, TrainError> {
         let space = env.action_space().clone();
         let actions = match config.policy.layout(&space) {
             Layout::Categorical { sizes } if sizes.len() == 1 => sizes[0],
@@ -123,10 +174,19 @@ impl DqnTrainer {
         if config.policy.history > 1 {
             return Err(TrainError::Config("DQN acts on single observations (policy.history = 1)".into()));
         }
+        if (config.demo_ratio > 0.0 || config.pretrain_steps > 0) && demos.is_empty() {
+            return Err(TrainError::NoData("demo_ratio and pretrain_steps learn from demonstrations: give --demos".into()));
+        }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
         let online = config.policy.build(obs_dim, &space, &autodiff);
+        let class = |a: &Action| match a {
+            Action::Discrete(c) => vec![*c as f32],
+            _ => vec![f32::NAN],
+        };
+        let gamma = config.gamma as f32;
+        let demos = ReplayBuffer::from_episodes(demos, config.n_step, gamma, |o| o.to_vec(), class);
         let mut vec_env = VecEnv::new(env.fork(), 1, config.seed);
         let obs = vec_env.reset().remove(0);
         let clipping = GradientClippingConfig::Norm(config.max_grad_norm as f32);
@@ -138,6 +198,8 @@ impl DqnTrainer {
             env: vec_env,
             obs,
             buffer: ReplayBuffer::new(config.buffer_size, obs_dim, 1),
+            demos,
+            nstep: NStep::new(config.n_step, gamma),
             target: online.valid(),
             online,
             optimizer: AdamConfig::new().with_grad_clipping(Some(clipping)).init(),
@@ -180,9 +242,12 @@ impl DqnTrainer {
             let step = self.env.step(&[Action::Discrete(choice)]).map_err(|e| TrainError::Config(e.to_string()))?.remove(0);
             // After an episode ends, `step.obs` is the next episode's first observation.
             let next = step.final_obs.as_deref().unwrap_or(&step.obs);
-            self.buffer.push(&self.obs, &[choice as f32], step.reward, next, step.terminated);
+            let ended = step.terminated || step.truncated;
+            for t in self.nstep.add(&self.obs, &[choice as f32], step.reward, next, step.terminated, ended) {
+                self.buffer.insert(&t);
+            }
             self.episode_return += step.reward;
-            if step.terminated || step.truncated {
+            if ended {
                 finished.push(std::mem::take(&mut self.episode_return));
             }
             self.obs = step.obs;
@@ -211,15 +276,38 @@ impl DqnTrainer {
         floats(q_target.gather(1, chosen).reshape([rows]))
     }
 
+    /// A minibatch: `demo_ratio` of its rows (rounded) from the demonstrations, the rest
+    /// from the agent's buffer (all from the demonstrations while it is empty). Demonstration
+    /// rows come last; returns how many there are.
+    fn sample(&mut self) -> (Batch, usize) {
+        let size = self.config.batch_size.max(1);
+        let from_demos = match (self.demos.is_empty(), self.buffer.is_empty()) {
+            (true, _) => 0,
+            (false, true) => size,
+            (false, false) => ((size as f64 * self.config.demo_ratio).round() as usize).min(size),
+        };
+        let agent = self.buffer.sample(if self.buffer.is_empty() { 0 } else { size - from_demos }, &mut self.rng);
+        if from_demos == 0 {
+            return (agent, 0);
+        }
+        (agent.concat(self.demos.sample(from_demos, &mut self.rng)), from_demos)
+    }
+
     /// One gradient step on a sampled minibatch; returns its loss when `log`.
     fn learn(&mut self, log: bool) -> Option<f64> {
-        let rows = self.config.batch_size.max(1);
-        let batch = self.buffer.sample(rows, &mut self.rng);
-        let targets = td_targets(&batch.rewards, &batch.terminated, &self.next_values(&batch, rows), self.config.gamma as f32);
+        let (batch, from_demos) = self.sample();
+        let rows = batch.len();
+        let targets = batch.targets(&self.next_values(&batch, rows), self.config.gamma as f32);
         let chosen: Vec<i64> = batch.actions.iter().map(|&a| a as i64).collect();
         let chosen = Tensor::<2, Int>::from_data(TensorData::new(chosen, [rows, 1]), &self.device);
-        let q = self.online.outputs(self.tensor(batch.obs, rows, &self.device)).gather(1, chosen).reshape([rows]);
-        let loss = huber(q - Tensor::<1>::from_data(TensorData::new(targets, [rows]), &self.device));
+        let q_all = self.online.outputs(self.tensor(batch.obs, rows, &self.device));
+        let q = q_all.clone().gather(1, chosen.clone()).reshape([rows]);
+        let mut loss = huber(q - Tensor::<1>::from_data(TensorData::new(targets, [rows]), &self.device));
+        if from_demos > 0 && self.config.margin_weight > 0.0 {
+            let at = rows - from_demos;
+            let margin = margin_loss(q_all.narrow(0, at, from_demos), chosen.narrow(0, at, from_demos), self.config.margin as f32);
+            loss = loss + margin * self.config.margin_weight;
+        }
         let value = log.then(|| floats(loss.clone().inner()).first().copied().unwrap_or(f32::NAN) as f64);
         let grads = GradientsParams::from_grads(loss.backward(), &self.online);
         self.online = self.optimizer.step(self.config.lr, self.online.clone(), grads);
@@ -232,6 +320,12 @@ impl DqnTrainer {
         let steps = self.config.train_every.max(1);
         if self.env_steps + steps > self.config.total_steps {
             return Ok(None);
+        }
+        if self.updates == 0 && !self.demos.is_empty() {
+            // DQfD: learn the demonstrations' values before acting.
+            for _ in 0..self.config.pretrain_steps {
+                self.learn(false);
+            }
         }
         let finished = self.collect(steps)?;
         let mut loss = f64::NAN;
@@ -259,32 +353,20 @@ impl DqnTrainer {
     }
 }
 
-impl Algorithm for DqnTrainer {
-    fn advance(&mut self) -> Result<Option<Metrics>, TrainError> {
-        self.update()
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        super::set_live(&mut self.config, key, value, &LIVE)
-    }
-
-    fn policy(&self) -> Option<MlpPolicy> {
-        Some(DqnTrainer::policy(self))
-    }
-
-    fn step(&self) -> usize {
-        self.env_steps
-    }
-}
+impl_algorithm!(DqnTrainer, LIVE, |t| t.env_steps);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn td_targets_bootstrap_only_where_the_episode_did_not_end() {
-        // 1 + 0.9·5 = 5.5; terminated: just the reward.
-        assert_eq!(td_targets(&[1.0, 1.0], &[0.0, 1.0], &[5.0, 5.0], 0.9), [5.5, 1.0]);
+    fn the_margin_loss_is_zero_only_when_the_demonstrated_action_leads_by_the_margin() {
+        let device = Device::flex();
+        let q = Tensor::<2>::from_floats([[1.0, 2.0, 0.0], [3.0, 1.0, 0.0]], &device);
+        let expert = Tensor::<2, Int>::from_ints([[0], [0]], &device);
+        // Row 1: max(1, 2 + 0.8, 0 + 0.8) − 1 = 1.8; row 2: max(3, 1.8, 0.8) − 3 = 0.
+        let loss = floats(margin_loss(q, expert, 0.8))[0];
+        assert!((loss - 0.9).abs() < 1e-6, "{loss}");
     }
 
     #[test]

@@ -1,18 +1,27 @@
-//! Learning on Burn: MLP policies, behaviour cloning, DAgger, PPO, DQN, evaluation against the expert, and
-//! run directories (config, metrics, weights) that reproduce and reload a training run.
+//! Learning on Burn: MLP policies, behaviour cloning, DAgger, reinforcement learning (REINFORCE,
+//! PPO, DQN, SAC, TD3) and its hybrids with demonstrations (DAPG, DQfD, SACfD, AWR, BC
+//! finetuning), evaluation against the expert, and run directories (config, metrics,
+//! weights) that reproduce and reload a training run.
 
+pub mod awr;
 pub mod bc;
 pub mod buffer;
+pub mod critic;
 pub mod dagger;
 pub mod describe;
-pub mod dqn;
 pub mod device;
+pub mod dqn;
 pub mod eval;
 pub mod hindsight;
 pub mod metrics;
+pub mod offpolicy;
 pub mod policy;
 pub mod ppo;
+pub mod reinforce;
+pub mod rl;
 pub mod run;
+pub mod sac;
+pub mod td3;
 pub mod trainer;
 
 use serde::Serialize;

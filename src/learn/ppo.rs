@@ -3,11 +3,20 @@
 //! several epochs of minibatch steps on the clipped surrogate objective, a value loss and
 //! an entropy bonus. Discrete actions get a categorical head, continuous ones a Gaussian
 //! with one learned log-std per dimension.
+//!
+//! With demonstrations and `bc_weight`, every minibatch step also lowers the demonstrated
+//! actions' negative log-likelihood, weighted by `bc_weight·bc_decay^update` (DAPG, Rajeswaran
+//! et al. 2018); with `--init`, the actor starts from a pretrained policy and keeps its
+//! observation normalizer.
 
 use super::bc::TrainError;
 use super::floats;
-use super::policy::{Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action};
-use super::trainer::{Algorithm, Metrics};
+use super::policy::{
+    Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, scale_action, unscale_action,
+};
+use super::rl::Pretrained;
+use crate::data::Episode;
+use super::trainer::{Metrics, impl_algorithm};
 use crate::sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -56,6 +65,10 @@ pub struct PpoConfig {
     pub normalize_advantages: bool,
     /// Standardize observations with running statistics (saved with the policy).
     pub normalize_obs: bool,
+    /// Weight of the behaviour-cloning term on the demonstrations (DAPG; 0: none).
+    pub bc_weight: f64,
+    /// The BC weight is multiplied by this after every update.
+    pub bc_decay: f64,
     /// Seed of the environments, the initialization and the sampling.
     pub seed: u64,
 }
@@ -88,13 +101,23 @@ impl Default for PpoConfig {
             max_grad_norm: 0.5,
             normalize_advantages: true,
             normalize_obs: false,
+            bc_weight: 0.0,
+            bc_decay: 1.0,
             seed: 0,
         }
     }
 }
 
+impl PpoConfig {
+    /// DAPG: PPO plus a behaviour-cloning term that starts at 0.1 and decays by 5% per update.
+    pub fn dapg() -> PpoConfig {
+        PpoConfig { bc_weight: 0.1, bc_decay: 0.95, ..PpoConfig::default() }
+    }
+}
+
 /// Hyperparameters that can change while PPO runs.
-pub const LIVE: [&str; 7] = ["lr", "epochs", "clip", "entropy_coef", "value_coef", "total_steps", "anneal_lr"];
+pub const LIVE: [&str; 9] =
+    ["lr", "epochs", "clip", "entropy_coef", "value_coef", "total_steps", "anneal_lr", "bc_weight", "bc_decay"];
 
 /// Generalized advantage estimation for one environment's rollout. `rewards[t]` already
 /// includes the discounted value of the last state of an episode cut by the step limit;
@@ -172,6 +195,14 @@ struct Rollout {
     cut: Vec<(usize, Vec<f32>)>,
 }
 
+/// Demonstrated steps for the BC term: raw observations, and scaled actions or class indices.
+#[derive(Default)]
+struct Demos {
+    obs: Vec<Vec<f32>>,
+    floats: Vec<f32>,
+    classes: Vec<i64>,
+}
+
 /// PPO as a sequence of updates (one rollout and its epochs each) a trainer thread can pause,
 /// tune and snapshot between.
 pub struct PpoTrainer {
@@ -182,6 +213,9 @@ pub struct PpoTrainer {
     /// The environments' current observations (raw).
     obs: Vec<Vec<f32>>,
     stats: RunningStats,
+    /// A pretrained policy's normalizer, used instead of running statistics.
+    fixed: Option<Normalizer>,
+    demos: Demos,
     model: ActorCritic,
     optimizer: ModuleOptimizer,
     device: Device,
@@ -194,13 +228,29 @@ pub struct PpoTrainer {
 
 impl PpoTrainer {
     pub fn new(env: &ScenarioEnv, config: &PpoConfig, device: &Device) -> Result<PpoTrainer, TrainError> {
+        PpoTrainer::with_demos(env, config, &[], None, device)
+    }
+
+    /// PPO with a BC term on `demos` (DAPG) when `bc_weight` > 0, starting from `init` if given.
+    pub fn with_demos(
+        env: &ScenarioEnv,
+        config: &PpoConfig,
+        demos: &[Episode],
+        init: Option<&Pretrained>,
+        device: &Device,
+    ) -> Result<PpoTrainer, TrainError> {
         let space = env.action_space().clone();
+        let config = &PpoConfig { policy: init.map_or(config.policy.clone(), |p| p.policy.config.clone()), ..config.clone() };
         let layout = config.policy.layout(&space);
         if !matches!(layout, Layout::Categorical { .. } | Layout::Gaussian { tanh: false, .. }) {
             return Err(TrainError::Config(format!(
-                "PPO needs a categorical (discrete actions) or `gaussian` head, not {:?}",
-                config.policy.head
+                "PPO needs a categorical (discrete actions) or `gaussian` head, not {:?}{}",
+                config.policy.head,
+                if init.is_some() { "; pretrain with --set policy.head=gaussian" } else { "" }
             )));
+        }
+        if config.bc_weight > 0.0 && demos.is_empty() {
+            return Err(TrainError::NoData("bc_weight learns from demonstrations: give --demos".into()));
         }
         if config.policy.history > 1 {
             return Err(TrainError::Config("PPO acts on single observations (policy.history = 1)".into()));
@@ -212,7 +262,10 @@ impl PpoTrainer {
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
         let model = ActorCritic {
-            actor: config.policy.build(obs_dim, &space, &autodiff),
+            actor: match init {
+                Some(p) => p.net(&autodiff)?,
+                None => config.policy.build(obs_dim, &space, &autodiff),
+            },
             critic: Mlp::new(obs_dim, &config.value_hidden, 1, config.policy.activation, false, &autodiff),
         };
         let mut envs = VecEnv::new(env.fork(), config.envs, config.seed);
@@ -224,12 +277,14 @@ impl PpoTrainer {
         let clipping = GradientClippingConfig::Norm(config.max_grad_norm as f32);
         Ok(PpoTrainer {
             config: config.clone(),
+            demos: demo_rows(demos, &space),
             space,
             obs_dim,
             envs,
             episode_returns: vec![0.0; obs.len()],
             obs,
             stats,
+            fixed: init.map(|p| p.policy.normalizer.clone()),
             model,
             optimizer: AdamConfig::new().with_grad_clipping(Some(clipping)).init(),
             device: autodiff,
@@ -242,7 +297,9 @@ impl PpoTrainer {
 
     /// The normalizer the actor sees observations through (identity without `normalize_obs`).
     fn normalizer(&self) -> Normalizer {
-        if self.config.normalize_obs {
+        if let Some(fixed) = &self.fixed {
+            fixed.clone()
+        } else if self.config.normalize_obs {
             self.stats.normalizer()
         } else {
             Normalizer { mean: vec![0.0; self.obs_dim], std: vec![1.0; self.obs_dim] }
@@ -444,6 +501,10 @@ impl PpoTrainer {
         if let (Some(entropy), true) = (&entropy, self.config.entropy_coef != 0.0) {
             loss = loss - entropy.clone().mean() * self.config.entropy_coef;
         }
+        let bc_weight = self.config.bc_weight * self.config.bc_decay.powi(self.updates as i32);
+        if bc_weight > 0.0 && !self.demos.obs.is_empty() {
+            loss = loss + self.bc_loss(b) * bc_weight;
+        }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         Ok(log.then(|| {
@@ -457,27 +518,46 @@ impl PpoTrainer {
     }
 }
 
+impl PpoTrainer {
+    /// Mean negative log-likelihood of `rows` demonstrated steps drawn at random (DAPG's term).
+    fn bc_loss(&mut self, rows: usize) -> Tensor<1> {
+        use rand::Rng;
+        let picks: Vec<usize> = (0..rows).map(|_| self.rng.random_range(0..self.demos.obs.len())).collect();
+        let normalizer = self.normalizer();
+        let obs: Vec<f32> = picks.iter().flat_map(|&i| normalizer.apply(&self.demos.obs[i]).collect::<Vec<_>>()).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(obs, [rows, self.obs_dim]), &self.device);
+        let target = if self.demos.classes.is_empty() {
+            let d = self.demos.floats.len() / self.demos.obs.len();
+            let y = picks.iter().flat_map(|&i| self.demos.floats[i * d..(i + 1) * d].iter().copied()).collect();
+            Target::Continuous(Tensor::<2>::from_data(TensorData::new(y, [rows, d]), &self.device))
+        } else {
+            let d = self.demos.classes.len() / self.demos.obs.len();
+            let y: Vec<i64> = picks.iter().flat_map(|&i| self.demos.classes[i * d..(i + 1) * d].iter().copied()).collect();
+            Target::Classes(Tensor::<2, Int>::from_data(TensorData::new(y, [rows, d]), &self.device))
+        };
+        self.model.actor.nll(x, &target).mean()
+    }
+}
+
+/// Every demonstrated step, as the BC term reads them.
+fn demo_rows(episodes: &[Episode], space: &Space) -> Demos {
+    let mut demos = Demos::default();
+    for step in episodes.iter().flat_map(|e| &e.steps) {
+        demos.obs.push(step.obs.clone());
+        match &step.action {
+            Action::Discrete(c) => demos.classes.push(*c as i64),
+            Action::MultiDiscrete(v) => demos.classes.extend(v.iter().map(|&c| c as i64)),
+            a @ Action::Continuous(_) => demos.floats.extend(scale_action(space, a)),
+        }
+    }
+    demos
+}
+
 fn scalar(t: Tensor<1>) -> f64 {
     floats(t).first().copied().unwrap_or(f32::NAN) as f64
 }
 
-impl Algorithm for PpoTrainer {
-    fn advance(&mut self) -> Result<Option<Metrics>, TrainError> {
-        self.update()
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        super::set_live(&mut self.config, key, value, &LIVE)
-    }
-
-    fn policy(&self) -> Option<MlpPolicy> {
-        Some(PpoTrainer::policy(self))
-    }
-
-    fn step(&self) -> usize {
-        self.env_steps
-    }
-}
+impl_algorithm!(PpoTrainer, LIVE, |t| t.env_steps);
 
 #[cfg(test)]
 mod tests {

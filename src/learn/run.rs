@@ -10,8 +10,7 @@
 
 use super::bc::{BcConfig, BcTrainer, TrainError};
 use super::dagger::DaggerTrainer;
-use super::dqn::{DqnConfig, DqnTrainer};
-use super::ppo::{PpoConfig, PpoTrainer};
+use super::rl::{Pretrained, RlConfig, algorithm_info};
 use super::trainer::Algorithm;
 use crate::data::{Dataset, Episode};
 use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
@@ -35,49 +34,81 @@ pub struct RunConfig {
     /// Present for DAgger runs.
     #[serde(default)]
     pub dagger: Option<super::dagger::DaggerConfig>,
-    /// Present for PPO runs.
+    /// A run whose policy the actor starts from (`--init`: BC pretraining, then RL finetuning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
+    /// The reinforcement-learning or hybrid algorithm's settings (absent for BC and DAgger).
     #[serde(default)]
-    pub ppo: Option<PpoConfig>,
-    /// Present for DQN runs.
-    #[serde(default)]
-    pub dqn: Option<DqnConfig>,
+    pub rl: Option<RlConfig>,
 }
 
 impl RunConfig {
-    /// Whether the algorithm learns from the demonstrations (else only from reward).
+    /// The default configuration of `algorithm` (bc, dagger, or a name in `rl::ALGORITHMS`).
+    pub fn new(algorithm: &str, scenario: &str, demos: PathBuf) -> Result<RunConfig, String> {
+        let rl = RlConfig::for_algorithm(algorithm);
+        if rl.is_none() && !matches!(algorithm, "bc" | "dagger") {
+            return Err(format!("no algorithm named `{algorithm}`"));
+        }
+        Ok(RunConfig {
+            algorithm: algorithm.into(),
+            scenario: scenario.into(),
+            demos,
+            bc: BcConfig::default(),
+            dagger: (algorithm == "dagger").then(super::dagger::DaggerConfig::default),
+            init: None,
+            rl,
+        })
+    }
+
+    /// Whether the algorithm learns from demonstrations (else from reward alone).
     pub fn uses_demos(&self) -> bool {
-        self.ppo.is_none() && self.dqn.is_none()
+        algorithm_info(&self.algorithm).is_none_or(|a| a.needs_demos)
+    }
+
+    /// Applies `key=value` overrides (TOML values, as `--set` takes them) to the run's
+    /// algorithm; returns those that name none of its hyperparameters.
+    pub fn apply(&mut self, sets: &[String]) -> Result<Vec<String>, String> {
+        match &mut self.rl {
+            Some(rl) => rl.apply(sets),
+            None => {
+                let rest = apply(&mut self.bc, sets)?;
+                match &mut self.dagger {
+                    Some(dagger) => apply(dagger, &rest),
+                    None => Ok(rest),
+                }
+            }
+        }
+    }
+
+    /// Every hyperparameter the run's algorithm has, dotted (`policy.hidden`).
+    pub fn field_names(&self) -> Vec<String> {
+        match &self.rl {
+            Some(rl) => rl.field_names(),
+            None => {
+                let mut names = super::field_names(&self.bc);
+                names.extend(self.dagger.iter().flat_map(super::field_names));
+                names
+            }
+        }
     }
 
     /// Sets `key` (a TOML value, as `--set` takes it) in the configuration of the run's algorithm.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let sets = [format!("{key}={value}")];
-        let rest = match (&mut self.ppo, &mut self.dqn) {
-            (Some(ppo), _) => apply(ppo, &sets)?,
-            (_, Some(dqn)) => apply(dqn, &sets)?,
-            _ => {
-                let rest = apply(&mut self.bc, &sets)?;
-                match &mut self.dagger {
-                    Some(dagger) => apply(dagger, &rest)?,
-                    None => rest,
-                }
-            }
-        };
+        let rest = self.apply(&[format!("{key}={value}")])?;
         if rest.is_empty() { Ok(()) } else { Err(format!("no such hyperparameter `{key}`")) }
     }
 
     /// The hyperparameters the run's algorithm can change while it trains.
     pub fn live(&self) -> &'static [&'static str] {
-        match (&self.ppo, &self.dqn) {
-            (Some(_), _) => &super::ppo::LIVE,
-            (_, Some(_)) => &super::dqn::LIVE,
-            _ => &super::bc::LIVE,
+        match &self.rl {
+            Some(rl) => rl.live(),
+            None => &super::bc::LIVE,
         }
     }
 }
 
 /// Applies the `key=value` overrides that are fields of `config`; returns the others.
-fn apply<T: Serialize + serde::de::DeserializeOwned>(config: &mut T, sets: &[String]) -> Result<Vec<String>, String> {
+pub(crate) fn apply<T: Serialize + serde::de::DeserializeOwned>(config: &mut T, sets: &[String]) -> Result<Vec<String>, String> {
     let (updated, rest) = super::overrides(config, sets)?;
     *config = updated;
     Ok(rest)
@@ -204,7 +235,8 @@ pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError>
 
 /// The run's algorithm, ready for a trainer thread: behaviour cloning (continuing from the
 /// checkpoint in `out` when `resume` gives its epochs and step), DAgger aggregating its
-/// rollouts into `out/dataset`, or PPO or DQN (which ignore `episodes`).
+/// rollouts into `out/dataset`, or an RL algorithm (on `episodes` if it is a hybrid, from the
+/// policy of the run `config.init` when given).
 pub fn algorithm(
     config: &RunConfig,
     env: &ScenarioEnv,
@@ -213,11 +245,15 @@ pub fn algorithm(
     out: &Path,
     resume: Option<(usize, usize)>,
 ) -> Result<Box<dyn Algorithm>, TrainError> {
-    if let Some(ppo) = &config.ppo {
-        return Ok(Box::new(PpoTrainer::new(env, ppo, device)?));
-    }
-    if let Some(dqn) = &config.dqn {
-        return Ok(Box::new(DqnTrainer::new(env, dqn, device)?));
+    if let Some(rl) = &config.rl {
+        let init = match &config.init {
+            Some(dir) => {
+                let policy = load_policy(dir, env).map_err(|e| TrainError::Config(format!("--init: {e}")))?;
+                Some(Pretrained { dir: dir.clone(), policy })
+            }
+            None => None,
+        };
+        return rl.trainer(env, &episodes, init.as_ref(), device);
     }
     match &config.dagger {
         Some(dagger) => {

@@ -32,6 +32,32 @@ pub trait Algorithm: Send {
     fn step(&self) -> usize;
 }
 
+/// Implements [`Algorithm`] for a trainer with `update()` (one unit), `policy()`, a `config`
+/// whose hyperparameters named in `$live` change live, and the step counter `$step`.
+macro_rules! impl_algorithm {
+    ($trainer:ty, $live:expr, |$t:ident| $step:expr) => {
+        impl $crate::learn::trainer::Algorithm for $trainer {
+            fn advance(&mut self) -> Result<Option<$crate::learn::trainer::Metrics>, $crate::learn::bc::TrainError> {
+                self.update()
+            }
+
+            fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+                $crate::learn::set_live(&mut self.config, key, value, &$live)
+            }
+
+            fn policy(&self) -> Option<$crate::learn::policy::MlpPolicy> {
+                Some(<$trainer>::policy(self))
+            }
+
+            fn step(&self) -> usize {
+                let $t = self;
+                $step
+            }
+        }
+    };
+}
+pub(crate) use impl_algorithm;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Pause,

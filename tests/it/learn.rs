@@ -47,8 +47,8 @@ fn a_saved_run_reloads_and_acts_identically() {
         demos: "d".into(),
         bc: config,
         dagger: None,
-        ppo: None,
-        dqn: None,
+        init: None,
+        rl: None,
     };
     run::save(dir.path(), &run_config, &env, &policy).unwrap();
     assert_eq!(run::load_config(dir.path()).unwrap(), run_config);

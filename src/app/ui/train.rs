@@ -5,14 +5,12 @@ use super::Ui;
 use super::form::form;
 use crate::app::session::Driver;
 use crate::app::training::Phase;
-use crate::learn::dagger::DaggerConfig;
-use crate::learn::dqn::DqnConfig;
-use crate::learn::ppo::PpoConfig;
 use crate::learn::describe::fields;
+use crate::learn::rl::ALGORITHMS;
 use crate::learn::device::DeviceChoice;
 use crate::learn::trainer::Command;
-use crate::learn::run;
-use crate::sim::{Env, Space};
+use crate::learn::run::{self, RunConfig};
+use crate::sim::Env;
 use bevy_egui::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 
@@ -32,24 +30,27 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         row.horizontal(|row| {
             row.label("Algorithm:");
             let mut algorithm = ui.training.config.algorithm.clone();
-            row.selectable_value(&mut algorithm, "bc".into(), "BC").on_hover_text("Behaviour cloning of the recorded steps");
-            row.add_enabled_ui(ui.session.has_expert(), |row| {
-                row.selectable_value(&mut algorithm, "dagger".into(), "DAgger")
-                    .on_hover_text("BC, then rounds where the policy drives and the scripted expert labels every state");
-            });
-            row.selectable_value(&mut algorithm, "ppo".into(), "PPO")
-                .on_hover_text("Proximal policy optimization: learns from the scenario's reward, no demonstrations");
-            let discrete = matches!(ui.session.env.action_space(), Space::Discrete { .. });
-            row.add_enabled_ui(discrete, |row| {
-                row.selectable_value(&mut algorithm, "dqn".into(), "DQN")
-                    .on_hover_text("Deep Q-learning from reward (discrete actions)");
+            let space = ui.session.env.action_space().clone();
+            egui::ComboBox::from_id_salt("algorithm").selected_text(algorithm.to_uppercase()).show_ui(row, |menu| {
+                menu.selectable_value(&mut algorithm, "bc".into(), "BC").on_hover_text("Behaviour cloning of the recorded steps");
+                menu.add_enabled_ui(ui.session.has_expert(), |menu| {
+                    menu.selectable_value(&mut algorithm, "dagger".into(), "DAGGER")
+                        .on_hover_text("BC, then rounds where the policy drives and the scripted expert labels every state");
+                });
+                for a in &ALGORITHMS {
+                    let demos = if a.needs_demos { " (learns from the recorded demonstrations)" } else { "" };
+                    menu.add_enabled_ui(a.fits(&space), |menu| {
+                        menu.selectable_value(&mut algorithm, a.name.into(), a.name.to_uppercase())
+                            .on_hover_text(format!("{}{demos}", a.summary))
+                            .on_disabled_hover_text("does not handle this scenario's actions");
+                    });
+                }
             });
             let config = &mut ui.training.config;
-            if algorithm != config.algorithm {
-                config.dagger = (algorithm == "dagger").then(DaggerConfig::default);
-                config.ppo = (algorithm == "ppo").then(PpoConfig::default);
-                config.dqn = (algorithm == "dqn").then(DqnConfig::default);
-                config.algorithm = algorithm;
+            if algorithm != config.algorithm
+                && let Ok(fresh) = RunConfig::new(&algorithm, &config.scenario, config.demos.clone())
+            {
+                *config = RunConfig { bc: config.bc.clone(), ..fresh };
             }
             row.label("Device:");
             for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Gpu, "gpu"), (DeviceChoice::Cpu, "cpu")] {
@@ -118,10 +119,9 @@ fn hyperparameters(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.heading("Hyperparameters");
     let live: &[&str] = if ui.training.is_running() { ui.training.config.live() } else { &[] };
     let config = &ui.training.config;
-    let mut changes = match (config.ppo.clone(), config.dqn.clone()) {
-        (Some(ppo), _) => form(side, "ppo", &fields(&ppo), &mut ui.form, live),
-        (_, Some(dqn)) => form(side, "dqn", &fields(&dqn), &mut ui.form, live),
-        _ => form(side, "bc", &fields(&config.bc), &mut ui.form, live),
+    let mut changes = match &config.rl {
+        Some(rl) => form(side, &config.algorithm.clone(), &rl.fields(), &mut ui.form, live),
+        None => form(side, "bc", &fields(&config.bc), &mut ui.form, live),
     };
     if let Some(dagger) = ui.training.config.dagger.clone() {
         side.label("DAgger");

@@ -11,7 +11,7 @@ use crate::sim::{Action, Space};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, softplus};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -230,6 +230,40 @@ impl PolicyNet {
     /// head's logits, which DQN reads as Q-values.
     pub fn outputs(&self, x: Tensor<2>) -> Tensor<2> {
         self.nets[0].forward(x)
+    }
+
+    /// The mean of a Gaussian (or deterministic) head's action, squashed by tanh for the
+    /// tanh-Gaussian head, clamped to [-1, 1] otherwise: [batch, input] → [batch, dims].
+    /// `None` for the other heads.
+    pub fn mean_action(&self, x: Tensor<2>) -> Option<Tensor<2>> {
+        match &self.layout {
+            Layout::Regression { .. } => Some(self.nets[0].forward(x).clamp(-1.0, 1.0)),
+            Layout::Gaussian { dims, tanh, .. } => {
+                let mu = self.nets[0].forward(x).narrow(1, 0, *dims);
+                Some(if *tanh { mu.tanh() } else { mu.clamp(-1.0, 1.0) })
+            }
+            _ => None,
+        }
+    }
+
+    /// A reparameterized sample of a tanh-Gaussian head, differentiable in the network's
+    /// parameters: a = tanh(μ + σ·ε) with `noise` ε ~ N(0, 1) [batch, dims], and its log-density
+    /// log π(a|x) = Σ log N(u; μ, σ) − Σ log(1 − tanh²u), [batch]. `None` for other heads.
+    pub fn rsample(&self, x: Tensor<2>, noise: Tensor<2>) -> Option<(Tensor<2>, Tensor<1>)> {
+        let Layout::Gaussian { dims, tanh: true, .. } = &self.layout else { return None };
+        let b = x.dims()[0];
+        let out = self.nets[0].forward(x);
+        let mu = out.clone().narrow(1, 0, *dims);
+        let log_std = match &self.log_std {
+            Some(p) => p.val().clamp(LOG_STD.0, LOG_STD.1).unsqueeze_dim::<2>(0).repeat_dim(0, b),
+            None => out.narrow(1, *dims, *dims).clamp(LOG_STD.0, LOG_STD.1),
+        };
+        let u = mu + log_std.clone().exp() * noise.clone();
+        let gaussian = (noise.square() * 0.5 + log_std + HALF_LN_2PI).neg();
+        // log(1 − tanh²u) = 2·(ln 2 − u − softplus(−2u)), stable for large |u|.
+        let squash = (u.clone().neg() - softplus(u.clone() * -2.0, 1.0) + std::f32::consts::LN_2) * 2.0;
+        let logp = (gaussian - squash).sum_dim(1).reshape([b]);
+        Some((u.tanh(), logp))
     }
 
     /// Per-sample entropy of the action distribution, [batch], for the heads with a closed
