@@ -109,9 +109,10 @@ impl Default for PpoConfig {
 }
 
 impl PpoConfig {
-    /// DAPG: PPO plus a behaviour-cloning term that starts at 0.1 and decays by 5% per update.
+    /// DAPG: PPO plus a behaviour-cloning term that starts at 0.5 and decays by 5% per update
+    /// (on cartpole with 5 demos, 0.5 beat PPO on 4 seeds of 4 at 5k steps; 0.1 was erratic).
     pub fn dapg() -> PpoConfig {
-        PpoConfig { bc_weight: 0.1, bc_decay: 0.95, ..PpoConfig::default() }
+        PpoConfig { bc_weight: 0.5, bc_decay: 0.95, ..PpoConfig::default() }
     }
 }
 
