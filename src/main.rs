@@ -9,11 +9,25 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    match apprentice::cli::run(apprentice::cli::Cli::parse()) {
+    let cli = apprentice::cli::Cli::parse();
+    if !cli.opens_app() {
+        stop_quietly_on_closed_pipes();
+    }
+    match apprentice::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A command piped into `head` ends when the pipe closes, as Unix tools do, instead of
+/// panicking on its next write (Rust ignores SIGPIPE unless told otherwise).
+fn stop_quietly_on_closed_pipes() {
+    #[cfg(unix)]
+    // SAFETY: called at start-up, before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -19,6 +19,16 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Whether the command opens the desktop app (rather than printing for a terminal or pipe).
+    pub fn opens_app(&self) -> bool {
+        #[cfg(feature = "gui")]
+        return matches!(self.command, None | Some(Command::App(_)));
+        #[cfg(not(feature = "gui"))]
+        false
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the desktop app (the default command).

@@ -31,6 +31,25 @@ fn rollout_reports_summary_statistics() {
 }
 
 #[test]
+fn a_command_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apprentice"))
+        .args(["rollout", "--scenario", "cartpole", "--policy", "random", "--episodes", "5000", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is gone (as `| head -1` would be); the next writes hit a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn bench_sim_reports_steps_per_second() {
     let rows = apprentice(&["bench", "sim", "--scenario", "pendulum", "--envs", "4", "--steps", "2000", "--json"]);
     assert_eq!(rows[0]["steps"], 2000);
