@@ -26,6 +26,8 @@ test: system-packages numpy
 bench: system-packages
 	cargo run --release -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
 	cargo run --release -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
+	@# The same two runs alternated ten times: the speed-up with the machine's drift cancelled.
+	cargo run --release -- bench scaling --scenario cartpole --envs 64 --steps 200000 --pairs 10 --json
 
 # The export test checks files with numpy itself.
 numpy:

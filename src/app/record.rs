@@ -128,10 +128,10 @@ impl Recording {
 
     /// After a step: appends it to the journal.
     pub fn record(&mut self, stepped: &Stepped) {
-        if let Some(recorder) = &mut self.recorder {
-            if let Err(e) = recorder.record(stepped.record.clone(), &stepped.next_obs) {
-                self.fail(e.to_string());
-            }
+        if let Some(recorder) = &mut self.recorder
+            && let Err(e) = recorder.record(stepped.record.clone(), &stepped.next_obs)
+        {
+            self.fail(e.to_string());
         }
     }
 

@@ -29,6 +29,10 @@ impl Replay {
         self.file.as_ref().map_or(0, |f| f.episode.len())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Shows episode `id` from its first step; live stepping pauses meanwhile.
     pub fn open(&mut self, recording: &Recording, id: &str, session: &mut Session) -> Result<(), DataError> {
         let file = recording.dataset.read(id)?;

@@ -14,6 +14,9 @@ use std::time::Instant;
 pub enum Bench {
     /// Environment steps per second of a VecEnv under random actions.
     Sim(SimArgs),
+    /// How many times faster N environments step than one: runs of one and of N alternate,
+    /// so a machine whose speed drifts slows both alike; medians and the spread of the pairs.
+    Scaling(ScalingArgs),
     /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
     /// 4096, and the latency of acting on one observation.
     Train(TrainArgs),
@@ -51,6 +54,39 @@ pub struct SimArgs {
     json: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ScalingArgs {
+    #[arg(long, default_value = "cartpole")]
+    scenario: String,
+    /// Environments of the parallel runs.
+    #[arg(long, default_value_t = 64)]
+    envs: usize,
+    /// Environment steps per run.
+    #[arg(long, default_value_t = 200_000)]
+    steps: u64,
+    /// Runs of each kind.
+    #[arg(long, default_value_t = 10)]
+    pairs: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ScalingResult {
+    scenario: String,
+    envs: usize,
+    pairs: usize,
+    /// Medians over the runs.
+    single_steps_per_sec: f64,
+    parallel_steps_per_sec: f64,
+    /// Median, lowest and highest of the pairs' ratios (parallel / single).
+    speedup: f64,
+    speedup_min: f64,
+    speedup_max: f64,
+}
+
 #[derive(Serialize)]
 struct SimResult {
     scenario: String,
@@ -64,6 +100,7 @@ struct SimResult {
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Sim(args) => sim(args),
+        Bench::Scaling(args) => scaling(args),
         Bench::Train(args) => train(args),
         #[cfg(feature = "gui")]
         Bench::App(args) => super::app::bench(args),
@@ -72,46 +109,100 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
 
 fn sim(args: SimArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
-    let space = env.action_space().clone();
     let name = env.scenario().name.clone();
-    let mut vec_env = VecEnv::new(env, args.envs, args.seed);
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let rounds = args.steps.div_ceil(vec_env.len() as u64);
-    let bar = progress(rounds, &format!("bench sim {name}"));
+    let (steps, seconds) = time_steps(&env, args.envs, args.steps, args.seed, &format!("bench sim {name}"))?;
+    let result = SimResult {
+        scenario: name,
+        envs: args.envs.max(1),
+        steps,
+        threads: std::thread::available_parallelism().map_or(1, |c| c.get()).min(args.envs.max(1)),
+        seconds,
+        steps_per_sec: steps as f64 / seconds,
+    };
+    report(&result, args.json, || {
+        format!(
+            "{}: {} envs, {} steps in {:.2} s: {:.0} steps/s",
+            result.scenario, result.envs, steps, seconds, result.steps_per_sec
+        )
+    })
+}
+
+fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
+    let env = ScenarioEnv::load(&args.scenario)?;
+    let name = env.scenario().name.clone();
+    let pairs = args.pairs.max(1);
+    let (mut single, mut parallel, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        let label = |n| format!("bench scaling {name}: pair {}/{pairs}, {n} envs", pair + 1);
+        let speed = |n: usize| -> anyhow::Result<f64> {
+            let (steps, seconds) = time_steps(&env, n, args.steps, args.seed, &label(n))?;
+            Ok(steps as f64 / seconds)
+        };
+        let (one, many) = (speed(1)?, speed(args.envs)?);
+        single.push(one);
+        parallel.push(many);
+        ratios.push(many / one);
+    }
+    let result = ScalingResult {
+        scenario: name,
+        envs: args.envs,
+        pairs,
+        single_steps_per_sec: median(&mut single),
+        parallel_steps_per_sec: median(&mut parallel),
+        speedup: median(&mut ratios),
+        speedup_min: ratios[0],
+        speedup_max: ratios[pairs - 1],
+    };
+    report(&result, args.json, || {
+        format!(
+            "{}: 1 env {:.0} steps/s, {} envs {:.0} steps/s (medians): {:.2}× (pairs {:.2}–{:.2}×)",
+            result.scenario,
+            result.single_steps_per_sec,
+            result.envs,
+            result.parallel_steps_per_sec,
+            result.speedup,
+            result.speedup_min,
+            result.speedup_max
+        )
+    })
+}
+
+/// Middle value (sorts `values`).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Steps `envs` copies of `env` under random actions for about `steps` steps in all, after an
+/// untimed warm-up (first touches of fresh worlds fault in pages and fill caches); returns the
+/// steps taken and the seconds they took.
+fn time_steps(env: &ScenarioEnv, envs: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<(u64, f64)> {
+    let space = env.action_space().clone();
+    let mut vec_env = VecEnv::new(env.clone(), envs, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rounds = steps.div_ceil(vec_env.len() as u64);
+    let bar = progress(rounds, label);
     vec_env.reset();
-    // Warm-up, untimed: first touches of fresh worlds fault in pages and fill caches.
-    for _ in 0..(rounds / 10).min(1000) {
-        let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
+    let mut actions = Vec::with_capacity(vec_env.len());
+    let mut round = |rng: &mut ChaCha8Rng| -> anyhow::Result<()> {
+        actions.clear();
+        actions.extend((0..vec_env.len()).map(|_| space.sample(rng)));
         vec_env.step(&actions)?;
+        Ok(())
+    };
+    for _ in 0..(rounds / 10).min(1000) {
+        round(&mut rng)?;
     }
     let start = Instant::now();
-    for round in 0..rounds {
-        let actions: Vec<_> = (0..vec_env.len()).map(|_| space.sample(&mut rng)).collect();
-        vec_env.step(&actions)?;
-        if round % 1024 == 0 {
-            bar.set_position(round);
+    for r in 0..rounds {
+        round(&mut rng)?;
+        if r % 1024 == 0 {
+            bar.set_position(r);
         }
     }
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let steps = rounds * vec_env.len() as u64;
-    let result = SimResult {
-        scenario: name,
-        envs: vec_env.len(),
-        steps,
-        threads: std::thread::available_parallelism().map_or(1, |c| c.get()).min(vec_env.len()),
-        seconds,
-        steps_per_sec: steps as f64 / seconds,
-    };
-    if args.json {
-        json_line(&result)?;
-    } else {
-        println!(
-            "{}: {} envs, {} steps in {:.2} s: {:.0} steps/s",
-            result.scenario, result.envs, steps, seconds, result.steps_per_sec
-        );
-    }
-    Ok(())
+    Ok((rounds * envs.max(1) as u64, seconds))
 }
 
 #[derive(Serialize)]

@@ -81,8 +81,11 @@ pub struct DaggerTrainer {
     step: usize,
     pub log: Vec<RoundLog>,
     /// Called with each round's new episodes (the CLI appends them to RUN/dataset).
-    on_new: Box<dyn FnMut(&[Episode]) -> Result<(), String> + Send>,
+    on_new: OnNewEpisodes,
 }
+
+/// Receives each round's new episodes; an error stops the run.
+pub type OnNewEpisodes = Box<dyn FnMut(&[Episode]) -> Result<(), String> + Send>;
 
 impl DaggerTrainer {
     pub fn new(
@@ -90,7 +93,7 @@ impl DaggerTrainer {
         demos: Vec<Episode>,
         bc_config: &BcConfig,
         config: &DaggerConfig,
-        on_new: Box<dyn FnMut(&[Episode]) -> Result<(), String> + Send>,
+        on_new: OnNewEpisodes,
     ) -> Result<DaggerTrainer, TrainError> {
         if env.scenario().expert.is_none() {
             return Err(TrainError::NoData(format!(

@@ -239,7 +239,7 @@ impl DqnTrainer {
                     other => unreachable!("a categorical head over one dimension gives {other:?}"),
                 }
             };
-            let step = self.env.step(&[Action::Discrete(choice)]).map_err(|e| TrainError::Config(e.to_string()))?.remove(0);
+            let step = self.env.step(&[Action::Discrete(choice)]).map_err(|e| TrainError::Config(e.to_string()))?.get(0).clone();
             // After an episode ends, `step.obs` is the next episode's first observation.
             let next = step.final_obs.as_deref().unwrap_or(&step.obs);
             let ended = step.terminated || step.truncated;
@@ -252,7 +252,7 @@ impl DqnTrainer {
             }
             self.obs = step.obs;
             self.env_steps += 1;
-            if self.env_steps % self.config.target_update_every.max(1) == 0 {
+            if self.env_steps.is_multiple_of(self.config.target_update_every.max(1)) {
                 self.target = self.online.valid();
             }
         }

@@ -37,7 +37,7 @@ impl Explorer {
     /// return when the step ended it.
     pub fn step(&mut self, action: Vec<f32>) -> Result<Option<f32>, TrainError> {
         let env_action = unscale_action(&self.space, Action::Continuous(action.clone()));
-        let step = self.env.step(&[env_action]).map_err(|e| TrainError::Config(e.to_string()))?.remove(0);
+        let step = self.env.step(&[env_action]).map_err(|e| TrainError::Config(e.to_string()))?.get(0).clone();
         // After an episode ends, `step.obs` is the next episode's first observation.
         let next: Vec<f32> = self.normalizer.apply(step.final_obs.as_deref().unwrap_or(&step.obs)).collect();
         self.buffer.push(&self.obs, &action, step.reward, &next, step.terminated);

@@ -347,7 +347,7 @@ impl PpoTrainer {
                 actions.push(unscale_action(&self.space, scaled));
             }
             let results = self.envs.step(&actions).map_err(|e| TrainError::Config(e.to_string()))?;
-            for (i, step) in results.into_iter().enumerate() {
+            for (i, step) in results.iter().enumerate() {
                 let row = r.rewards.len();
                 self.episode_returns[i] += step.reward;
                 r.rewards.push(step.reward);
@@ -361,7 +361,7 @@ impl PpoTrainer {
                 if self.config.normalize_obs {
                     self.stats.add(&step.obs);
                 }
-                self.obs[i] = step.obs;
+                self.obs[i].clone_from(&step.obs);
             }
         }
         self.env_steps += n * steps;

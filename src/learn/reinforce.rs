@@ -166,7 +166,7 @@ impl ReinforceTrainer {
                 Action::Continuous(a) => batch.floats.extend_from_slice(a),
             }
             batch.obs.extend_from_slice(&self.obs);
-            let step = self.env.step(&[unscale_action(&self.space, scaled)]).map_err(|e| TrainError::Config(e.to_string()))?.remove(0);
+            let step = self.env.step(&[unscale_action(&self.space, scaled)]).map_err(|e| TrainError::Config(e.to_string()))?.get(0).clone();
             rewards.push(step.reward);
             self.env_steps += 1;
             self.obs = step.obs;

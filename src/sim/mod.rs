@@ -20,4 +20,4 @@ pub use policy::{Policy, RandomPolicy};
 pub use scenario::{Scenario, ScenarioError};
 pub use scenario_env::ScenarioEnv;
 pub use space::{Action, Space};
-pub use vec_env::VecEnv;
+pub use vec_env::{StepRef, Steps, VecEnv, VecStep};

@@ -261,7 +261,7 @@ fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
     h.start_recording();
     let mut k = 0u64;
     while h.recording().episodes.len() < 5 {
-        if k % 3 == 0 {
+        if k.is_multiple_of(3) {
             let (env, obs, seed) = {
                 let s = h.session();
                 (s.env.clone(), s.obs.clone(), s.seed)

@@ -56,6 +56,19 @@ fn bench_sim_reports_steps_per_second() {
     assert!(rows[0]["steps_per_sec"].as_f64().unwrap() > 0.0);
 }
 
+#[test]
+fn bench_scaling_alternates_one_and_n_environments() {
+    let args =
+        ["bench", "scaling", "--scenario", "cartpole", "--envs", "8", "--steps", "4000", "--pairs", "3", "--json"];
+    let row = &apprentice(&args)[0];
+    assert_eq!((row["envs"].as_u64(), row["pairs"].as_u64()), (Some(8), Some(3)));
+    let [low, mid, high] = ["speedup_min", "speedup", "speedup_max"].map(|k| row[k].as_f64().unwrap());
+    assert!(0.0 < low && low <= mid && mid <= high, "{row}");
+    assert!(
+        row["single_steps_per_sec"].as_f64().unwrap() > 0.0 && row["parallel_steps_per_sec"].as_f64().unwrap() > 0.0
+    );
+}
+
 /// The README's example of a user-written scenario: a ball to be pushed onto a goal.
 const USER_SCENARIO: &str = include_str!("../../examples/scenarios/puck.ron");
 

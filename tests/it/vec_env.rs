@@ -1,14 +1,15 @@
 //! VecEnv gives exactly what stepping the same environments one by one gives.
 
-use apprentice::sim::{Env, ScenarioEnv, VecEnv};
+use apprentice::sim::{Action, Env, ScenarioEnv, VecEnv, VecStep};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 #[test]
 fn vec_env_matches_sequential_stepping_with_auto_reset() {
-    for name in ["cartpole", "lunar_lander", "reacher"] {
+    // 64 cartpoles: threads that finish early take environments from each other's shards,
+    // which must not change what any environment sees.
+    for (name, n) in [("cartpole", 5), ("cartpole", 64), ("lunar_lander", 5), ("reacher", 5)] {
         let env = ScenarioEnv::load(name).unwrap();
-        let n = 5;
         let mut vec_env = VecEnv::new(env.clone(), n, 100);
         let mut singles: Vec<ScenarioEnv> = (0..n).map(|_| env.clone()).collect();
         let mut episodes = vec![0u64; n];
@@ -21,7 +22,7 @@ fn vec_env_matches_sequential_stepping_with_auto_reset() {
         let mut resets = 0;
         for _ in 0..400 {
             let actions: Vec<_> = (0..n).map(|_| env.action_space().sample(&mut rng)).collect();
-            let steps = vec_env.step(&actions).unwrap();
+            let steps: Vec<VecStep> = vec_env.step(&actions).unwrap().iter().map(|s| s.clone()).collect();
             for i in 0..n {
                 let step = singles[i].step(&actions[i]).unwrap();
                 assert_eq!(steps[i].reward.to_bits(), step.reward.to_bits());
@@ -49,4 +50,21 @@ fn episode_seeds_are_distinct_across_envs_and_episodes() {
     let seeds: std::collections::HashSet<u64> =
         (0..4).flat_map(|i| (0..5).map(move |k| (i, k))).map(|(i, k)| v.episode_seed(i, k)).collect();
     assert_eq!(seeds.len(), 20);
+}
+
+#[test]
+fn a_bad_action_is_refused_before_any_environment_moves() {
+    let env = ScenarioEnv::load("cartpole").unwrap();
+    let mut vec_env = VecEnv::new(env, 4, 3);
+    let first = vec_env.reset();
+    let bad = [Action::Discrete(0), Action::Discrete(1), Action::Discrete(0), Action::Discrete(7)];
+    let err = vec_env.step(&bad).err().expect("Discrete(7) does not fit Discrete(2)");
+    assert!(err.to_string().contains("Discrete(2)"), "{err}");
+    // Every environment is still at its first observation: stepping now matches a fresh copy.
+    let good = [Action::Discrete(0), Action::Discrete(1), Action::Discrete(0), Action::Discrete(1)];
+    let after: Vec<Vec<f32>> = vec_env.step(&good).unwrap().iter().map(|s| s.obs.clone()).collect();
+    let mut fresh = VecEnv::new(ScenarioEnv::load("cartpole").unwrap(), 4, 3);
+    assert_eq!(fresh.reset(), first);
+    let expected: Vec<Vec<f32>> = fresh.step(&good).unwrap().iter().map(|s| s.obs.clone()).collect();
+    assert_eq!(after, expected);
 }
