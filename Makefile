@@ -1,33 +1,40 @@
-# apprentice: `make run` opens the app (for now: a headless expert rollout), `make test` runs every test.
-# Both install missing system packages first. The cargo target dir lives outside the clone
-# so later builds and CI runs on the same machine reuse it.
+# apprentice: `make run` opens the desktop app, `make test` runs every test, `make bench` measures
+# speed (fully optimized: the `dist` profile). All install missing system packages first. The
+# cargo target dir lives outside the clone so later builds and CI runs on the same machine reuse it.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
 # mesa-vulkan-drivers: a software Vulkan adapter, so wgpu (training and the app) runs without a GPU.
 # xvfb, xauth: a virtual display for the app's real-window tests (and `xvfb-run` for users).
 # libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6: what winit loads to open a window on X11.
-SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
+# mold: a linker several times faster than ld on Bevy and Burn's large binaries.
+SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 mold
 MOLD := $(shell command -v mold 2>/dev/null)
 ifneq ($(MOLD),)
 export RUSTFLAGS += -C link-arg=-fuse-ld=mold
 endif
 
-.PHONY: run test system-packages numpy bench
+.PHONY: run test system-packages numpy bench build-times
 
 run: system-packages
 	cargo run --release --
 
 test: system-packages numpy
-	cargo test --release
-	@# The library and CLI without the app compile no Bevy or egui.
-	cargo build --release --no-default-features --lib
-	@! cargo tree --no-default-features -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) ' 
+	cargo test --release --workspace
+	@# The CLI builds without the app (with the workspace's dependency features: nothing rebuilds
+	@# but our own library), and neither it nor the sim, data and learn layers depend on Bevy or egui.
+	cargo build --release --workspace --no-default-features --lib
+	@! cargo tree -p apprentice --no-default-features -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) '
+	@! cargo tree -p apprentice-sim -p apprentice-data -p apprentice-learn -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) '
+
+# Three rebuild times of this machine (see the README): scripts/build-times.sh.
+build-times: system-packages numpy
+	scripts/build-times.sh
 
 bench: system-packages
-	cargo run --release -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
-	cargo run --release -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
+	cargo run --profile dist -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
+	cargo run --profile dist -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
 	@# The same two runs alternated ten times: the speed-up with the machine's drift cancelled.
-	cargo run --release -- bench scaling --scenario cartpole --envs 64 --steps 200000 --pairs 10 --json
+	cargo run --profile dist -- bench scaling --scenario cartpole --envs 64 --steps 200000 --pairs 10 --json
 
 # The export test checks files with numpy itself.
 numpy:

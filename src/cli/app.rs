@@ -51,6 +51,9 @@ pub struct Args {
     /// Start training on the dataset at launch.
     #[arg(long)]
     train: bool,
+    /// The algorithm the Train tab starts with (`apprentice train --help` lists them).
+    #[arg(long, default_value = "bc")]
+    algorithm: String,
     /// Window size in logical pixels, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x760", value_parser = parse_size)]
     size: (u32, u32),
@@ -75,6 +78,7 @@ impl Args {
             screenshot: None,
             exit: false,
             train: false,
+            algorithm: "bc".into(),
             size: (1280, 760),
         }
     }
@@ -87,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.compare = args.compare;
     options.size = args.size;
     options.train = args.train;
+    options.algorithm = args.algorithm;
     if let Some(pilot) = args.autopilot {
         options.driver = pilot.into();
     }

@@ -196,10 +196,11 @@ fn find<'a>(loaded: &'a Loaded, id: &str) -> anyhow::Result<&'a crate::data::dat
 struct Info {
     episodes: usize,
     steps: usize,
-    return_mean: f64,
-    return_min: f64,
-    return_max: f64,
-    success_rate: f64,
+    /// Return and success statistics are `None` (JSON null) for an empty dataset.
+    return_mean: Option<f64>,
+    return_min: Option<f64>,
+    return_max: Option<f64>,
+    success_rate: Option<f64>,
     partial: usize,
     scenarios: BTreeMap<String, usize>,
     sources: BTreeMap<String, usize>,
@@ -211,7 +212,8 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
     let loaded = existing(dir)?.load(None)?;
     let eps: Vec<_> = loaded.episodes.iter().map(|e| &e.episode).collect();
     let returns: Vec<f64> = eps.iter().map(|e| e.ret() as f64).collect();
-    let n = eps.len().max(1) as f64;
+    let n = eps.len() as f64;
+    let nonempty = |v: f64| (!eps.is_empty()).then_some(v);
     let mut sources = BTreeMap::new();
     let (mut scenarios, mut devices) = (BTreeMap::new(), BTreeMap::new());
     for e in &eps {
@@ -224,10 +226,10 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
     let info = Info {
         episodes: eps.len(),
         steps: loaded.steps(),
-        return_mean: returns.iter().sum::<f64>() / n,
-        return_min: returns.iter().copied().fold(f64::INFINITY, f64::min).min(f64::MAX),
-        return_max: returns.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(f64::MIN),
-        success_rate: eps.iter().filter(|e| e.success()).count() as f64 / n,
+        return_mean: nonempty(returns.iter().sum::<f64>() / n),
+        return_min: returns.iter().copied().reduce(f64::min),
+        return_max: returns.iter().copied().reduce(f64::max),
+        success_rate: nonempty(eps.iter().filter(|e| e.success()).count() as f64 / n),
         partial: eps.iter().filter(|e| e.meta.partial).count(),
         scenarios,
         sources,
@@ -238,17 +240,17 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
         json_line(&info)?;
     } else {
         warn(&loaded);
-        println!(
-            "{}: {} episodes, {} steps, return {:.2} (min {:.2}, max {:.2}), success {:.0}%, {} partial",
-            dir.display(),
-            info.episodes,
-            info.steps,
-            info.return_mean,
-            info.return_min,
-            info.return_max,
-            info.success_rate * 100.0,
-            info.partial
-        );
+        match (info.return_mean, info.return_min, info.return_max, info.success_rate) {
+            (Some(mean), Some(min), Some(max), Some(success)) => println!(
+                "{}: {} episodes, {} steps, return {mean:.2} (min {min:.2}, max {max:.2}), success {:.0}%, {} partial",
+                dir.display(),
+                info.episodes,
+                info.steps,
+                success * 100.0,
+                info.partial
+            ),
+            _ => println!("{}: no episodes yet", dir.display()),
+        }
         println!(
             "  scenarios {:?}\n  steps by source {:?}\n  episodes by device {:?}",
             info.scenarios, info.sources, info.devices

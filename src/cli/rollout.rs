@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Driver::Random => Box::new(|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>),
     };
     let bar = progress(args.episodes as u64, &format!("{name} {:?}", args.policy).to_lowercase());
-    let results = rollouts(&env, &make_policy, args.episodes, args.seed, &|_| bar.inc(1));
+    let results = rollouts(&env, &make_policy, args.episodes, args.seed, &|_| bar.inc(1))?;
     bar.finish_and_clear();
     let summary = summarize(&results);
     if args.json {

@@ -4,43 +4,66 @@ use super::output::{json_line, progress};
 use crate::data::Dataset;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
-use crate::learn::metrics::{self, MetricsWriter};
-use crate::learn::rl::RlConfig;
+use crate::learn::metrics;
+use crate::learn::registry::{self, Entry};
 use crate::learn::run::{self, RunConfig};
-use crate::learn::policy::MlpPolicy;
-use crate::learn::trainer::{Command, Evaluation, Event, Trainer};
-use crate::sim::rollout::{rollouts, summarize};
+use crate::learn::sink::{self, Next, RunSink};
+use crate::learn::trainer::{Command, Event, Trainer};
 use crate::sim::{Policy, ScenarioEnv};
-use anyhow::bail;
+use anyhow::{Context, bail};
+use clap::{ArgMatches, Args, FromArgMatches};
 use std::path::PathBuf;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum Train {
-    /// Behaviour cloning from a demonstration dataset.
-    Bc(TrainArgs),
-    /// DAgger: behaviour cloning, then rounds of expert-labeled rollouts of the learner.
-    /// The aggregated data is written to RUN/dataset.
-    Dagger(TrainArgs),
-    /// REINFORCE: policy gradient on reward-to-go with a learned baseline, from reward.
-    Reinforce(TrainArgs),
-    /// Proximal policy optimization: learns from the scenario's reward, no demonstrations
-    /// (`--init RUN` finetunes a pretrained policy).
-    Ppo(TrainArgs),
-    /// Deep Q-learning (double Q, replay buffer, target network) for discrete actions, from reward.
-    Dqn(TrainArgs),
-    /// Soft actor-critic for continuous actions, from reward (`--init RUN` finetunes a
-    /// pretrained tanh-Gaussian policy).
-    Sac(TrainArgs),
-    /// TD3 (twin critics, delayed deterministic actor, target smoothing) for continuous actions.
-    Td3(TrainArgs),
-    /// DAPG: PPO plus a decaying behaviour-cloning term on the demonstrations.
-    Dapg(TrainArgs),
-    /// SACfD: SAC with demonstrations in every replay batch.
-    Sacfd(TrainArgs),
-    /// DQfD: DQN with demonstrations, pretraining on them, a large-margin loss and n-step returns.
-    Dqfd(TrainArgs),
-    /// Advantage-weighted regression: offline RL on the demonstrations' rewards.
-    Awr(TrainArgs),
+/// `apprentice train <algorithm>`: one subcommand per entry of the algorithm registry.
+#[derive(Debug)]
+pub struct Train {
+    pub entry: &'static Entry,
+    pub args: TrainArgs,
+}
+
+/// The subcommand's help: the entry's summary and what it learns from.
+fn about(entry: &Entry) -> String {
+    let n = entry.needs;
+    let from = match (n.demos, n.reward, n.expert) {
+        (true, _, true) => "from --demos and the scenario's scripted expert",
+        (true, true, _) => "from --demos and the scenario's reward",
+        (true, false, _) => "from --demos",
+        (false, _, _) => "from the scenario's reward",
+    };
+    let init = if n.init { "; --init RUN starts from a pretrained policy" } else { "" };
+    format!("{} (learns {from}{init})", entry.summary)
+}
+
+impl FromArgMatches for Train {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Train, clap::Error> {
+        let (name, sub) =
+            matches.subcommand().ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingSubcommand))?;
+        let entry = registry::entry(name).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))?;
+        Ok(Train { entry, args: TrainArgs::from_arg_matches(sub)? })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Train::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Subcommand for Train {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        registry::ALGORITHMS
+            .iter()
+            .fold(cmd.subcommand_required(true), |cmd, e| {
+                cmd.subcommand(TrainArgs::augment_args(clap::Command::new(e.name).about(about(e))))
+            })
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Train::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        registry::entry(name).is_some()
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,19 +111,6 @@ pub struct TrainArgs {
     json: bool,
 }
 
-/// How a run with `--solve-at` ended.
-#[derive(Debug, serde::Serialize)]
-struct Solved {
-    algorithm: String,
-    scenario: String,
-    solved: bool,
-    /// The log step of the solving evaluation (environment steps for RL algorithms).
-    step: usize,
-    /// Training time up to it.
-    seconds: f64,
-    eval_return_mean: f64,
-}
-
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ExportFormat {
     Safetensors,
@@ -133,11 +143,13 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
     } else {
         let out = args.out.clone().expect("clap requires --out without --resume");
         let mut base = match &args.config {
-            Some(path) => toml::from_str(&std::fs::read_to_string(path)?)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
             None => {
                 let scenario = args.scenario.clone().expect("clap requires --scenario");
-                RunConfig::new(algorithm, &scenario, PathBuf::new()).map_err(anyhow::Error::msg)?
+                RunConfig::new(algorithm, &scenario, PathBuf::new())?
             }
         };
         if let Some(demos) = &args.demos {
@@ -154,125 +166,69 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
     if config.uses_demos() && config.demos.as_os_str().is_empty() {
         bail!("{algorithm} learns from demonstrations: give their dataset directory with --demos");
     }
-    if let Some(set) = config.apply(&args.set).map_err(anyhow::Error::msg)?.first() {
+    if let Some(set) = config.apply(&args.set)?.first() {
         bail!("--set {set}: no such hyperparameter (known: {})", config.field_names().join(", "));
     }
     Ok((config, out))
 }
 
 pub fn train(command: Train) -> anyhow::Result<()> {
-    let (algorithm, args) = match command {
-        Train::Bc(args) => ("bc", args),
-        Train::Dagger(args) => ("dagger", args),
-        Train::Reinforce(args) => ("reinforce", args),
-        Train::Ppo(args) => ("ppo", args),
-        Train::Dqn(args) => ("dqn", args),
-        Train::Sac(args) => ("sac", args),
-        Train::Td3(args) => ("td3", args),
-        Train::Dapg(args) => ("dapg", args),
-        Train::Sacfd(args) => ("sacfd", args),
-        Train::Dqfd(args) => ("dqfd", args),
-        Train::Awr(args) => ("awr", args),
-    };
+    let Train { entry, args } = command;
+    let algorithm = entry.name;
     if args.resume.is_some() && algorithm != "bc" {
-        bail!("--resume continues behaviour-cloning runs; a DAgger run restarts from its RUN/dataset");
+        bail!("--resume continues behaviour-cloning runs; start a new run for {algorithm}");
     }
     let (config, out) = run_config(algorithm, &args)?;
     let env = ScenarioEnv::load(&config.scenario)?;
-    // The hybrids need demonstrations; a pure RL run takes them only when given.
+    // An algorithm that needs demonstrations gets them; another takes them only when given.
     let with_demos = config.uses_demos() || !config.demos.as_os_str().is_empty();
     let episodes = if with_demos { demonstrations(&config, &env)? } else { Vec::new() };
     let count = episodes.len();
     let device = select_device(args.device)?;
     eprintln!("device: {}", device.description);
-    run::save_config(&out, &config)?;
-    let metrics_path = out.join("metrics.csv");
     let resumed = match &args.resume {
-        Some(_) => Some(metrics::last_row(&metrics_path)?),
-        None => {
-            // A fresh run starts a fresh log.
-            let _ = std::fs::remove_file(&metrics_path);
-            None
-        }
+        Some(dir) => Some(metrics::last_row(&dir.join("metrics.csv"))?),
+        None => None,
     };
-    let mut metrics = MetricsWriter::open(&metrics_path)?;
-    // Progress in the algorithm's own units; RL counts environment steps (its log step).
-    let (units, unit, shown) = match (&config.dagger, &config.rl) {
-        (_, Some(RlConfig::Awr(a))) => (a.iterations as u64, "iteration", "train/policy_loss"),
-        (_, Some(rl)) => (rl.total_steps() as u64, "", "rollout/return_mean"),
-        (Some(d), _) => (d.rounds as u64 + 1, "round", "val/loss"),
-        _ => (config.bc.epochs as u64, "epoch", "val/loss"),
-    };
-    let bar = progress(units, &format!("train {algorithm}"));
+    let mut sink = RunSink::create(&out, &config, &env, resumed.is_some())?;
+    if let Some(target) = args.solve_at {
+        sink = sink.solve_at(target, &config);
+    }
+    sink.export = matches!(args.export, Some(ExportFormat::Safetensors));
+    let budget = (entry.budget)(&config.hyperparameters)?;
+    let bar = progress(budget.total as u64, &format!("train {algorithm}"));
     let make = {
         let (config, env, out) = (config.clone(), env.fork(), out.clone());
         move || run::algorithm(&config, &env, episodes, &device.device, &out, resumed)
     };
-    let evaluation = (args.eval_every > 0).then(|| (args.eval_every, evaluation(&env, args.eval_episodes)));
+    let evaluation = (args.eval_every > 0).then(|| (args.eval_every, sink::evaluation(&env, args.eval_episodes)));
     let trainer = Trainer::spawn_evaluated(make, 1, evaluation);
-    let mut solved = args.solve_at.map(|_| Solved {
-        algorithm: algorithm.into(),
-        scenario: config.scenario.clone(),
-        solved: false,
-        step: 0,
-        seconds: f64::NAN,
-        eval_return_mean: f64::NAN,
-    });
-    let mut kept = None;
+    let headline = entry.headline();
     while let Some(event) = trainer.next_event() {
-        match event {
-            Event::Metrics(m) => {
-                metrics.write(&m)?;
-                let value = |name| m.values.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, v)| *v);
-                if let (Some(target), Some(s)) = (args.solve_at, &mut solved)
-                    && !s.solved
-                {
-                    // Until solved, the report follows the run (its end if it never is).
-                    let eval = value("eval/return_mean");
-                    (s.step, s.seconds) = (m.step, value("time/seconds"));
-                    if eval.is_finite() {
-                        s.eval_return_mean = eval;
-                    }
-                    if eval >= target {
-                        s.solved = true;
-                        trainer.send(Command::Stop);
-                    }
-                }
-                bar.set_position(if unit.is_empty() { m.step as u64 } else { value(unit) as u64 + 1 });
-                bar.set_message(format!("train {algorithm}: {shown} {:.4}", value(shown)));
-            }
-            Event::Changed { key, value, .. } => metrics.note(format!("{key}={value}")),
-            Event::Snapshot { step, policy } => {
-                run::save_policy(&out, &env, &policy)?;
-                // The snapshot right after the solving evaluation is the policy it evaluated.
-                if solved.as_ref().is_some_and(|s| s.solved && s.step == step) && kept.is_none() {
-                    kept = Some(policy);
-                }
-            }
-            Event::Finished { policy } => {
-                // A solved run keeps the policy that solved it, not the one the stop found.
-                if let Some(policy) = kept.take().or(policy) {
-                    run::save_policy(&out, &env, &policy)?;
-                    if let Some(ExportFormat::Safetensors) = args.export {
-                        eprintln!("exported {}", run::export_safetensors(&out, &env, &policy)?.display());
-                    }
-                }
-                break;
-            }
-            Event::Error(e) => {
+        if let Event::Metrics(m) = &event {
+            bar.set_position(budget.position(m.step, |name| m.value(name)) as u64);
+            bar.set_message(format!("train {algorithm}: {headline} {:.4}", m.value(headline)));
+        }
+        match sink.handle(&event)? {
+            Next::Continue => {}
+            Next::Stop => trainer.send(Command::Stop),
+            Next::Finished(_) => break,
+            Next::Failed(e) => {
                 bar.finish_and_clear();
                 bail!("{e} (the last good checkpoint, if any, stays in {})", out.display());
             }
-            Event::Refused { .. } | Event::Paused | Event::Resumed => {}
         }
     }
     bar.finish_and_clear();
+    if let Some(path) = &sink.exported {
+        eprintln!("exported {}", path.display());
+    }
     if count > 0 {
         eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
     } else {
         eprintln!("trained {algorithm}; run saved in {}", out.display());
     }
-    if let Some(s) = solved {
+    if let Some(s) = sink.solved {
         if args.json {
             json_line(&s)?;
         } else if s.solved {
@@ -282,17 +238,6 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Mean return and success rate of a policy on `episodes` seeded episodes (seeds clear of
-/// demonstration seeds), run between training steps.
-fn evaluation(env: &ScenarioEnv, episodes: usize) -> Evaluation {
-    let env = env.fork();
-    Box::new(move |policy: &MlpPolicy| {
-        let stats = rollouts(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, episodes, 1_000_000, &|_| {});
-        let summary = summarize(&stats);
-        (summary.return_mean, summary.success_rate)
-    })
 }
 
 /// The run's demonstration episodes, checked against the scenario.
@@ -313,11 +258,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     };
     let env = ScenarioEnv::load(&scenario)?;
     let mut policy = run::load_policy(&args.policy, &env)?;
-    policy.sampling = args.sample;
+    policy.set_sampling(args.sample);
     let bar = progress(args.episodes as u64, "eval");
-    let report =
-        evaluate(&env, &|| Box::new(policy.clone()) as Box<dyn Policy>, args.episodes, args.seed, &|| bar.inc(1));
+    let report = evaluate(&env, &|| policy.boxed() as Box<dyn Policy>, args.episodes, args.seed, &|| bar.inc(1));
     bar.finish_and_clear();
+    let report = report.with_context(|| format!("evaluating the policy of run {}", args.policy.display()))?;
     if args.json {
         json_line(&report)?;
     } else {

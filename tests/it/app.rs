@@ -291,9 +291,9 @@ fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
     let training = h.app.world().resource::<Training>();
     assert_eq!(training.phase, Phase::Finished, "{:?}", h.app.world().resource::<Errors>().0);
     let run_dir = training.run_dir.clone().unwrap();
-    assert!(training.series.iter().any(|s| s.name == "val/loss" && !s.points.is_empty()), "the plots got data");
+    assert!(training.rows.iter().any(|r| r.value("val/loss").is_finite()), "the plots got data");
     let env = h.session().env.clone();
-    let policy = run::load_policy(&run_dir, &env).unwrap();
+    let policy = run::load_mlp(&run_dir, &env).unwrap();
     let report = crate::learn::report(&env, &policy, 10);
     assert!(report.return_mean >= 475.0, "the policy balances the pole: {report:?}");
     assert!(h.session().policy.as_ref().unwrap().label.starts_with("training step"), "the newest policy drives");
@@ -335,4 +335,74 @@ fn the_split_view_runs_a_second_checkpoint_in_step_on_the_same_seeds() {
     assert!(h.recording().episodes.is_empty(), "nothing the split view shows is recorded");
     h.app.world_mut().resource_mut::<Split>().close();
     h.steps(3);
+}
+
+#[test]
+fn a_policy_with_nan_weights_shows_an_error_and_the_human_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::new("pendulum", Driver::Policy);
+    h.start_recording();
+    h.steps(40);
+    h.recording().stop();
+    let env = h.session().env.clone();
+    let (policy, _) = {
+        let dataset = h.dataset();
+        let episodes: Vec<_> = dataset.load(None).unwrap().episodes.into_iter().map(|f| f.episode).collect();
+        let config = apprentice::learn::bc::BcConfig { epochs: 1, ..Default::default() };
+        apprentice::learn::bc::train(&env, &episodes, &config, &mut |_| {}).unwrap()
+    };
+    use burn::module::Module;
+    let nan = policy.net.clone().map(&mut Poison);
+    let mut poisoned = policy.clone();
+    poisoned.net = nan;
+    h.session().set_policy(Box::new(poisoned), dir.path().display().to_string());
+    h.session().driver = Driver::Policy;
+    for _ in 0..20 {
+        h.app.update();
+    }
+    let errors = h.app.world().resource::<Errors>().0.clone();
+    assert!(errors.iter().any(|e| e.contains(&dir.path().display().to_string()) && e.contains("NaN")), "{errors:?}");
+    assert_eq!(h.session().driver, Driver::Human, "the human drives after the refusal");
+    h.steps(5);
+}
+
+/// Sets every weight to NaN.
+struct Poison;
+impl burn::module::ModuleMapper for Poison {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::prelude::Tensor<D>>,
+    ) -> burn::module::Param<burn::prelude::Tensor<D>> {
+        param.map(|t| t.mul_scalar(f32::NAN))
+    }
+}
+
+#[test]
+fn episodes_the_expert_drove_are_recorded_as_scripted() {
+    let mut h = Harness::new("mountain_car", Driver::Expert);
+    h.start_recording();
+    while h.session().outcomes.is_empty() {
+        h.app.update();
+    }
+    h.recording().stop();
+    let loaded = h.dataset().load(None).unwrap();
+    assert!(!loaded.episodes.is_empty());
+    assert!(loaded.episodes.iter().all(|f| f.episode.meta.device == "scripted"), "{:?}", loaded.episodes[0].episode.meta);
+}
+
+#[test]
+fn a_bindings_file_that_does_not_fit_the_actions_is_reported_and_the_defaults_drive() {
+    use apprentice::app::ActiveBindings;
+    use apprentice::sim::scenario::Bindings;
+    let env = apprentice::sim::ScenarioEnv::load("cartpole").unwrap();
+    let defaults = env.scenario().bindings.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bindings.ron");
+    let Some(Bindings::Choices { choices, .. }) = defaults.clone() else { panic!("cartpole binds choices") };
+    let broken = Bindings::Choices { idle: 7, choices };
+    std::fs::write(&path, ron::to_string(&broken).unwrap()).unwrap();
+    let (active, problem) = ActiveBindings::load(defaults, path.clone(), apprentice::sim::Env::action_space(&env));
+    let problem = problem.expect("the bad file is reported");
+    assert!(problem.contains(&path.display().to_string()) && problem.contains("idle 7"), "{problem}");
+    assert!(matches!(active.bindings, Some(Bindings::Choices { idle, .. }) if idle < 2), "the scenario's bindings are used");
 }

@@ -21,13 +21,13 @@ use burn::prelude::Device;
 /// executed one).
 fn expert_demos(env: &mut ScenarioEnv, seeds: std::ops::Range<u64>, noise: f32) -> Vec<Episode> {
     let expert = env.scenario().expert.clone().unwrap();
-    seeds.map(|seed| record_episode(env, &expert, Generator::Scripted, seed, noise)).collect()
+    seeds.map(|seed| record_episode(env, &expert, Generator::Scripted, seed, noise).unwrap()).collect()
 }
 
 /// Trains to the end; returns the final policy.
 fn train(mut algorithm: Box<dyn Algorithm>) -> MlpPolicy {
     while algorithm.advance().unwrap().is_some() {}
-    algorithm.policy().unwrap()
+    algorithm.policy().unwrap().as_mlp().unwrap().clone()
 }
 
 #[test]
@@ -67,10 +67,10 @@ fn bc_then_sac_finetuning_never_loses_the_pretrained_policy_and_ends_above_it() 
     bc_config.policy.head = Head::TanhGaussian;
     let (pretrained, _) = bc::train(&env, &demos, &bc_config, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = RunConfig { bc: bc_config, ..RunConfig::new("bc", "pendulum", "demos".into()).unwrap() };
+    let config = RunConfig::new("bc", "pendulum", "demos".into()).unwrap().with(&bc_config);
     run::save(dir.path(), &config, &env, &pretrained).unwrap();
     let before = report(&env, &pretrained, 20).return_mean;
-    let init = Pretrained { dir: dir.path().to_owned(), policy: run::load_policy(dir.path(), &env).unwrap() };
+    let init = Pretrained { dir: dir.path().to_owned(), policy: run::load_mlp(dir.path(), &env).unwrap() };
     let sac = SacConfig { total_steps: 10_000, log_every: 1_000, ..SacConfig::default() };
     let mut trainer = SacTrainer::new(&env, &sac, &[], Some(&init), &Device::flex()).unwrap();
     let mut curve = Vec::new();

@@ -5,7 +5,7 @@ use apprentice::data::Episode;
 use apprentice::data::ops::{Generator, record_episode};
 use apprentice::learn::bc::{self, BcConfig};
 use apprentice::learn::eval::{EvalReport, evaluate};
-use apprentice::learn::policy::MlpPolicy;
+use apprentice::learn::artifact::PolicyArtifact;
 use apprentice::learn::run::{self, RunConfig, RunError};
 use apprentice::sim::{Env, Policy, ScenarioEnv};
 
@@ -13,13 +13,13 @@ use apprentice::sim::{Env, Policy, ScenarioEnv};
 const WORLD_REACHER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/reacher_world.ron");
 
 /// The policy against the expert and random play on `episodes` unseen seeds (10,000 on).
-pub fn report(env: &ScenarioEnv, policy: &MlpPolicy, episodes: usize) -> EvalReport {
-    evaluate(env, &|| Box::new(policy.clone()) as Box<dyn Policy>, episodes, 10_000, &|| {})
+pub fn report(env: &ScenarioEnv, policy: &dyn PolicyArtifact, episodes: usize) -> EvalReport {
+    evaluate(env, &|| policy.boxed() as Box<dyn Policy>, episodes, 10_000, &|| {}).unwrap()
 }
 
 fn demos(env: &mut ScenarioEnv, count: u64) -> Vec<Episode> {
     let expert = env.scenario().expert.clone().unwrap();
-    (0..count).map(|seed| record_episode(env, &expert, Generator::Scripted, seed, 0.0)).collect()
+    (0..count).map(|seed| record_episode(env, &expert, Generator::Scripted, seed, 0.0).unwrap()).collect()
 }
 
 #[test]
@@ -41,18 +41,10 @@ fn a_saved_run_reloads_and_acts_identically() {
     let config = BcConfig { epochs: 3, ..BcConfig::default() };
     let (mut policy, log) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let run_config = RunConfig {
-        algorithm: "bc".into(),
-        scenario: "cartpole_continuous".into(),
-        demos: "d".into(),
-        bc: config,
-        dagger: None,
-        init: None,
-        rl: None,
-    };
+    let run_config = RunConfig::new("bc", "cartpole_continuous", "d".into()).unwrap().with(&config);
     run::save(dir.path(), &run_config, &env, &policy).unwrap();
     assert_eq!(run::load_config(dir.path()).unwrap(), run_config);
-    let mut reloaded = run::load_policy(dir.path(), &env).unwrap();
+    let mut reloaded = run::load_mlp(dir.path(), &env).unwrap();
     for seed in 0..5 {
         let obs = env.reset(seed);
         assert_eq!(policy.act(&obs), reloaded.act(&obs));

@@ -6,6 +6,7 @@ mod bad_scenarios;
 mod cli;
 mod demos;
 mod effects;
+mod foundation;
 mod hybrids;
 mod learn;
 mod rl;

@@ -3,9 +3,9 @@
 
 use apprentice::data::Episode;
 use apprentice::data::ops::{Generator, record_episode};
-use apprentice::learn::bc::{BcConfig, BcTrainer, TrainError};
+use apprentice::learn::TrainError;
+use apprentice::learn::bc::{BcConfig, BcTrainer};
 use apprentice::learn::device::{DeviceChoice, select_device};
-use apprentice::learn::policy::MlpPolicy;
 use apprentice::learn::trainer::{Algorithm, Command, Event, Metrics, Trainer};
 use apprentice::sim::ScenarioEnv;
 use burn::prelude::Device;
@@ -14,7 +14,7 @@ use std::process::Command as Process;
 fn demos(name: &str, count: u64) -> (ScenarioEnv, Vec<Episode>) {
     let mut env = ScenarioEnv::load(name).unwrap();
     let expert = env.scenario().expert.clone().unwrap();
-    let episodes = (0..count).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.0)).collect();
+    let episodes = (0..count).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.0).unwrap()).collect();
     (env, episodes)
 }
 
@@ -95,7 +95,7 @@ impl Algorithm for Panics {
     fn set(&mut self, _: &str, _: &str) -> Result<(), String> {
         Ok(())
     }
-    fn policy(&self) -> Option<MlpPolicy> {
+    fn policy(&self) -> Option<Box<dyn apprentice::learn::artifact::PolicyArtifact>> {
         None
     }
     fn step(&self) -> usize {

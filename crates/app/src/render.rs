@@ -1,0 +1,244 @@
+//! Drawing the scene only from the simulation's frame description: a mesh per collider,
+//! gizmos for terrain lines, goals, sensor rays and action arrows, poses interpolated
+//! between fixed steps, and a camera that fits the scenario's view into the free space.
+//! With the split view open, the second checkpoint's scene is drawn the same way in the
+//! right half, by its own camera on its own render layer.
+
+use super::session::Session;
+use super::split::Split;
+use bevy::camera::visibility::RenderLayers;
+use bevy::gizmos::config::GizmoConfigGroup;
+use sim::frame::{Frame, Overlay, Pose2};
+use sim::scenario::Shape;
+use bevy::camera::ScalingMode;
+use bevy::camera::Viewport;
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+/// The part of the window the scene may use (logical pixels), left by the panels.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct SceneRect {
+    pub min: Vec2,
+    pub max: Vec2,
+}
+
+/// Which side of the window a camera or a mesh belongs to: the main scene, or the second
+/// checkpoint of the split view.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Main,
+    Rival,
+}
+
+impl Pane {
+    const ALL: [Pane; 2] = [Pane::Main, Pane::Rival];
+
+    fn layer(self) -> RenderLayers {
+        RenderLayers::layer(self as usize)
+    }
+
+    /// The two frames this pane interpolates between, if it is shown.
+    fn frames<'a>(self, session: &'a Session, split: &'a Split) -> Option<&'a [Frame; 2]> {
+        match self {
+            Pane::Main => Some(&session.frames),
+            Pane::Rival => split.rival.as_ref().map(|r| &r.session.frames),
+        }
+    }
+}
+
+/// Gizmos of the split view's right side (its own render layer).
+#[derive(Default, Reflect, GizmoConfigGroup)]
+struct RivalGizmos;
+
+/// A mesh entity drawing shape `index` of its pane's frame.
+#[derive(Component)]
+struct Drawn {
+    index: usize,
+}
+
+/// The shapes each pane's mesh entities were built for.
+#[derive(Resource, Default)]
+struct Built([Vec<(Shape, [f32; 4])>; 2]);
+
+#[derive(Component)]
+pub struct SceneCamera;
+
+fn color(c: [f32; 4]) -> Color {
+    Color::srgba(c[0], c[1], c[2], c[3])
+}
+
+fn spawn_cameras(mut commands: Commands) {
+    for pane in Pane::ALL {
+        // The main camera clears the window; the second one draws over its own half only.
+        let clear_color = if pane == Pane::Main { ClearColorConfig::Default } else { ClearColorConfig::None };
+        let camera = Camera { order: pane as isize, is_active: pane == Pane::Main, clear_color, ..default() };
+        commands.spawn((Camera2d, camera, SceneCamera, pane, pane.layer(), Msaa::Sample4));
+    }
+}
+
+/// A filled mesh for a shape, in the shape's own frame; lines have none (gizmos draw them).
+fn mesh(shape: &Shape) -> Option<Mesh> {
+    Some(match shape {
+        Shape::Ball(r) => Circle::new(*r).mesh().resolution(48).build(),
+        Shape::Cuboid(hx, hy) => Rectangle::new(2.0 * hx, 2.0 * hy).into(),
+        Shape::Capsule(half, r) => Capsule2d::new(*r, 2.0 * half).mesh().resolution(24).build(),
+        Shape::Polygon(points) => ConvexPolygon::new_unchecked(points.iter().map(|p| Vec2::from(*p))).into(),
+        Shape::Polyline(_) => return None,
+    })
+}
+
+/// Rebuilds a pane's mesh entities when its set of shapes changes (a new scenario, a goal
+/// ghost appearing, the split view opening or closing).
+fn rebuild(
+    mut commands: Commands,
+    session: Res<Session>,
+    split: Res<Split>,
+    mut built: ResMut<Built>,
+    drawn: Query<(Entity, &Pane), With<Drawn>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+) {
+    for pane in Pane::ALL {
+        let shapes: Vec<(Shape, [f32; 4])> = pane
+            .frames(&session, &split)
+            .map(|frames| frames[1].shapes.iter().map(|s| (s.shape.clone(), s.color)).collect())
+            .unwrap_or_default();
+        if shapes == built.0[pane as usize] {
+            continue;
+        }
+        drawn.iter().filter(|(_, p)| **p == pane).for_each(|(e, _)| commands.entity(e).despawn());
+        for (index, (shape, c)) in shapes.iter().enumerate() {
+            if let Some(m) = mesh(shape) {
+                commands.spawn((
+                    Drawn { index },
+                    pane,
+                    pane.layer(),
+                    Mesh2d(meshes.add(m)),
+                    MeshMaterial2d(materials.add(ColorMaterial::from_color(color(*c)))),
+                    Transform::default(),
+                ));
+            }
+        }
+        built.0[pane as usize] = shapes;
+    }
+}
+
+fn lerp_pose(a: &Pose2, b: &Pose2, t: f32) -> Pose2 {
+    // Angles interpolate the short way round.
+    let d = (b.angle - a.angle + std::f32::consts::PI).rem_euclid(std::f32::consts::TAU) - std::f32::consts::PI;
+    Pose2 { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, angle: a.angle + d * t }
+}
+
+/// The pose of shape `i` between the last two steps.
+fn pose(frames: &[Frame; 2], i: usize, t: f32) -> Pose2 {
+    let now = frames[1].shapes[i].pose;
+    match frames[0].shapes.get(i) {
+        Some(before) if frames[0].shapes.len() == frames[1].shapes.len() => lerp_pose(&before.pose, &now, t),
+        _ => now,
+    }
+}
+
+fn place(session: Res<Session>, split: Res<Split>, fixed: Res<Time<Fixed>>, mut drawn: Query<(&Drawn, &Pane, &mut Transform)>) {
+    let t = fixed.overstep_fraction().clamp(0.0, 1.0);
+    for (d, pane, mut transform) in &mut drawn {
+        let Some(frames) = pane.frames(&session, &split) else { continue };
+        if d.index < frames[1].shapes.len() {
+            let p = pose(frames, d.index, t);
+            *transform = Transform::from_xyz(p.x, p.y, d.index as f32 * 0.01).with_rotation(Quat::from_rotation_z(p.angle));
+        }
+    }
+}
+
+fn overlays(session: Res<Session>, split: Res<Split>, fixed: Res<Time<Fixed>>, mut main: Gizmos, mut rival: Gizmos<RivalGizmos>) {
+    let t = fixed.overstep_fraction().clamp(0.0, 1.0);
+    draw_overlays(&session.frames, t, &mut main);
+    if let Some(frames) = Pane::Rival.frames(&session, &split) {
+        draw_overlays(frames, t, &mut rival);
+    }
+}
+
+/// Lines, goal markers, rays and arrows of one pane.
+fn draw_overlays<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, gizmos: &mut Gizmos<G>) {
+    let frame = &frames[1];
+    for (i, s) in frame.shapes.iter().enumerate() {
+        if let Shape::Polyline(points) = &s.shape {
+            let p = pose(frames, i, t);
+            let iso = Isometry2d::new(Vec2::new(p.x, p.y), Rot2::radians(p.angle));
+            gizmos.linestrip_2d(points.iter().map(|q| iso * Vec2::from(*q)), color(s.color));
+        }
+    }
+    for overlay in &frame.overlays {
+        match overlay {
+            Overlay::GoalCircle { center, radius, color: c } => {
+                gizmos.circle_2d(Isometry2d::from_translation(Vec2::from(*center)), *radius, color(*c));
+            }
+            Overlay::Ray { from, to, hit } => {
+                let c = if *hit { Color::srgba(1.0, 0.35, 0.3, 0.8) } else { Color::srgba(0.4, 0.9, 0.5, 0.5) };
+                gizmos.line_2d(Vec2::from(*from), Vec2::from(*to), c);
+            }
+            Overlay::Arrow { from, vector, color: c } => {
+                let (a, v) = (Vec2::from(*from), Vec2::from(*vector));
+                // Arrows are scaled to the view so full thrust reads at any scenario size.
+                let scale = view_size(frame) * 0.08;
+                gizmos.arrow_2d(a, a + v.clamp_length_max(1.0) * scale, color(*c));
+            }
+        }
+    }
+}
+
+fn view_size(frame: &Frame) -> f32 {
+    let [lo, hi] = frame.view;
+    (hi[0] - lo[0]).max(hi[1] - lo[1])
+}
+
+/// Fits the scenario's view rectangle into the free part of the window: all of it, or one
+/// half each while the split view is open.
+fn fit_cameras(
+    session: Res<Session>,
+    split: Res<Split>,
+    rect: Res<SceneRect>,
+    window: Query<&Window, With<PrimaryWindow>>,
+    mut cameras: Query<(&Pane, &mut Camera, &mut Projection, &mut Transform), With<SceneCamera>>,
+) {
+    let Ok(window) = window.single() else { return };
+    for (pane, mut camera, mut projection, mut transform) in &mut cameras {
+        let frames = pane.frames(&session, &split);
+        camera.is_active = frames.is_some();
+        let Some(frames) = frames else { continue };
+        let [lo, hi] = frames[1].view;
+        *transform = Transform::from_xyz((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, 1000.0);
+        *projection = Projection::Orthographic(OrthographicProjection {
+            scaling_mode: ScalingMode::AutoMin { min_width: hi[0] - lo[0], min_height: hi[1] - lo[1] },
+            ..OrthographicProjection::default_2d()
+        });
+        let (min, max) = pane_rect(*pane, &rect, split.is_open());
+        let scale = window.scale_factor();
+        let size = (max - min) * scale;
+        camera.viewport = (size.x >= 16.0 && size.y >= 16.0).then(|| Viewport {
+            physical_position: (min * scale).as_uvec2(),
+            physical_size: size.as_uvec2().min(UVec2::new(window.physical_width(), window.physical_height())),
+            ..default()
+        });
+    }
+}
+
+/// The part of the scene rectangle a pane draws in (logical pixels).
+pub fn pane_rect(pane: Pane, rect: &SceneRect, split: bool) -> (Vec2, Vec2) {
+    if !split {
+        return (rect.min, rect.max);
+    }
+    let middle = (rect.min.x + rect.max.x) / 2.0;
+    match pane {
+        Pane::Main => (rect.min, Vec2::new(middle - 2.0, rect.max.y)),
+        Pane::Rival => (Vec2::new(middle + 2.0, rect.min.y), rect.max),
+    }
+}
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<Built>()
+        .init_resource::<SceneRect>()
+        .insert_resource(ClearColor(Color::srgb(0.10, 0.11, 0.13)))
+        .insert_gizmo_config(RivalGizmos, GizmoConfig { render_layers: Pane::Rival.layer(), ..default() })
+        .add_systems(Startup, spawn_cameras)
+        .add_systems(Update, (rebuild, place, overlays, fit_cameras).chain());
+}

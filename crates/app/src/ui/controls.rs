@@ -1,0 +1,115 @@
+//! The top bar (driver, pause, speed, blend, record), the HUD over the scene and the
+//! problem dialog.
+
+use super::Ui;
+use crate::session::Driver;
+use crate::Errors;
+use crate::render::{Pane, SceneRect, pane_rect};
+use bevy::math::Vec2;
+use bevy_egui::egui;
+
+pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
+    top.horizontal_wrapped(|row| {
+        row.strong(&ui.session.env.scenario().name);
+        row.separator();
+        row.label("Driver:");
+        for driver in Driver::ALL {
+            let enabled = match driver {
+                Driver::Expert => ui.session.has_expert(),
+                Driver::Policy => ui.session.policy.is_some(),
+                Driver::Human => true,
+            };
+            row.add_enabled_ui(enabled, |row| row.selectable_value(&mut ui.session.driver, driver, driver.label()));
+        }
+        row.separator();
+        let paused = ui.session.paused.is_some();
+        if row.button(if paused { "▶ Resume" } else { "⏸ Pause" }).clicked() {
+            ui.session.paused = if paused { None } else { Some("paused".into()) };
+        }
+        if row.button("⟲ New episode").on_hover_text("Start a fresh episode with the next seed").clicked() {
+            ui.recording.stop_episode();
+            let next = ui.session.seed + 1;
+            ui.session.restart(next);
+        }
+        row.add(egui::Slider::new(&mut ui.session.time_scale, 0.25..=1.0).text("speed"));
+        row.add(egui::Slider::new(&mut ui.session.blend, 0.0..=1.0).text("blend"))
+            .on_hover_text("Weight of your action when you take over from a policy or the expert (1 = yours alone)");
+        row.separator();
+        if ui.recording.armed {
+            row.colored_label(egui::Color32::from_rgb(230, 70, 60), format!("⏺ REC {} steps", ui.recording.steps()));
+            if row.button("⏹ Stop").on_hover_text("Stop recording; the episode so far is saved").clicked() {
+                ui.recording.stop();
+            }
+            if row.button("✖ Discard").on_hover_text("Stop recording and throw this episode away").clicked() {
+                ui.recording.discard();
+            }
+        } else if row.button("⏺ Record").on_hover_text("Record every episode from its start until Stop").clicked() {
+            ui.replay.close(&mut ui.session);
+            ui.recording.start(&mut ui.session);
+        }
+        row.label(&ui.recording.status);
+    });
+}
+
+/// Step, return and who drives, over the top-left corner of each pane of the scene.
+pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
+    let s = &ui.session;
+    let source = s.proposals.source.map_or("—".to_string(), |src| format!("{src:?}").to_lowercase());
+    let mut lines = vec![
+        format!("step {}   return {:.1}   seed {}", s.env.steps(), s.episode_return, s.seed),
+        format!("driving: {} (last step: {source})", s.effective_driver().label()),
+    ];
+    if let Some(p) = &s.policy {
+        lines.push(format!("policy: {}", p.label));
+    }
+    if let Some(reason) = &s.paused {
+        lines.push(format!("PAUSED: {reason}"));
+    }
+    if ui.replay.is_active() {
+        lines.push(format!("REPLAY step {} / {}", ui.replay.t, ui.replay.len()));
+    }
+    let (left, right) = halves(scene, ui.split.is_open());
+    overlay_text(ctx, "hud", left.min, &lines);
+    if let Some(rival) = &ui.split.rival {
+        let r = &rival.session;
+        let label = r.policy.as_ref().map_or("—", |p| p.label.as_str());
+        let lines = [
+            format!("step {}   return {:.1}   seed {}", r.env.steps(), r.episode_return, r.seed),
+            format!("policy: {label}"),
+        ];
+        overlay_text(ctx, "hud_rival", right.min, &lines);
+    }
+}
+
+/// The scene's rectangle, or its left and right halves while the split view is open
+/// (as the cameras divide it).
+fn halves(scene: egui::Rect, split: bool) -> (egui::Rect, egui::Rect) {
+    let rect = SceneRect { min: Vec2::new(scene.min.x, scene.min.y), max: Vec2::new(scene.max.x, scene.max.y) };
+    let to_egui = |(min, max): (Vec2, Vec2)| egui::Rect::from_min_max(egui::pos2(min.x, min.y), egui::pos2(max.x, max.y));
+    (to_egui(pane_rect(Pane::Main, &rect, split)), to_egui(pane_rect(Pane::Rival, &rect, split)))
+}
+
+fn overlay_text(ctx: &egui::Context, id: &'static str, corner: egui::Pos2, lines: &[String]) {
+    egui::Area::new(id.into()).fixed_pos(corner + egui::vec2(8.0, 8.0)).interactable(false).show(ctx, |area| {
+        for line in lines {
+            area.add(egui::Label::new(egui::RichText::new(line).monospace().color(egui::Color32::WHITE)).extend());
+        }
+    });
+}
+
+/// Problems (a bad file, a failed run) in a dialog; the app keeps running.
+pub fn problems(ctx: &egui::Context, errors: &mut Errors) {
+    if errors.0.is_empty() {
+        return;
+    }
+    let mut dismissed = false;
+    egui::Window::new("Problem").collapsible(false).resizable(true).show(ctx, |w| {
+        for e in &errors.0 {
+            w.label(egui::RichText::new(e).color(egui::Color32::from_rgb(255, 140, 120)));
+        }
+        dismissed = w.button("OK").clicked();
+    });
+    if dismissed {
+        errors.0.clear();
+    }
+}

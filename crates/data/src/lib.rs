@@ -1,0 +1,15 @@
+//! Demonstrations: the episode data model, crash-safe dataset directories, and the tools
+//! that generate, inspect, edit, replay and export them.
+
+pub mod codec;
+pub mod dataset;
+pub mod episode;
+pub mod npz;
+pub mod ops;
+pub mod recorder;
+pub mod staged;
+
+pub use codec::DataError;
+pub use dataset::{Dataset, Loaded};
+pub use episode::{Episode, EpisodeMeta, Source, StepRecord};
+pub use recorder::Recorder;

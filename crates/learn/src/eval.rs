@@ -1,0 +1,52 @@
+//! Evaluation: a policy, the scripted expert and random play on the same seeds.
+
+use sim::rollout::{ActError, rollouts, summarize};
+use sim::{Policy, RandomPolicy, ScenarioEnv};
+use serde::Serialize;
+
+/// How well a policy does, and how close it comes to the expert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub episodes: usize,
+    pub return_mean: f64,
+    pub return_std: f64,
+    pub success_rate: f64,
+    /// (policy − random) / (expert − random) mean return on the same seeds: 1 is the
+    /// expert's level, 0 random play's. It stays meaningful for negative returns.
+    pub expert_fraction: f64,
+    pub expert_return_mean: f64,
+    pub random_return_mean: f64,
+}
+
+/// Runs `episodes` seeded episodes (seeds `seed..`) of the policy, the expert and random play.
+/// A policy that acts outside the action space (NaN weights) is the error.
+pub fn evaluate(
+    env: &ScenarioEnv,
+    make_policy: &(dyn Fn() -> Box<dyn Policy> + Sync),
+    episodes: usize,
+    seed: u64,
+    on_episode: &(dyn Fn() + Sync),
+) -> Result<EvalReport, ActError> {
+    let policy = summarize(&rollouts(env, make_policy, episodes, seed, &|_| on_episode())?);
+    let expert_return = match env.scenario().expert.clone() {
+        Some(spec) => Some(summarize(&rollouts(env, &|| spec.policy(), episodes, seed, &|_| {})?).return_mean),
+        None => None,
+    };
+    let random =
+        summarize(&rollouts(env, &|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>, episodes, seed, &|_| {})?);
+    let expert_fraction = match expert_return {
+        Some(e) if (e - random.return_mean).abs() > 1e-9 => {
+            (policy.return_mean - random.return_mean) / (e - random.return_mean)
+        }
+        _ => f64::NAN,
+    };
+    Ok(EvalReport {
+        episodes,
+        return_mean: policy.return_mean,
+        return_std: policy.return_std,
+        success_rate: policy.success_rate,
+        expert_fraction,
+        expert_return_mean: expert_return.unwrap_or(f64::NAN),
+        random_return_mean: random.return_mean,
+    })
+}

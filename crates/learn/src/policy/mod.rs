@@ -1,0 +1,218 @@
+//! Policies: an MLP torso, a head chosen for the action space and the demonstrations'
+//! shape (see `head`), observation normalization and history, and the acting wrapper.
+
+mod head;
+mod mlp;
+pub mod saved;
+
+pub use head::{Head, Layout, PolicyNet, Target, Torso};
+pub use mlp::{Activation, Mlp};
+
+use sim::{Action, ScenarioEnv, Space};
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The architecture of a policy network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Widths of the MLP's hidden layers.
+    pub hidden: Vec<usize>,
+    /// Nonlinearity between hidden layers: relu, tanh, gelu or silu.
+    pub activation: Activation,
+    /// Layer normalization before every hidden activation.
+    pub layer_norm: bool,
+    /// Head for continuous actions: deterministic (MSE), gaussian, tanh_gaussian, mixture or
+    /// autoregressive. Discrete actions always get a categorical head.
+    pub head: Head,
+    /// Gaussian components of the mixture head.
+    pub components: usize,
+    /// Bins per action dimension of the autoregressive head.
+    pub bins: usize,
+    /// Gaussian heads: log-std predicted from the observation (true) or one learned vector.
+    pub state_dependent_std: bool,
+    /// Observations the policy sees: the latest and the ones before it (1 = only the latest).
+    pub history: usize,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> PolicyConfig {
+        PolicyConfig {
+            hidden: vec![128, 128],
+            activation: Activation::Relu,
+            layer_norm: false,
+            head: Head::Deterministic,
+            components: 5,
+            bins: 21,
+            state_dependent_std: true,
+            history: 1,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// A freshly initialized network for observations of `obs_dim` and actions in `space`.
+    pub fn build(&self, obs_dim: usize, space: &Space, device: &Device) -> PolicyNet {
+        let torso = Torso {
+            input: obs_dim * self.history.max(1),
+            hidden: &self.hidden,
+            activation: self.activation,
+            layer_norm: self.layer_norm,
+        };
+        PolicyNet::new(&torso, self.layout(space), device)
+    }
+
+    pub fn layout(&self, space: &Space) -> Layout {
+        Layout::of(self.head, self.components, self.bins, self.state_dependent_std, space)
+    }
+}
+
+/// Observation standardization fitted on the training data and saved with the policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Normalizer {
+    /// Per-component mean and standard deviation (floored, so constant inputs stay finite).
+    pub fn fit(rows: &[Vec<f32>], dim: usize) -> Normalizer {
+        let n = rows.len().max(1) as f64;
+        let mut mean = vec![0.0f64; dim];
+        let mut sq = vec![0.0f64; dim];
+        for r in rows {
+            for (k, &x) in r.iter().enumerate() {
+                mean[k] += x as f64 / n;
+                sq[k] += (x as f64).powi(2) / n;
+            }
+        }
+        let std = mean.iter().zip(&sq).map(|(m, s)| ((s - m * m).max(0.0).sqrt() as f32).max(1e-3)).collect();
+        Normalizer { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+    }
+
+    pub fn apply<'a>(&'a self, obs: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
+        obs.iter().zip(self.mean.iter().zip(&self.std)).map(|(x, (m, s))| (x - m) / s)
+    }
+}
+
+/// A Box action rescaled to [-1, 1] per component (the regression target).
+pub fn scale_action(space: &Space, action: &Action) -> Vec<f32> {
+    match (space, action) {
+        (Space::Box { low, high }, Action::Continuous(v)) => {
+            v.iter().zip(low.iter().zip(high)).map(|(x, (l, h))| 2.0 * (x - l) / (h - l) - 1.0).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A Box action in [-1, 1] per component mapped back into the space's bounds.
+pub fn unscale_action(space: &Space, action: Action) -> Action {
+    match (space, action) {
+        (Space::Box { low, high }, Action::Continuous(v)) => Action::Continuous(
+            v.iter()
+                .zip(low.iter().zip(high))
+                .map(|(y, (l, h))| l + (y.clamp(-1.0, 1.0) + 1.0) / 2.0 * (h - l))
+                .collect(),
+        ),
+        (_, action) => action,
+    }
+}
+
+/// The network input for the latest observation given the ones before it (oldest first):
+/// the last `history` normalized observations, the oldest repeated at an episode's start.
+pub fn stacked<'a>(
+    normalizer: &Normalizer,
+    history: usize,
+    before: impl DoubleEndedIterator<Item = &'a [f32]>,
+    obs: &[f32],
+) -> Vec<f32> {
+    let mut window: VecDeque<&[f32]> = before.rev().take(history.max(1) - 1).collect();
+    window.push_front(obs);
+    let mut out = Vec::with_capacity(obs.len() * history.max(1));
+    let oldest = *window.back().unwrap_or(&obs);
+    for _ in window.len()..history.max(1) {
+        out.extend(normalizer.apply(oldest));
+    }
+    for o in window.iter().rev() {
+        out.extend(normalizer.apply(o));
+    }
+    out
+}
+
+/// A trained policy ready to act: network, architecture, normalizer and action space.
+#[derive(Debug, Clone)]
+pub struct MlpPolicy {
+    pub net: PolicyNet,
+    pub config: PolicyConfig,
+    pub normalizer: Normalizer,
+    pub space: Space,
+    pub device: Device,
+    /// Sample from the action distribution instead of taking its mode.
+    pub sampling: bool,
+    /// The episode's recent observations, newest last (only `history − 1` are kept).
+    recent: VecDeque<Vec<f32>>,
+    rng: ChaCha8Rng,
+}
+
+impl MlpPolicy {
+    pub fn new(
+        net: PolicyNet,
+        config: PolicyConfig,
+        normalizer: Normalizer,
+        space: Space,
+        device: Device,
+    ) -> MlpPolicy {
+        MlpPolicy {
+            net,
+            config,
+            normalizer,
+            space,
+            device,
+            sampling: false,
+            recent: VecDeque::new(),
+            rng: ChaCha8Rng::seed_from_u64(0),
+        }
+    }
+
+    fn input(&self, obs: &[f32]) -> Vec<f32> {
+        stacked(&self.normalizer, self.config.history, self.recent.iter().map(Vec::as_slice), obs)
+    }
+
+    /// The policy's action for the episode's next observation (the mode unless `sampling`).
+    pub fn act(&mut self, obs: &[f32]) -> Action {
+        let x = self.input(obs);
+        if self.config.history > 1 {
+            if self.recent.len() + 1 >= self.config.history {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(obs.to_vec());
+        }
+        let rng = if self.sampling { Some(&mut self.rng) } else { None };
+        unscale_action(&self.space, self.net.decide(&x, &self.device, rng))
+    }
+
+    /// The mixture head's components at `obs` (weight, action), heaviest first; the app draws them.
+    pub fn mixture_modes(&self, obs: &[f32]) -> Option<Vec<(f32, Action)>> {
+        let modes = self.net.mixture_modes(&self.input(obs), &self.device)?;
+        Some(modes.into_iter().map(|(w, a)| (w, unscale_action(&self.space, Action::Continuous(a)))).collect())
+    }
+
+    /// Forgets the episode's observations; reseeds sampling.
+    pub fn reset(&mut self, seed: u64) {
+        self.recent.clear();
+        self.rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5DEE_CE66_D1CE_4E5B);
+    }
+}
+
+impl sim::Policy for MlpPolicy {
+    fn act(&mut self, _env: &ScenarioEnv, obs: &[f32]) -> Action {
+        MlpPolicy::act(self, obs)
+    }
+
+    fn reset(&mut self, seed: u64) {
+        MlpPolicy::reset(self, seed);
+    }
+}

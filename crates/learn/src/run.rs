@@ -1,0 +1,233 @@
+//! A run directory: everything to reproduce, inspect and reload one training run.
+//!
+//! ```text
+//! RUN/config.toml        algorithm, scenario, demos and every hyperparameter
+//! RUN/metrics.csv        one row per log step (see `metrics`)
+//! RUN/artifacts.json     what the run learned: each artifact's name, kind, format and files
+//! RUN/policy.json        the policy's kind, scenario name and hash, spaces, architecture
+//! RUN/policy.safetensors the policy network's weights (loadable from Python)
+//! RUN/critic.*           the critic, for the algorithms that learn one
+//! RUN/export.safetensors weights plus that description as metadata (`--export safetensors`)
+//! ```
+
+use super::artifact::{self, Artifact, PolicyArtifact};
+use super::error::TrainError;
+use super::registry::{self, Config, Context, Entry};
+use super::rl::Pretrained;
+use super::trainer::Algorithm;
+use burn::prelude::*;
+use data::Episode;
+use serde::{Deserialize, Serialize};
+use sim::ScenarioEnv;
+use std::path::{Path, PathBuf};
+
+pub use super::policy::saved::{PolicyMeta, load_mlp, load_weights};
+
+/// The complete configuration of a run: re-running it reproduces the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// A name in the registry (`apprentice train --help` lists them).
+    pub algorithm: String,
+    /// Built-in name or path of the scenario.
+    pub scenario: String,
+    /// Dataset directory of the demonstrations (empty for algorithms that learn from reward alone).
+    #[serde(default)]
+    pub demos: PathBuf,
+    /// A run whose policy the actor starts from (`--init`: BC pretraining, then RL finetuning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
+    /// The algorithm's hyperparameters, as its config type reads them.
+    pub hyperparameters: toml::Table,
+}
+
+impl RunConfig {
+    /// The default configuration of `algorithm` (a name in the registry).
+    pub fn new(algorithm: &str, scenario: &str, demos: PathBuf) -> Result<RunConfig, TrainError> {
+        let entry = entry(algorithm)?;
+        Ok(RunConfig {
+            algorithm: algorithm.into(),
+            scenario: scenario.into(),
+            demos,
+            init: None,
+            hyperparameters: entry.defaults(),
+        })
+    }
+
+    /// The same run with the hyperparameters of `config` (the algorithm's config type).
+    pub fn with<T: Serialize>(mut self, config: &T) -> RunConfig {
+        self.hyperparameters = registry::table(config);
+        self
+    }
+
+    /// The hyperparameters read as the algorithm's config type `T`.
+    pub fn typed<T: Config>(&self) -> Result<T, TrainError> {
+        registry::typed(&self.hyperparameters)
+    }
+
+    /// The algorithm's registry entry.
+    pub fn entry(&self) -> Result<&'static Entry, TrainError> {
+        entry(&self.algorithm)
+    }
+
+    /// Whether the algorithm learns from demonstrations.
+    pub fn uses_demos(&self) -> bool {
+        self.entry().is_ok_and(|e| e.needs.demos)
+    }
+
+    /// Applies `key=value` overrides (TOML values, as `--set` takes them); returns those that
+    /// name none of the algorithm's hyperparameters. A value of the wrong type is an error.
+    pub fn apply(&mut self, sets: &[String]) -> Result<Vec<String>, TrainError> {
+        let (table, rest) = super::overrides(&self.hyperparameters, sets).map_err(TrainError::Config)?;
+        (self.entry()?.config.check)(&table)?;
+        self.hyperparameters = table;
+        Ok(rest)
+    }
+
+    /// Every hyperparameter, dotted (`policy.hidden`).
+    pub fn field_names(&self) -> Vec<String> {
+        super::field_names(&self.hyperparameters)
+    }
+
+    /// The form fields of the hyperparameters (doc comments from the config type).
+    pub fn fields(&self) -> Result<Vec<super::describe::Field>, TrainError> {
+        (self.entry()?.config.fields)(&self.hyperparameters)
+    }
+
+    /// Sets `key` (a TOML value, as `--set` takes it).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), TrainError> {
+        let rest = self.apply(&[format!("{key}={value}")])?;
+        if rest.is_empty() { Ok(()) } else { Err(TrainError::Config(format!("no such hyperparameter `{key}`"))) }
+    }
+
+    /// The hyperparameters the algorithm can change while it trains.
+    pub fn live(&self) -> &'static [&'static str] {
+        self.entry().map_or(&[], |e| e.live)
+    }
+}
+
+fn entry(name: &str) -> Result<&'static Entry, TrainError> {
+    registry::entry(name).ok_or_else(|| {
+        TrainError::Config(format!("no algorithm named `{name}` (known: {})", registry::names().join(", ")))
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+    #[error("{path}: the policy was trained on {trained}, which does not fit scenario `{scenario}` ({found})")]
+    Mismatch { path: PathBuf, trained: String, scenario: String, found: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_owned(), source }
+}
+
+/// Writes the run's complete configuration.
+pub fn save_config(dir: &Path, config: &RunConfig) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join("config.toml");
+    let text =
+        toml::to_string_pretty(config).map_err(|e| RunError::Invalid { path: path.clone(), what: e.to_string() })?;
+    data::dataset::write_atomic(&path, text.as_bytes()).map_err(|e| RunError::Invalid { path, what: e.to_string() })
+}
+
+/// Writes a checkpoint of the policy (each file written beside the old one and renamed over
+/// it, so a crash mid-write leaves the last good checkpoint) and lists it in artifacts.json.
+pub fn save_policy(dir: &Path, env: &ScenarioEnv, policy: &dyn PolicyArtifact) -> Result<(), RunError> {
+    save_artifacts(dir, env, Some(policy), &[])
+}
+
+/// Writes the policy and the other artifacts, and lists them all.
+pub fn save_artifacts(
+    dir: &Path,
+    env: &ScenarioEnv,
+    policy: Option<&dyn PolicyArtifact>,
+    others: &[std::sync::Arc<dyn Artifact>],
+) -> Result<(), RunError> {
+    artifact::save_all(dir, env, policy, others).map(|_| ())
+}
+
+/// Writes the policy's export file for other tools (`RUN/export.safetensors` for an MLP).
+pub fn export_safetensors(dir: &Path, env: &ScenarioEnv, policy: &dyn PolicyArtifact) -> Result<PathBuf, RunError> {
+    policy.export(dir, env)
+}
+
+/// Writes config and checkpoint into `dir`.
+pub fn save(dir: &Path, config: &RunConfig, env: &ScenarioEnv, policy: &dyn PolicyArtifact) -> Result<(), RunError> {
+    save_config(dir, config)?;
+    save_policy(dir, env, policy)
+}
+
+/// Reads a run's configuration.
+pub fn load_config(dir: &Path) -> Result<RunConfig, RunError> {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let invalid = |what: String| RunError::Invalid { path: path.clone(), what };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let config: RunConfig =
+        toml::Value::Table(migrate(table)).try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    let checked = config.entry().and_then(|e| (e.config.check)(&config.hyperparameters));
+    checked.map_err(|e| RunError::Invalid { path, what: e.to_string() })?;
+    Ok(config)
+}
+
+/// A config.toml written before the registry (`[bc]`, `[dagger]`, `[rl.<algorithm>]`
+/// tables) in today's layout, with all its hyperparameters under `[hyperparameters]`.
+fn migrate(mut table: toml::Table) -> toml::Table {
+    if table.contains_key("hyperparameters") {
+        return table;
+    }
+    let bc = table.remove("bc");
+    let dagger = table.remove("dagger");
+    let rl = table.remove("rl").and_then(|rl| match rl {
+        toml::Value::Table(t) => t.into_iter().next().map(|(_, config)| config),
+        _ => None,
+    });
+    let hyperparameters = match (rl, dagger, bc) {
+        (Some(rl), _, _) => rl,
+        (None, Some(toml::Value::Table(mut dagger)), bc) => {
+            dagger.extend(bc.map(|bc| ("bc".to_string(), bc)));
+            toml::Value::Table(dagger)
+        }
+        (None, _, Some(bc)) => bc,
+        _ => return table,
+    };
+    table.insert("hyperparameters".into(), hyperparameters);
+    table
+}
+
+/// Loads a run's policy, whatever its kind, and checks it fits `env`'s scenario.
+pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError> {
+    artifact::load_policy(dir, env)
+}
+
+/// The run's algorithm, ready for a trainer thread: built by its registry entry, on
+/// `episodes` (for the algorithms that learn from demonstrations), starting from the policy
+/// of the run `config.init` when given, continuing the checkpoint in `out` when `resume`
+/// gives its log steps and step counter.
+pub fn algorithm(
+    config: &RunConfig,
+    env: &ScenarioEnv,
+    episodes: Vec<Episode>,
+    device: &Device,
+    out: &Path,
+    resume: Option<(usize, usize)>,
+) -> Result<Box<dyn Algorithm>, TrainError> {
+    let entry = config.entry()?;
+    let init = match &config.init {
+        Some(dir) => {
+            let policy = load_mlp(dir, env).map_err(|e| TrainError::Config(format!("--init: {e}")))?;
+            Some(Pretrained { dir: dir.clone(), policy })
+        }
+        None => None,
+    };
+    if init.is_some() && !entry.needs.init {
+        return Err(TrainError::Config(format!("{} does not start from a pretrained policy (--init)", entry.name)));
+    }
+    let context = Context { env, demos: episodes, init: init.as_ref(), device, out, resume };
+    (entry.build)(&config.hyperparameters, context)
+}
