@@ -101,8 +101,8 @@ fn every_field_survives_a_round_trip_through_a_file() {
 fn an_interrupted_recording_loses_nothing_finished_and_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let (mut env, dataset) = generate("cartpole", 3, 0.0, dir.path());
-    // Record 30 steps, then "crash": the recorder is leaked, never finished, and the
-    // journal's last frame is torn in half.
+    // Record 30 steps, then "crash": the recorder is dropped unfinished (a dying process
+    // closes its files, which releases the journal's lock), and its last frame is torn.
     let meta = sample_episode(&mut env).meta;
     let mut obs = env.reset(11);
     let mut recorder = Recorder::start(&dataset, meta, env.state()).unwrap();
@@ -122,7 +122,7 @@ fn an_interrupted_recording_loses_nothing_finished_and_is_reported() {
         };
         recorder.record(record, &step.obs).unwrap();
     }
-    std::mem::forget(recorder);
+    drop(recorder);
     let journal = dir.path().join(JOURNAL);
     let bytes = std::fs::read(&journal).unwrap();
     std::fs::write(&journal, &bytes[..bytes.len() - 7]).unwrap();

@@ -38,7 +38,6 @@ const TINY: &[&str] = &[
     "rollout_steps=16",
     "envs=2",
     "learning_starts=32",
-    "pretrain_steps=8",
     "iterations=2",
     "episodes_per_update=2",
     "batch_size=32",
@@ -198,11 +197,11 @@ fn dagger_trains_on_the_device_it_is_given() {
 #[test]
 fn an_optional_value_written_with_some_gets_a_hint() {
     let text = std::fs::read_to_string(apprentice::sim::builtin::builtin_path("cartpole")).unwrap();
-    let (at, _) = text.match_indices("limits: (").next().expect("cartpole's slider has limits");
-    let end = at + text[at..].find(')').unwrap() + 1;
-    let broken = format!("{}limits: Some({}){}", &text[..at], &text[at + 8..end], &text[end..]);
+    let slider = "kind: Prismatic(axis: (1.0, 0.0))";
+    assert!(text.contains(slider), "cartpole has a slider");
+    let broken = text.replace(slider, "kind: Prismatic(axis: (1.0, 0.0), limits: Some((-0.35, 0.35)))");
     let error = apprentice::sim::Scenario::parse(&broken, Path::new("broken.ron")).unwrap_err().to_string();
-    assert!(error.contains("written bare") && error.contains("not `Some(("), "{error}");
+    assert!(error.contains("written bare") && error.contains("`(-0.35, 0.35)`, not `Some((-0.35, 0.35))`"), "{error}");
 }
 
 #[test]
