@@ -228,8 +228,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!("device: {}", selected.description);
     let mut env = ScenarioEnv::load("reacher")?;
     let expert = env.scenario().expert.clone().ok_or_else(|| anyhow::anyhow!("reacher has no expert"))?;
-    let episodes: Vec<_> =
-        (0..400).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.3)).collect::<Result<_, _>>()?;
+    let episodes: Vec<_> = (0..400)
+        .map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.3))
+        .collect::<Result<_, _>>()?;
     let mut last_policy = None;
     for batch in [64, 256, 4096] {
         let mut config =

@@ -50,11 +50,9 @@ impl FromArgMatches for Train {
 
 impl clap::Subcommand for Train {
     fn augment_subcommands(cmd: clap::Command) -> clap::Command {
-        registry::ALGORITHMS
-            .iter()
-            .fold(cmd.subcommand_required(true), |cmd, e| {
-                cmd.subcommand(TrainArgs::augment_args(clap::Command::new(e.name).about(about(e))))
-            })
+        registry::ALGORITHMS.iter().fold(cmd.subcommand_required(true), |cmd, e| {
+            cmd.subcommand(TrainArgs::augment_args(clap::Command::new(e.name).about(about(e))))
+        })
     }
 
     fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
@@ -232,7 +230,10 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         if args.json {
             json_line(&s)?;
         } else if s.solved {
-            println!("solved: eval return {:.1} at step {} after {:.2} s of training", s.eval_return_mean, s.step, s.seconds);
+            println!(
+                "solved: eval return {:.1} at step {} after {:.2} s of training",
+                s.eval_return_mean, s.step, s.seconds
+            );
         } else {
             println!("not solved within the budget");
         }

@@ -183,7 +183,10 @@ fn a_failing_trainer_shows_an_error_and_the_app_keeps_stepping() {
         std::thread::sleep(Duration::from_millis(2));
     }
     let errors = h.app.world().resource::<Errors>().0.clone();
-    assert!(errors.iter().any(|e| e.contains("training failed") && e.contains("lower the learning rate")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("training failed") && e.contains("lower the learning rate")),
+        "{errors:?}"
+    );
     assert!(matches!(h.app.world().resource::<Training>().phase, Phase::Failed(_)));
     h.steps(5);
 }
@@ -200,7 +203,11 @@ fn closing_mid_recording_keeps_every_finished_episode_and_the_one_in_progress() 
     h.app.update();
     let loaded = h.dataset().load(None).unwrap();
     assert_eq!(loaded.episodes.len(), 3, "two finished episodes and the one in progress");
-    assert!(loaded.episodes[..2].iter().all(|f| f.episode.success() && f.episode.steps.iter().all(|s| s.source == Source::Expert)));
+    assert!(
+        loaded.episodes[..2]
+            .iter()
+            .all(|f| f.episode.success() && f.episode.steps.iter().all(|s| s.source == Source::Expert))
+    );
     assert!(loaded.episodes[2].episode.len() >= 7);
 }
 
@@ -267,7 +274,8 @@ fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
                 (s.env.clone(), s.obs.clone(), s.seed)
             };
             expert.reset(seed);
-            let key = if expert.act(&env, &obs) == Action::Discrete(1) { KeyCode::ArrowRight } else { KeyCode::ArrowLeft };
+            let key =
+                if expert.act(&env, &obs) == Action::Discrete(1) { KeyCode::ArrowRight } else { KeyCode::ArrowLeft };
             h.release_all();
             h.press(key);
         }
@@ -387,7 +395,11 @@ fn episodes_the_expert_drove_are_recorded_as_scripted() {
     h.recording().stop();
     let loaded = h.dataset().load(None).unwrap();
     assert!(!loaded.episodes.is_empty());
-    assert!(loaded.episodes.iter().all(|f| f.episode.meta.device == "scripted"), "{:?}", loaded.episodes[0].episode.meta);
+    assert!(
+        loaded.episodes.iter().all(|f| f.episode.meta.device == "scripted"),
+        "{:?}",
+        loaded.episodes[0].episode.meta
+    );
 }
 
 #[test]
@@ -404,5 +416,8 @@ fn a_bindings_file_that_does_not_fit_the_actions_is_reported_and_the_defaults_dr
     let (active, problem) = ActiveBindings::load(defaults, path.clone(), apprentice::sim::Env::action_space(&env));
     let problem = problem.expect("the bad file is reported");
     assert!(problem.contains(&path.display().to_string()) && problem.contains("idle 7"), "{problem}");
-    assert!(matches!(active.bindings, Some(Bindings::Choices { idle, .. }) if idle < 2), "the scenario's bindings are used");
+    assert!(
+        matches!(active.bindings, Some(Bindings::Choices { idle, .. }) if idle < 2),
+        "the scenario's bindings are used"
+    );
 }

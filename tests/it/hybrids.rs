@@ -36,7 +36,8 @@ fn dqfd_with_10_demos_solves_mountain_car_long_before_dqn_without_them() {
     let demos = expert_demos(&mut env, 0..10, 0.0);
     let budget = 5_120;
     let dqfd = DqnConfig { total_steps: budget, ..DqnConfig::dqfd() };
-    let with = report(&env, &train(Box::new(DqnTrainer::with_demos(&env, &dqfd, &demos, &Device::flex()).unwrap())), 20);
+    let with =
+        report(&env, &train(Box::new(DqnTrainer::with_demos(&env, &dqfd, &demos, &Device::flex()).unwrap())), 20);
     let dqn = DqnConfig { total_steps: budget, ..DqnConfig::default() };
     let without = report(&env, &train(Box::new(DqnTrainer::new(&env, &dqn, &Device::flex()).unwrap())), 20);
     // The sparse reward (−1 a step until the flag) gives DQN nothing to learn from until it
@@ -51,7 +52,8 @@ fn dapg_with_5_demos_gets_further_than_ppo_in_5k_steps() {
     let demos = expert_demos(&mut env, 0..5, 0.0);
     let budget = 5_120;
     let dapg = PpoConfig { total_steps: budget, ..PpoConfig::dapg() };
-    let with = report(&env, &train(Box::new(PpoTrainer::with_demos(&env, &dapg, &demos, None, &Device::flex()).unwrap())), 20);
+    let with =
+        report(&env, &train(Box::new(PpoTrainer::with_demos(&env, &dapg, &demos, None, &Device::flex()).unwrap())), 20);
     let ppo = PpoConfig { total_steps: budget, ..PpoConfig::default() };
     let without = report(&env, &train(Box::new(PpoTrainer::new(&env, &ppo, &Device::flex()).unwrap())), 20);
     // Measured on seeds 0–3: DAPG 500 · 315 · 453 · 438, PPO 151 · 162 · 191 · 328.

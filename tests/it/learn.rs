@@ -3,9 +3,9 @@
 
 use apprentice::data::Episode;
 use apprentice::data::ops::{Generator, record_episode};
+use apprentice::learn::artifact::PolicyArtifact;
 use apprentice::learn::bc::{self, BcConfig};
 use apprentice::learn::eval::{EvalReport, evaluate};
-use apprentice::learn::artifact::PolicyArtifact;
 use apprentice::learn::run::{self, RunConfig, RunError};
 use apprentice::sim::{Env, Policy, ScenarioEnv};
 

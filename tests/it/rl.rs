@@ -45,7 +45,10 @@ fn dqn_learns_to_balance_the_pole_within_50k_env_steps() {
         epsilon.extend(metrics.values.iter().filter(|(n, _)| *n == "train/epsilon").map(|(_, v)| *v));
         assert!(metrics.step <= 50_000);
     }
-    assert!(epsilon.windows(2).all(|w| w[1] <= w[0]) && *epsilon.last().unwrap() <= 0.04 + 1e-9, "ε decays to its floor");
+    assert!(
+        epsilon.windows(2).all(|w| w[1] <= w[0]) && *epsilon.last().unwrap() <= 0.04 + 1e-9,
+        "ε decays to its floor"
+    );
     let after = report(&env, &trainer.policy(), 50);
     assert!(after.return_mean >= 475.0, "DQN balances the pole on 50 unseen seeds: {after:?}");
 }

@@ -99,8 +99,9 @@ fn every_expert_beats_random_play_by_a_wide_margin() {
         let name = env.scenario().name.clone();
         let spec = env.scenario().expert.clone().unwrap();
         let expert = summarize(&rollouts(&env, &|| spec.policy(), 12, 1000, &|_| {}).unwrap());
-        let random =
-            summarize(&rollouts(&env, &|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>, 12, 1000, &|_| {}).unwrap());
+        let random = summarize(
+            &rollouts(&env, &|| Box::new(RandomPolicy::new(0)) as Box<dyn Policy>, 12, 1000, &|_| {}).unwrap(),
+        );
         assert!(expert.success_rate >= 0.5, "{name}: expert success {}", expert.success_rate);
         assert!(expert.success_rate >= random.success_rate + 0.4, "{name}: {expert:?} vs {random:?}");
         let margin = 0.2 * random.return_mean.abs().max(expert.return_mean.abs()).max(1.0);

@@ -14,7 +14,8 @@ use std::process::Command as Process;
 fn demos(name: &str, count: u64) -> (ScenarioEnv, Vec<Episode>) {
     let mut env = ScenarioEnv::load(name).unwrap();
     let expert = env.scenario().expert.clone().unwrap();
-    let episodes = (0..count).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.0).unwrap()).collect();
+    let episodes =
+        (0..count).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.0).unwrap()).collect();
     (env, episodes)
 }
 

@@ -84,7 +84,10 @@ fn tick(
             Some(true) => println!("{}", serde_json::to_string(&frame_report(&times.ms)).unwrap_or_default()),
             Some(false) => {
                 let r = frame_report(&times.ms);
-                println!("{} frames: {:.1} fps, {:.1} ms mean, {:.1} ms p95", r.frames, r.fps_mean, r.frame_ms_mean, r.frame_ms_p95);
+                println!(
+                    "{} frames: {:.1} fps, {:.1} ms mean, {:.1} ms p95",
+                    r.frames, r.fps_mean, r.frame_ms_mean, r.frame_ms_p95
+                );
             }
             None => {}
         }

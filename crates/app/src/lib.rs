@@ -18,13 +18,13 @@ pub use replay::Replay;
 pub use session::{Driver, Session, blend};
 pub use split::{Comparison, Split};
 pub use teleop::{ActiveBindings, Controls, HumanInput, bound_action, neutral};
-pub use training::{Phase, Training, TrainOnStart};
+pub use training::{Phase, TrainOnStart, Training};
 
-use learn::run::{self, RunConfig};
-use sim::{Env, ScenarioEnv};
 use anyhow::Context;
 use bevy::prelude::*;
 use bevy::window::{ExitCondition, WindowResolution};
+use learn::run::{self, RunConfig};
+use sim::{Env, ScenarioEnv};
 use std::path::{Path, PathBuf};
 
 /// Problems to show the user in a dialog (the app keeps running).
@@ -94,9 +94,9 @@ pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("APPRENTICE_DATA") {
         return PathBuf::from(dir);
     }
-    let base = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share")
-    });
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share"));
     base.join("apprentice")
 }
 
@@ -117,9 +117,14 @@ pub fn bundled(scenario: &str) -> PathBuf {
 /// The simulation, input, recording, replay and training: everything but the window, so
 /// tests can run it under `MinimalPlugins`.
 pub fn core_plugin(app: &mut App) {
-    app.init_resource::<Errors>()
-        .configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain())
-        .add_plugins((session::plugin, teleop::plugin, record::plugin, replay::plugin, training::plugin, split::plugin));
+    app.init_resource::<Errors>().configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain()).add_plugins((
+        session::plugin,
+        teleop::plugin,
+        record::plugin,
+        replay::plugin,
+        training::plugin,
+        split::plugin,
+    ));
 }
 
 /// Rendering, panels and the autopilot: what needs a window.
@@ -146,7 +151,8 @@ pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Train
     let mut session = Session::new(env, 1, options.driver);
     let policy = options.policy.clone().or_else(|| Some(bundled(&name).join("policy")).filter(|p| p.exists()));
     if let Some(dir) = policy {
-        let loaded = run::load_policy(&dir, &session.env).with_context(|| format!("loading the policy {}", dir.display()))?;
+        let loaded =
+            run::load_policy(&dir, &session.env).with_context(|| format!("loading the policy {}", dir.display()))?;
         session.set_policy(loaded, dir.display().to_string());
         if options.policy.is_some() || options.driver == Driver::Policy {
             session.driver = Driver::Policy;
@@ -178,7 +184,10 @@ fn seed_demos(bundled: &Path, dir: &Path) -> anyhow::Result<()> {
 
 /// A display the window can open on, or why there is none.
 fn check_display() -> anyhow::Result<()> {
-    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
         anyhow::bail!(
             "no display to open the app on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
              Everything also runs headless: `apprentice rollout`, `apprentice demos generate`, \
@@ -195,7 +204,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     let (mut session, mut recording, training, bindings, messages) = resources(&options)?;
     let mut split = Split::default();
     if let Some(dir) = &options.compare {
-        let policy = run::load_policy(dir, &session.env).with_context(|| format!("loading the policy to compare {}", dir.display()))?;
+        let policy = run::load_policy(dir, &session.env)
+            .with_context(|| format!("loading the policy to compare {}", dir.display()))?;
         split.open(&mut session, &mut recording, policy, dir.display().to_string());
     }
     let mut errors = Errors::default();

@@ -3,11 +3,11 @@
 
 use super::session::{Outcome, Session, Stepped};
 use super::teleop::HumanInput;
+use bevy::prelude::*;
+use data::dataset::EpisodeFile;
 use data::dataset::ManifestEntry;
 use data::recorder::{self, Recorder};
-use data::dataset::EpisodeFile;
 use data::{DataError, Dataset, EpisodeMeta, Source, ops};
-use bevy::prelude::*;
 
 #[derive(Resource)]
 pub struct Recording {

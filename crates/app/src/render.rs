@@ -6,14 +6,14 @@
 
 use super::session::Session;
 use super::split::Split;
-use bevy::camera::visibility::RenderLayers;
-use bevy::gizmos::config::GizmoConfigGroup;
-use sim::frame::{Frame, Overlay, Pose2};
-use sim::scenario::Shape;
 use bevy::camera::ScalingMode;
 use bevy::camera::Viewport;
+use bevy::camera::visibility::RenderLayers;
+use bevy::gizmos::config::GizmoConfigGroup;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
+use sim::frame::{Frame, Overlay, Pose2};
+use sim::scenario::Shape;
 
 /// The part of the window the scene may use (logical pixels), left by the panels.
 #[derive(Resource, Debug, Clone, Copy, Default)]
@@ -138,18 +138,30 @@ fn pose(frames: &[Frame; 2], i: usize, t: f32) -> Pose2 {
     }
 }
 
-fn place(session: Res<Session>, split: Res<Split>, fixed: Res<Time<Fixed>>, mut drawn: Query<(&Drawn, &Pane, &mut Transform)>) {
+fn place(
+    session: Res<Session>,
+    split: Res<Split>,
+    fixed: Res<Time<Fixed>>,
+    mut drawn: Query<(&Drawn, &Pane, &mut Transform)>,
+) {
     let t = fixed.overstep_fraction().clamp(0.0, 1.0);
     for (d, pane, mut transform) in &mut drawn {
         let Some(frames) = pane.frames(&session, &split) else { continue };
         if d.index < frames[1].shapes.len() {
             let p = pose(frames, d.index, t);
-            *transform = Transform::from_xyz(p.x, p.y, d.index as f32 * 0.01).with_rotation(Quat::from_rotation_z(p.angle));
+            *transform =
+                Transform::from_xyz(p.x, p.y, d.index as f32 * 0.01).with_rotation(Quat::from_rotation_z(p.angle));
         }
     }
 }
 
-fn overlays(session: Res<Session>, split: Res<Split>, fixed: Res<Time<Fixed>>, mut main: Gizmos, mut rival: Gizmos<RivalGizmos>) {
+fn overlays(
+    session: Res<Session>,
+    split: Res<Split>,
+    fixed: Res<Time<Fixed>>,
+    mut main: Gizmos,
+    mut rival: Gizmos<RivalGizmos>,
+) {
     let t = fixed.overstep_fraction().clamp(0.0, 1.0);
     draw_overlays(&session.frames, t, &mut main);
     if let Some(frames) = Pane::Rival.frames(&session, &split) {

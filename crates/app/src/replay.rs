@@ -3,11 +3,11 @@
 
 use super::record::Recording;
 use super::session::Session;
+use bevy::prelude::*;
 use data::DataError;
 use data::dataset::EpisodeFile;
 use data::ops;
 use sim::Env;
-use bevy::prelude::*;
 
 #[derive(Resource, Default)]
 pub struct Replay {

@@ -4,12 +4,12 @@
 use super::record::Recording;
 use super::replay::Replay;
 use super::teleop::HumanInput;
+use bevy::platform::cell::SyncCell;
+use bevy::prelude::*;
 use data::{Source, StepRecord};
 use learn::artifact::{Distribution, PolicyArtifact};
 use sim::frame::Frame;
 use sim::{Action, Env, Policy, ScenarioEnv};
-use bevy::platform::cell::SyncCell;
-use bevy::prelude::*;
 
 /// Who chooses the actions while nobody takes over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,7 +200,9 @@ impl Session {
                     (Driver::Policy, Some(p)) => format!("the policy ({})", p.label),
                     (d, _) => format!("the {} driver", d.label()),
                 };
-                return Err(format!("{who} acted outside the action space ({e}); its weights may hold NaN. Switched to the human driver."));
+                return Err(format!(
+                    "{who} acted outside the action space ({e}); its weights may hold NaN. Switched to the human driver."
+                ));
             }
         };
         self.episode_return += step.reward;
@@ -289,6 +291,5 @@ fn pace(session: Res<Session>, mut fixed: ResMut<Time<Fixed>>, mut virtual_time:
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(PreUpdate, pace)
-        .add_systems(FixedUpdate, advance.in_set(super::SimSet::Step));
+    app.add_systems(PreUpdate, pace).add_systems(FixedUpdate, advance.in_set(super::SimSet::Step));
 }

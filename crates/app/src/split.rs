@@ -5,8 +5,8 @@ use super::record::Recording;
 use super::replay::Replay;
 use super::session::{Driver, Outcome, Session};
 use super::teleop::HumanInput;
-use learn::artifact::PolicyArtifact;
 use bevy::prelude::*;
+use learn::artifact::PolicyArtifact;
 use std::collections::BTreeMap;
 
 /// The right-hand side of the split view.
@@ -39,7 +39,13 @@ impl Split {
 
     /// Opens the split view with `policy` on the right. Both sides start the main session's
     /// current seed afresh (an episode being recorded ends here, kept).
-    pub fn open(&mut self, main: &mut Session, recording: &mut Recording, policy: Box<dyn PolicyArtifact>, label: String) {
+    pub fn open(
+        &mut self,
+        main: &mut Session,
+        recording: &mut Recording,
+        policy: Box<dyn PolicyArtifact>,
+        label: String,
+    ) {
         recording.stop_episode();
         main.restart(main.seed);
         let mut session = Session::new(main.env.fork(), main.seed, Driver::Policy);

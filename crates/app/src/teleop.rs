@@ -2,10 +2,10 @@
 //! actions through its bindings; rebinding saved per scenario; an unplugged pad pauses.
 
 use super::session::{Driver, Session};
-use sim::scenario::{AxisBinding, Bindings, ChoiceBinding, Key, PadAxis, PadButton};
-use sim::{Action, Env, Space};
 use bevy::input::gamepad::{GamepadConnection, GamepadConnectionEvent};
 use bevy::prelude::*;
+use sim::scenario::{AxisBinding, Bindings, ChoiceBinding, Key, PadAxis, PadButton};
+use sim::{Action, Env, Space};
 use std::path::PathBuf;
 
 /// Stick deflection below which a stick counts as untouched.
@@ -52,8 +52,8 @@ impl ActiveBindings {
     }
 
     pub fn save(&self) -> Result<(), String> {
-        let text = ron::ser::to_string_pretty(&self.bindings, ron::ser::PrettyConfig::default())
-            .map_err(|e| e.to_string())?;
+        let text =
+            ron::ser::to_string_pretty(&self.bindings, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
@@ -84,7 +84,10 @@ impl ActiveBindings {
 pub fn neutral(space: &Space) -> Action {
     match space {
         Space::Box { low, high } => Action::Continuous(
-            low.iter().zip(high).map(|(l, h)| if l.is_finite() && h.is_finite() { (l + h) / 2.0 } else { 0.0 }).collect(),
+            low.iter()
+                .zip(high)
+                .map(|(l, h)| if l.is_finite() && h.is_finite() { (l + h) / 2.0 } else { 0.0 })
+                .collect(),
         ),
         Space::Discrete { .. } => Action::Discrete(0),
         Space::MultiDiscrete { nvec } => Action::MultiDiscrete(vec![0; nvec.len()]),
@@ -237,7 +240,11 @@ fn watch_gamepads(mut connections: MessageReader<GamepadConnectionEvent>, mut se
 }
 
 /// While a binding slot listens, the next bound-able key press fills it and the bindings are saved.
-fn capture_binding(keys: Res<ButtonInput<KeyCode>>, mut bindings: ResMut<ActiveBindings>, mut errors: ResMut<super::Errors>) {
+fn capture_binding(
+    keys: Res<ButtonInput<KeyCode>>,
+    mut bindings: ResMut<ActiveBindings>,
+    mut errors: ResMut<super::Errors>,
+) {
     if bindings.listening.is_none() {
         return;
     }

@@ -97,7 +97,8 @@ impl Training {
         self.marks.clear();
         self.phase = Phase::Running;
         let data = if self.config.uses_demos() { format!(" on {count} episodes") } else { String::new() };
-        self.status = format!("training {}{data} ({}) into {}", self.config.algorithm, device.description, out.display());
+        self.status =
+            format!("training {}{data} ({}) into {}", self.config.algorithm, device.description, out.display());
         self.run_dir = Some(out);
         Ok(())
     }
@@ -164,9 +165,12 @@ impl Training {
 
     /// An evaluation row at `step`, carrying the x columns of the metrics row logged there.
     fn push_evaluation(&mut self, step: usize, ret: f64, success: f64) {
-        let mut values = self.rows.iter().rev().find(|r| r.step == step).map_or(Vec::new(), |r| {
-            r.values.iter().filter(|(name, _)| !name.contains('/')).copied().collect()
-        });
+        let mut values = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| r.step == step)
+            .map_or(Vec::new(), |r| r.values.iter().filter(|(name, _)| !name.contains('/')).copied().collect());
         values.extend([("eval/return_mean", ret), ("eval/success_rate", success)]);
         self.rows.push(Metrics { step, values });
     }

@@ -15,9 +15,9 @@
 
 use super::codec::{self, DataError, io};
 use super::episode::{Episode, Source};
-use sim::{Env, ScenarioEnv};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

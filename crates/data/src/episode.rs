@@ -1,8 +1,8 @@
 //! One demonstration episode: where it started, every step, and who was driving.
 
-use sim::{Action, Step};
-use sim::scenario_env::EnvState;
 use serde::{Deserialize, Serialize};
+use sim::scenario_env::EnvState;
+use sim::{Action, Step};
 
 /// Who chose the executed action of a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,7 +44,13 @@ pub struct StepRecord {
 
 impl StepRecord {
     /// The record of acting `action` on `obs` with `step` as the result, stamped now.
-    pub fn from_step(obs: Vec<f32>, action: Action, step: &Step, source: Source, expert_label: Option<Action>) -> StepRecord {
+    pub fn from_step(
+        obs: Vec<f32>,
+        action: Action,
+        step: &Step,
+        source: Source,
+        expert_label: Option<Action>,
+    ) -> StepRecord {
         StepRecord {
             obs,
             action,

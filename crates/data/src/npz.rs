@@ -13,9 +13,9 @@
 use super::codec::DataError;
 use super::dataset::EpisodeFile;
 use super::episode::{Episode, EpisodeMeta, Source, StepRecord};
-use sim::{Action, Env, ScenarioEnv, Space};
 use npyz::WriterBuilder;
 use npyz::npz::{NpzArchive, NpzWriter};
+use sim::{Action, Env, ScenarioEnv, Space};
 use std::path::Path;
 
 fn npz_error(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {

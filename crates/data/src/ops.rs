@@ -5,14 +5,14 @@ use super::codec::DataError;
 use super::dataset::{Dataset, EpisodeFile};
 use super::episode::{Episode, EpisodeMeta, Source, StepRecord};
 use super::staged::OrderedWriter;
-use sim::experts::ExpertSpec;
-use sim::space::ActionMismatch;
-use sim::{Action, Env, ScenarioEnv, Space};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::Serialize;
+use sim::experts::ExpertSpec;
+use sim::space::ActionMismatch;
+use sim::{Action, Env, ScenarioEnv, Space};
 
 /// Perturbs an action (DART, Laskey et al. 2017): Gaussian noise of `scale` × half the range
 /// on continuous actions, a uniformly random choice with probability `scale` on discrete ones.
@@ -146,8 +146,9 @@ pub fn generate(
     let done = (0..count).par_bridge().try_for_each_init(
         || env.fork(),
         |env, k| {
-            let episode = record_episode(env, &expert, generator, seed + k as u64, noise)
-                .map_err(|e| DataError::Invalid { path: dataset.dir.clone(), what: format!("the {generator:?} driver: {e}") })?;
+            let episode = record_episode(env, &expert, generator, seed + k as u64, noise).map_err(|e| {
+                DataError::Invalid { path: dataset.dir.clone(), what: format!("the {generator:?} driver: {e}") }
+            })?;
             writer.put(k, episode)?;
             on_episode();
             Ok::<(), DataError>(())

@@ -8,8 +8,8 @@
 use super::codec::{DataError, io};
 use super::dataset::{Dataset, JOURNAL};
 use super::episode::{Episode, EpisodeMeta, StepRecord};
-use sim::scenario_env::EnvState;
 use serde::{Deserialize, Serialize};
+use sim::scenario_env::EnvState;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -139,7 +139,12 @@ pub fn save_all(
     }
     for artifact in others {
         let files = artifact.save(dir)?;
-        listed.push(Listed { name: artifact.name().into(), kind: artifact.kind(), format: artifact.format().into(), files });
+        listed.push(Listed {
+            name: artifact.name().into(),
+            kind: artifact.kind(),
+            format: artifact.format().into(),
+            files,
+        });
     }
     let path = dir.join("artifacts.json");
     let json = serde_json::to_vec_pretty(&listed).expect("artifact lists serialize");
@@ -193,7 +198,9 @@ where
             .map_err(|e| RunError::Invalid { path, what: e.to_string() })?;
         let (path, partial) = (dir.join(&weights), dir.join(format!("{weights}.partial")));
         let mut store = SafetensorsStore::from_file(&partial);
-        self.module.save_into(&mut store).map_err(|e| RunError::Invalid { path: partial.clone(), what: format!("{e:?}") })?;
+        self.module
+            .save_into(&mut store)
+            .map_err(|e| RunError::Invalid { path: partial.clone(), what: format!("{e:?}") })?;
         std::fs::rename(&partial, &path).map_err(|source| RunError::Io { path, source })?;
         Ok(vec![json, weights])
     }

@@ -4,22 +4,21 @@
 //! better-than-expected actions of mixed-quality demonstrations count most and the worse
 //! ones hardly at all. It needs demonstrations that recorded their rewards (all of ours do).
 
+use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
-use super::critic::{matrix, vector};
-use super::floats;
 use super::offpolicy::mean_or_nan;
-use super::policy::{Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, scale_action};
+use super::policy::{Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::reinforce::reward_to_go;
 use super::trainer::{Metrics, impl_algorithm};
-use data::Episode;
-use sim::{Action, Env, ScenarioEnv, Space};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use data::Episode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv, Space};
 
 /// AWR's hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -105,7 +104,12 @@ pub struct AwrTrainer {
 }
 
 impl AwrTrainer {
-    pub fn new(env: &ScenarioEnv, episodes: &[Episode], config: &AwrConfig, device: &Device) -> Result<AwrTrainer, TrainError> {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &AwrConfig,
+        device: &Device,
+    ) -> Result<AwrTrainer, TrainError> {
         let steps: Vec<Vec<f32>> = episodes.iter().flat_map(|e| e.steps.iter().map(|s| s.obs.clone())).collect();
         if steps.is_empty() {
             return Err(TrainError::NoData("AWR learns from demonstrations: the dataset has no steps".into()));
@@ -220,7 +224,10 @@ impl AwrTrainer {
             ("train/policy_loss", policy_loss),
             ("train/value_loss", value_loss),
             ("train/weight_max", weights.iter().copied().fold(0.0, f32::max) as f64),
-            ("data/return_mean", mean_or_nan(&self.rows.episodes.iter().map(|(r, _)| r.iter().sum()).collect::<Vec<f32>>())),
+            (
+                "data/return_mean",
+                mean_or_nan(&self.rows.episodes.iter().map(|(r, _)| r.iter().sum()).collect::<Vec<f32>>()),
+            ),
         ];
         Ok(Some(Metrics { step: self.iteration, values }))
     }
@@ -232,11 +239,7 @@ fn rows(episodes: &[Episode], normalizer: &Normalizer, space: &Space) -> Rows {
     for episode in episodes {
         for step in &episode.steps {
             r.obs.extend(normalizer.apply(&step.obs));
-            match &step.action {
-                Action::Discrete(c) => r.classes.push(*c as i64),
-                Action::MultiDiscrete(v) => r.classes.extend(v.iter().map(|&c| c as i64)),
-                a @ Action::Continuous(_) => r.floats.extend(scale_action(space, a)),
-            }
+            push_target(&step.action, Some(space), &mut r.floats, &mut r.classes);
         }
         let ended = episode.steps.last().is_some_and(|s| s.terminated);
         let cut = (!ended).then(|| normalizer.apply(&episode.final_obs).collect());
@@ -267,7 +270,6 @@ pub const ENTRY: Entry = Entry {
         Ok(Box::new(AwrTrainer::new(cx.env, &cx.demos, &typed(t)?, cx.device)?))
     },
 };
-
 
 #[cfg(test)]
 mod tests {

@@ -3,20 +3,21 @@
 //! minibatches, early stopping on the validation loss and optional per-sample weights
 //! (success filtering, reward-weighted regression).
 
+use super::batch::{push_target, scalar};
 use super::error::TrainError;
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 
 use super::hindsight::GoalLayout;
-use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, scale_action, stacked};
-use data::{Episode, Source};
-use sim::{Action, Env, ScenarioEnv, Space};
+use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use data::{Episode, Source};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv, Space};
 
 /// How much each demonstrated step counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
@@ -121,7 +122,6 @@ struct Row<'a> {
     weight: f32,
 }
 
-
 /// Per-episode weights of a weighting scheme (before normalization).
 fn episode_weights(episodes: &[&Episode], config: &BcConfig) -> Vec<f32> {
     match config.weighting {
@@ -151,7 +151,8 @@ fn rows<'a>(
         }
         // A step the learner drove itself, with no expert label, shows no demonstrator: in
         // HG-DAgger data only the human's interventions (and labeled steps) teach.
-        let taught = episode.steps.iter().enumerate().filter(|(_, s)| s.source != Source::Policy || s.expert_label.is_some());
+        let taught =
+            episode.steps.iter().enumerate().filter(|(_, s)| s.source != Source::Policy || s.expert_label.is_some());
         rows.extend(taught.map(|(t, s)| Row { obs: s.obs.clone(), episode, t, weight }));
         if let Some((layout, rng)) = hindsight.as_mut() {
             let copies = layout.relabeled(episode, config.hindsight, rng);
@@ -174,11 +175,7 @@ fn samples(rows: &[Row], space: &Space, norm: &Normalizer, config: &BcConfig) ->
         }
         let target =
             if config.use_expert_labels { step.expert_label.as_ref().unwrap_or(&step.action) } else { &step.action };
-        match target {
-            Action::Continuous(_) => s.floats.extend(scale_action(space, target)),
-            Action::Discrete(c) => s.classes.push(*c as i64),
-            Action::MultiDiscrete(v) => s.classes.extend(v.iter().map(|&c| c as i64)),
-        }
+        push_target(target, Some(space), &mut s.floats, &mut s.classes);
         s.weights.push(row.weight);
         s.len += 1;
     }
@@ -211,10 +208,6 @@ impl Samples {
             .then(|| Tensor::<1>::from_data(TensorData::new(gather(&self.weights, 1), [b]), device));
         (x, target, weights)
     }
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f32>().as_slice::<f32>().ok().and_then(|s| s.first().copied()).unwrap_or(f32::NAN) as f64
 }
 
 /// Behaviour cloning as a resumable sequence of epochs, so a trainer thread can pause, change

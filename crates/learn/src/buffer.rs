@@ -3,9 +3,9 @@
 //! (n-step returns); demonstrations load into a buffer of their own.
 
 use data::Episode;
-use sim::Action;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use sim::Action;
 use std::collections::VecDeque;
 
 /// A sampled minibatch, row-major: `obs` is [batch, obs_dim], `actions` [batch, action_dim].
@@ -149,7 +149,14 @@ impl ReplayBuffer {
     /// Stores one transition, overwriting the oldest once full. An episode cut by the step
     /// limit is not `terminated`: its `next_obs` (the last observation) is bootstrapped from.
     pub fn push(&mut self, obs: &[f32], action: &[f32], reward: f32, next_obs: &[f32], terminated: bool) {
-        let t = Transition { obs: obs.to_vec(), action: action.to_vec(), reward, next_obs: next_obs.to_vec(), terminated, steps: 1 };
+        let t = Transition {
+            obs: obs.to_vec(),
+            action: action.to_vec(),
+            reward,
+            next_obs: next_obs.to_vec(),
+            terminated,
+            steps: 1,
+        };
         self.insert(&t);
     }
 
@@ -179,7 +186,8 @@ impl ReplayBuffer {
     ) -> ReplayBuffer {
         let total = episodes.iter().map(|e| e.steps.len()).sum();
         let obs_dim = episodes.first().map_or(0, |e| obs(&e.final_obs).len());
-        let action_dim = episodes.iter().flat_map(|e| e.steps.first()).map(|s| action(&s.action).len()).next().unwrap_or(0);
+        let action_dim =
+            episodes.iter().flat_map(|e| e.steps.first()).map(|s| action(&s.action).len()).next().unwrap_or(0);
         let mut buffer = ReplayBuffer::new(total, obs_dim, action_dim);
         for episode in episodes {
             let mut acc = NStep::new(n, gamma);
@@ -187,7 +195,8 @@ impl ReplayBuffer {
                 let next = episode.steps.get(t + 1).map_or(&episode.final_obs, |s| &s.obs);
                 let last = t + 1 == episode.steps.len();
                 let ended = step.terminated || step.truncated || last;
-                let done = acc.add(&obs(&step.obs), &action(&step.action), step.reward, &obs(next), step.terminated, ended);
+                let done =
+                    acc.add(&obs(&step.obs), &action(&step.action), step.reward, &obs(next), step.terminated, ended);
                 done.iter().for_each(|t| buffer.insert(t));
             }
         }
@@ -246,7 +255,12 @@ mod tests {
         let spans: Vec<_> = out.iter().map(|t| (t.obs[0], t.reward, t.next_obs[0], t.terminated, t.steps)).collect();
         assert_eq!(
             spans,
-            [(0.0, 2.75, 3.0, false, 3), (1.0, 2.0 + 1.5 + 1.0, 4.0, true, 3), (2.0, 3.0 + 2.0, 4.0, true, 2), (3.0, 4.0, 4.0, true, 1)]
+            [
+                (0.0, 2.75, 3.0, false, 3),
+                (1.0, 2.0 + 1.5 + 1.0, 4.0, true, 3),
+                (2.0, 3.0 + 2.0, 4.0, true, 2),
+                (3.0, 4.0, 4.0, true, 1)
+            ]
         );
         let batch = Batch::of_rewards(vec![2.75, 4.0], vec![0.0, 1.0], vec![3.0, 1.0]);
         // 2.75 + ½³·8; the terminated row keeps its reward.

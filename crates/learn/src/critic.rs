@@ -5,7 +5,6 @@
 use super::policy::{Activation, Mlp};
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use std::collections::VecDeque;
 
 /// Two independent Q-networks over (observation, scaled action).
@@ -60,22 +59,10 @@ pub fn polyak<M: Module>(target: M, online: &M, tau: f64) -> M {
     target.map(&mut Blend(collected.0, tau))
 }
 
-/// Rows of a flat row-major buffer as a [rows, width] tensor.
-pub fn matrix(data: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {
-    let width = data.len() / rows.max(1);
-    Tensor::<2>::from_data(TensorData::new(data, [rows, width]), device)
-}
-
-/// A vector as a [len] tensor.
-pub fn vector(data: Vec<f32>, device: &Device) -> Tensor<1> {
-    let n = data.len();
-    Tensor::<1>::from_data(TensorData::new(data, [n]), device)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::floats;
+    use crate::batch::floats;
 
     /// Every float parameter's values, in visiting order.
     struct Values(Vec<f32>);

@@ -12,11 +12,11 @@ use burn::prelude::Device;
 use data::ops::record_labeled;
 use data::staged::OrderedWriter;
 use data::{Dataset, Episode, Source};
-use sim::ScenarioEnv;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sim::ScenarioEnv;
 
 /// DAgger hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -38,7 +38,14 @@ pub struct DaggerConfig {
 
 impl Default for DaggerConfig {
     fn default() -> DaggerConfig {
-        DaggerConfig { rounds: 5, episodes_per_round: 20, beta: 0.5, beta_decay: 0.5, seed: 1_000, bc: BcConfig::default() }
+        DaggerConfig {
+            rounds: 5,
+            episodes_per_round: 20,
+            beta: 0.5,
+            beta_decay: 0.5,
+            seed: 1_000,
+            bc: BcConfig::default(),
+        }
     }
 }
 
@@ -173,8 +180,17 @@ impl DaggerTrainer {
 }
 
 /// Hyperparameters that can change while DAgger runs (the later rounds use them).
-pub const LIVE: [&str; 9] =
-    ["rounds", "episodes_per_round", "beta", "beta_decay", "seed", "bc.lr", "bc.batch_size", "bc.epochs", "bc.patience"];
+pub const LIVE: [&str; 9] = [
+    "rounds",
+    "episodes_per_round",
+    "beta",
+    "beta_decay",
+    "seed",
+    "bc.lr",
+    "bc.batch_size",
+    "bc.epochs",
+    "bc.patience",
+];
 
 impl super::trainer::Algorithm for DaggerTrainer {
     fn advance(&mut self) -> Result<Option<super::trainer::Metrics>, TrainError> {

@@ -50,7 +50,14 @@ fn resolve<'a>(schema: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
     }
 }
 
-fn walk(schema: &Value, values: &Value, order: &toml::Table, prefix: &str, defs: &Map<String, Value>, out: &mut Vec<Field>) {
+fn walk(
+    schema: &Value,
+    values: &Value,
+    order: &toml::Table,
+    prefix: &str,
+    defs: &Map<String, Value>,
+    out: &mut Vec<Field>,
+) {
     let schema = resolve(schema, defs);
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
     let mut properties: Vec<_> = properties.iter().collect();

@@ -11,22 +11,21 @@
 //! n-step returns. (The paper adds the n-step loss to a one-step loss; here the n-step
 //! target replaces it.)
 
-use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
-use super::floats;
+use super::batch::{floats, ints, matrix};
 use super::buffer::{Batch, NStep, ReplayBuffer};
-use super::critic::matrix;
-use data::Episode;
+use super::error::TrainError;
 use super::policy::{Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
+use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::trainer::{Metrics, impl_algorithm};
-use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use data::Episode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 
 /// DQN's hyperparameters (defaults: RL-Zoo's CartPole settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -113,22 +112,27 @@ impl DqnConfig {
 }
 
 /// Hyperparameters that can change while DQN runs.
-pub const LIVE: [&str; 8] =
-    ["lr", "gradient_steps", "train_every", "target_update_every", "epsilon_end", "total_steps", "demo_ratio", "margin_weight"];
+pub const LIVE: [&str; 8] = [
+    "lr",
+    "gradient_steps",
+    "train_every",
+    "target_update_every",
+    "epsilon_end",
+    "total_steps",
+    "demo_ratio",
+    "margin_weight",
+];
 
 /// DQfD's large-margin loss, averaged: max_a [Q(s, a) + margin·(a ≠ a_E)] − Q(s, a_E).
 /// `q`: [batch, actions]; `expert`: the demonstrated actions, [batch, 1].
 pub fn margin_loss(q: Tensor<2>, expert: Tensor<2, Int>, margin: f32) -> Tensor<1> {
     let [b, n] = q.dims();
-    let chosen: Vec<i64> = floats_int(expert.clone());
-    let margins: Vec<f32> = chosen.iter().flat_map(|&e| (0..n).map(move |a| if a as i64 == e { 0.0 } else { margin })).collect();
+    let chosen: Vec<i64> = ints(expert.clone());
+    let margins: Vec<f32> =
+        chosen.iter().flat_map(|&e| (0..n).map(move |a| if a as i64 == e { 0.0 } else { margin })).collect();
     let margins = matrix(margins, b, &q.device());
     let best = (q.clone() + margins).max_dim(1).reshape([b]);
     (best - q.gather(1, expert).reshape([b])).mean()
-}
-
-fn floats_int(t: Tensor<2, Int>) -> Vec<i64> {
-    t.into_data().convert::<i64>().try_into_vec::<i64>().unwrap_or_default()
 }
 
 /// Huber loss (δ = 1), averaged: ½d² for |d| ≤ 1, |d| − ½ beyond. `d`: [batch].
@@ -166,7 +170,12 @@ impl DqnTrainer {
     }
 
     /// DQN, or DQfD when `demos` are given and the config draws on them.
-    pub fn with_demos(env: &ScenarioEnv, config: &DqnConfig, demos: &[Episode], device: &Device) -> Result<DqnTrainer, TrainError> {
+    pub fn with_demos(
+        env: &ScenarioEnv,
+        config: &DqnConfig,
+        demos: &[Episode],
+        device: &Device,
+    ) -> Result<DqnTrainer, TrainError> {
         let space = env.action_space().clone();
         let actions = match config.policy.layout(&space) {
             Layout::Categorical { sizes } if sizes.len() == 1 => sizes[0],
@@ -176,7 +185,9 @@ impl DqnTrainer {
             return Err(TrainError::Config("DQN acts on single observations (policy.history = 1)".into()));
         }
         if (config.demo_ratio > 0.0 || config.pretrain_steps > 0) && demos.is_empty() {
-            return Err(TrainError::NoData("demo_ratio and pretrain_steps learn from demonstrations: give --demos".into()));
+            return Err(TrainError::NoData(
+                "demo_ratio and pretrain_steps learn from demonstrations: give --demos".into(),
+            ));
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
@@ -216,7 +227,13 @@ impl DqnTrainer {
     /// The greedy policy of the current Q-network.
     pub fn policy(&self) -> MlpPolicy {
         let identity = Normalizer { mean: vec![0.0; self.obs_dim], std: vec![1.0; self.obs_dim] };
-        MlpPolicy::new(self.online.valid(), self.config.policy.clone(), identity, self.space.clone(), self.inference.clone())
+        MlpPolicy::new(
+            self.online.valid(),
+            self.config.policy.clone(),
+            identity,
+            self.space.clone(),
+            self.inference.clone(),
+        )
     }
 
     /// ε after `env_steps`: linear from `epsilon_start` to `epsilon_end`, then constant.
@@ -240,7 +257,12 @@ impl DqnTrainer {
                     other => unreachable!("a categorical head over one dimension gives {other:?}"),
                 }
             };
-            let step = self.env.step(&[Action::Discrete(choice)]).map_err(|e| TrainError::Config(e.to_string()))?.get(0).clone();
+            let step = self
+                .env
+                .step(&[Action::Discrete(choice)])
+                .map_err(|e| TrainError::Config(e.to_string()))?
+                .get(0)
+                .clone();
             // After an episode ends, `step.obs` is the next episode's first observation.
             let next = step.final_obs.as_deref().unwrap_or(&step.obs);
             let ended = step.terminated || step.truncated;
@@ -269,11 +291,8 @@ impl DqnTrainer {
     fn next_values(&self, batch: &Batch, rows: usize) -> Vec<f32> {
         let next = self.tensor(batch.next_obs.clone(), rows, &self.inference);
         let q_target = self.target.outputs(next.clone());
-        let chosen = if self.config.double_q {
-            self.online.valid().outputs(next).argmax(1)
-        } else {
-            q_target.clone().argmax(1)
-        };
+        let chosen =
+            if self.config.double_q { self.online.valid().outputs(next).argmax(1) } else { q_target.clone().argmax(1) };
         floats(q_target.gather(1, chosen).reshape([rows]))
     }
 
@@ -306,7 +325,11 @@ impl DqnTrainer {
         let mut loss = huber(q - Tensor::<1>::from_data(TensorData::new(targets, [rows]), &self.device));
         if from_demos > 0 && self.config.margin_weight > 0.0 {
             let at = rows - from_demos;
-            let margin = margin_loss(q_all.narrow(0, at, from_demos), chosen.narrow(0, at, from_demos), self.config.margin as f32);
+            let margin = margin_loss(
+                q_all.narrow(0, at, from_demos),
+                chosen.narrow(0, at, from_demos),
+                self.config.margin as f32,
+            );
             loss = loss + margin * self.config.margin_weight;
         }
         let value = log.then(|| floats(loss.clone().inner()).first().copied().unwrap_or(f32::NAN) as f64);
@@ -391,7 +414,6 @@ fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Alg
     cx.no_resume("DQN")?;
     Ok(Box::new(DqnTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.device)?))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! Evaluation: a policy, the scripted expert and random play on the same seeds.
 
+use serde::Serialize;
 use sim::rollout::{ActError, rollouts, summarize};
 use sim::{Policy, RandomPolicy, ScenarioEnv};
-use serde::Serialize;
 
 /// How well a policy does, and how close it comes to the expert.
 #[derive(Debug, Clone, PartialEq, Serialize)]

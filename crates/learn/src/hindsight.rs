@@ -4,9 +4,9 @@
 //! replaced by a point the trajectory actually reached later.
 
 use data::Episode;
-use sim::scenario::{Obs, Scenario};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use sim::scenario::{Obs, Scenario};
 
 /// Where the goal appears in a scenario's observation vector.
 #[derive(Debug, Clone, PartialEq)]

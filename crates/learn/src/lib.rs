@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod awr;
+pub mod batch;
 pub mod bc;
 pub mod buffer;
 pub mod critic;
@@ -97,9 +98,4 @@ pub fn set_live<T: Serialize + DeserializeOwned>(
     }
     *config = updated;
     Ok(())
-}
-
-/// The values of a 1-D tensor, read back from its device.
-pub(crate) fn floats(t: burn::tensor::Tensor<1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
 }

@@ -1,14 +1,14 @@
 //! What the continuous-action off-policy learners (SAC, TD3) share: the environment loop that
 //! feeds their replay buffer, demonstrations loaded as transitions, and Gaussian noise.
 
-use super::error::TrainError;
 use super::buffer::{Batch, ReplayBuffer};
+use super::error::TrainError;
 use super::policy::{Normalizer, scale_action, unscale_action};
 use data::Episode;
-use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 
 /// One environment stepped with scaled continuous actions, every step stored in a replay buffer.
 pub struct Explorer {

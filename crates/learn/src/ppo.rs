@@ -9,24 +9,24 @@
 //! et al. 2018); with `--init`, the actor starts from a pretrained policy and keeps its
 //! observation normalizer.
 
+use super::batch::{floats, push_target, scalar};
 use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
-use super::floats;
 use super::policy::{
-    Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, scale_action, unscale_action,
+    Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action,
 };
+use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::rl::Pretrained;
-use data::Episode;
 use super::trainer::{Metrics, impl_algorithm};
-use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use data::Episode;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv, Space, VecEnv};
 
 /// PPO's hyperparameters (defaults: RL-Zoo's CartPole settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -125,7 +125,14 @@ pub const LIVE: [&str; 9] =
 /// includes the discounted value of the last state of an episode cut by the step limit;
 /// `ends[t]`: an episode ended at step t (nothing is bootstrapped across it); `last_value`:
 /// the value of the state after the rollout. Returns (advantages, returns).
-pub fn gae(rewards: &[f32], values: &[f32], ends: &[bool], last_value: f32, gamma: f32, lambda: f32) -> (Vec<f32>, Vec<f32>) {
+pub fn gae(
+    rewards: &[f32],
+    values: &[f32],
+    ends: &[bool],
+    last_value: f32,
+    gamma: f32,
+    lambda: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let n = rewards.len();
     let mut advantages = vec![0.0; n];
     let mut next = 0.0;
@@ -242,7 +249,8 @@ impl PpoTrainer {
         device: &Device,
     ) -> Result<PpoTrainer, TrainError> {
         let space = env.action_space().clone();
-        let config = &PpoConfig { policy: init.map_or(config.policy.clone(), |p| p.policy.config.clone()), ..config.clone() };
+        let config =
+            &PpoConfig { policy: init.map_or(config.policy.clone(), |p| p.policy.config.clone()), ..config.clone() };
         let layout = config.policy.layout(&space);
         if !matches!(layout, Layout::Categorical { .. } | Layout::Gaussian { tanh: false, .. }) {
             return Err(TrainError::Config(format!(
@@ -339,11 +347,7 @@ impl PpoTrainer {
             for obs in &self.obs {
                 let x: Vec<f32> = normalizer.apply(obs).collect();
                 let scaled = actor.decide(&x, &self.inference, Some(&mut self.rng));
-                match &scaled {
-                    Action::Discrete(c) => r.classes.push(*c as i64),
-                    Action::MultiDiscrete(v) => r.classes.extend(v.iter().map(|&c| c as i64)),
-                    Action::Continuous(a) => r.floats.extend_from_slice(a),
-                }
+                push_target(&scaled, None, &mut r.floats, &mut r.classes);
                 r.obs.extend(x);
                 actions.push(unscale_action(&self.space, scaled));
             }
@@ -396,7 +400,8 @@ impl PpoTrainer {
         for i in 0..n {
             let column = |v: &[f32]| v.iter().skip(i).step_by(n).copied().collect::<Vec<_>>();
             let ends: Vec<bool> = r.ends.iter().skip(i).step_by(n).copied().collect();
-            let (a, g) = gae(&column(&r.rewards), &column(&values), &ends, last[i], gamma, self.config.gae_lambda as f32);
+            let (a, g) =
+                gae(&column(&r.rewards), &column(&values), &ends, last[i], gamma, self.config.gae_lambda as f32);
             for (t, (a, g)) in a.into_iter().zip(g).enumerate() {
                 advantages[t * n + i] = a;
                 returns[t * n + i] = g;
@@ -484,7 +489,8 @@ impl PpoTrainer {
         let pick = |v: &[f32]| -> Tensor<1> {
             Tensor::<1>::from_data(TensorData::new(batch.iter().map(|&i| v[i]).collect::<Vec<_>>(), [b]), device)
         };
-        let obs: Vec<f32> = batch.iter().flat_map(|&i| r.obs[i * self.obs_dim..(i + 1) * self.obs_dim].iter().copied()).collect();
+        let obs: Vec<f32> =
+            batch.iter().flat_map(|&i| r.obs[i * self.obs_dim..(i + 1) * self.obs_dim].iter().copied()).collect();
         let x = Tensor::<2>::from_data(TensorData::new(obs, [b, self.obs_dim]), device);
         let mut adv: Vec<f32> = batch.iter().map(|&i| advantages[i]).collect();
         if self.config.normalize_advantages && b > 1 {
@@ -526,7 +532,8 @@ impl PpoTrainer {
         use rand::Rng;
         let picks: Vec<usize> = (0..rows).map(|_| self.rng.random_range(0..self.demos.obs.len())).collect();
         let normalizer = self.normalizer();
-        let obs: Vec<f32> = picks.iter().flat_map(|&i| normalizer.apply(&self.demos.obs[i]).collect::<Vec<_>>()).collect();
+        let obs: Vec<f32> =
+            picks.iter().flat_map(|&i| normalizer.apply(&self.demos.obs[i]).collect::<Vec<_>>()).collect();
         let x = Tensor::<2>::from_data(TensorData::new(obs, [rows, self.obs_dim]), &self.device);
         let target = if self.demos.classes.is_empty() {
             let d = self.demos.floats.len() / self.demos.obs.len();
@@ -534,7 +541,8 @@ impl PpoTrainer {
             Target::Continuous(Tensor::<2>::from_data(TensorData::new(y, [rows, d]), &self.device))
         } else {
             let d = self.demos.classes.len() / self.demos.obs.len();
-            let y: Vec<i64> = picks.iter().flat_map(|&i| self.demos.classes[i * d..(i + 1) * d].iter().copied()).collect();
+            let y: Vec<i64> =
+                picks.iter().flat_map(|&i| self.demos.classes[i * d..(i + 1) * d].iter().copied()).collect();
             Target::Classes(Tensor::<2, Int>::from_data(TensorData::new(y, [rows, d]), &self.device))
         };
         self.model.actor.nll(x, &target).mean()
@@ -546,17 +554,9 @@ fn demo_rows(episodes: &[Episode], space: &Space) -> Demos {
     let mut demos = Demos::default();
     for step in episodes.iter().flat_map(|e| &e.steps) {
         demos.obs.push(step.obs.clone());
-        match &step.action {
-            Action::Discrete(c) => demos.classes.push(*c as i64),
-            Action::MultiDiscrete(v) => demos.classes.extend(v.iter().map(|&c| c as i64)),
-            a @ Action::Continuous(_) => demos.floats.extend(scale_action(space, a)),
-        }
+        push_target(&step.action, Some(space), &mut demos.floats, &mut demos.classes);
     }
     demos
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    floats(t).first().copied().unwrap_or(f32::NAN) as f64
 }
 
 impl_algorithm!(PpoTrainer, LIVE, |t| t.env_steps, artifacts: |t| vec![crate::artifact::critic("value_mlp", t.model.critic.valid(), &t.config)]);
@@ -596,7 +596,6 @@ fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Alg
     cx.no_resume("PPO")?;
     Ok(Box::new(PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -65,8 +65,11 @@ pub struct Entry {
     /// How far a run of `config` goes, for progress bars.
     pub budget: fn(&toml::Table) -> Result<Budget, TrainError>,
     /// The trainer for a run.
-    pub build: fn(&toml::Table, Context<'_>) -> Result<Box<dyn Algorithm>, TrainError>,
+    pub build: Builder,
 }
+
+/// Builds an algorithm's trainer from its hyperparameters and the run's context.
+pub type Builder = fn(&toml::Table, Context<'_>) -> Result<Box<dyn Algorithm>, TrainError>;
 
 /// What an algorithm needs from the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

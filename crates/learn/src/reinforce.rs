@@ -3,20 +3,19 @@
 //! discounted return that followed it minus the state's estimated value, and step up that
 //! gradient. No clipping, no reuse of old samples: the plain estimator PPO improves on.
 
+use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
-use super::critic::{matrix, vector};
-use super::floats;
 use super::offpolicy::{identity, mean_or_nan};
 use super::policy::{Head, Layout, Mlp, MlpPolicy, PolicyConfig, PolicyNet, Target, unscale_action};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
-use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv, Space, VecEnv};
 
 /// REINFORCE's hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -161,13 +160,14 @@ impl ReinforceTrainer {
         let mut rewards = Vec::new();
         loop {
             let scaled = policy.decide(&self.obs, &self.inference, Some(&mut self.rng));
-            match &scaled {
-                Action::Discrete(c) => batch.classes.push(*c as i64),
-                Action::MultiDiscrete(v) => batch.classes.extend(v.iter().map(|&c| c as i64)),
-                Action::Continuous(a) => batch.floats.extend_from_slice(a),
-            }
+            push_target(&scaled, None, &mut batch.floats, &mut batch.classes);
             batch.obs.extend_from_slice(&self.obs);
-            let step = self.env.step(&[unscale_action(&self.space, scaled)]).map_err(|e| TrainError::Config(e.to_string()))?.get(0).clone();
+            let step = self
+                .env
+                .step(&[unscale_action(&self.space, scaled)])
+                .map_err(|e| TrainError::Config(e.to_string()))?
+                .get(0)
+                .clone();
             rewards.push(step.reward);
             self.env_steps += 1;
             self.obs = step.obs;
@@ -216,7 +216,8 @@ impl ReinforceTrainer {
         // The policy gradient's surrogate: −E[log π(a|s)·(G − b(s))]; nll is −log π.
         let policy_loss = (self.model.policy.nll(x, &target) * vector(weights, &self.device)).mean();
         let value_loss = (values - returns).square().mean();
-        let loss = if self.config.baseline { policy_loss.clone() + value_loss.clone() * 0.5 } else { policy_loss.clone() };
+        let loss =
+            if self.config.baseline { policy_loss.clone() + value_loss.clone() * 0.5 } else { policy_loss.clone() };
         let (pl, vl) = (floats(policy_loss.inner())[0] as f64, floats(value_loss.inner())[0] as f64);
         if !pl.is_finite() {
             return Err(TrainError::diverged(pl, "update", self.updates));
@@ -252,7 +253,6 @@ pub const ENTRY: Entry = Entry {
         Ok(Box::new(ReinforceTrainer::new(cx.env, &typed(t)?, cx.device)?))
     },
 };
-
 
 #[cfg(test)]
 mod tests {

@@ -220,7 +220,14 @@ pub fn algorithm(
     let entry = config.entry()?;
     let init = match &config.init {
         Some(dir) => {
-            let policy = load_mlp(dir, env).map_err(|e| TrainError::Config(format!("--init: {e}")))?;
+            let loaded = load_policy(dir, env).map_err(|e| TrainError::Config(format!("--init: {e}")))?;
+            let policy = loaded.as_mlp().cloned().ok_or_else(|| {
+                let kind = loaded.kind();
+                TrainError::Config(format!(
+                    "--init {}: a `{kind}` policy; finetuning starts from an MLP policy",
+                    dir.display()
+                ))
+            })?;
             Some(Pretrained { dir: dir.clone(), policy })
         }
         None => None,

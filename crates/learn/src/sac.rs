@@ -9,23 +9,23 @@
 //! pretrained policy without them: the warning of Levine's lecture on imitation–RL hybrids that the first updates of a random
 //! critic can erase what pretraining taught.
 
-use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::batch::{floats, matrix, scalar, vector};
 use super::buffer::{Batch, ReplayBuffer};
-use super::critic::{TwinQ, matrix, polyak, vector};
-use super::floats;
+use super::critic::{TwinQ, polyak};
+use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
+use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
-use data::Episode;
-use sim::{Action, Env, ScenarioEnv, Space};
 use burn::module::Param;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use data::Episode;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Action, Env, ScenarioEnv, Space};
 
 /// SAC's hyperparameters (defaults: RL-Zoo's Pendulum settings, but 64-unit layers: on the
 /// CPU a gradient step of 256-unit networks takes 15 ms, of 64-unit ones 1.5 ms, and both
@@ -175,7 +175,9 @@ impl SacTrainer {
         let space = env.action_space().clone();
         let dims = action_dims(&space);
         if dims == 0 {
-            return Err(TrainError::Config("SAC needs continuous (Box) actions; use DQN or PPO for discrete ones".into()));
+            return Err(TrainError::Config(
+                "SAC needs continuous (Box) actions; use DQN or PPO for discrete ones".into(),
+            ));
         }
         let policy_config = init.map_or(config.policy.clone(), |p| p.policy.config.clone());
         if !matches!(policy_config.layout(&space), Layout::Gaussian { tanh: true, .. }) || policy_config.history > 1 {
@@ -199,7 +201,10 @@ impl SacTrainer {
         let critic = TwinQ::new(obs_dim, dims, &config.critic_hidden, policy_config.activation, &autodiff);
         let demos = demo_buffer(demos, &normalizer, &space, config.gamma as f32);
         let temperature = Temperature {
-            log_alpha: Param::from_tensor(Tensor::<1>::from_floats([config.initial_alpha.max(1e-8).ln() as f32], &autodiff)),
+            log_alpha: Param::from_tensor(Tensor::<1>::from_floats(
+                [config.initial_alpha.max(1e-8).ln() as f32],
+                &autodiff,
+            )),
         };
         let learning_starts = if init.is_some() { 0 } else { config.learning_starts };
         Ok(SacTrainer {
@@ -267,11 +272,14 @@ impl SacTrainer {
         let noise = matrix(normal(&mut self.rng, b * self.dims, 1.0), b, &self.inference);
         let (next_action, next_logp) = self.actor.valid().rsample(next.clone(), noise).expect("a tanh-Gaussian actor");
         let min_q_next = floats(self.target.min(next, next_action));
-        let y = vector(soft_targets(&batch, &min_q_next, &floats(next_logp), alpha, self.config.gamma as f32), &self.device);
+        let y = vector(
+            soft_targets(&batch, &min_q_next, &floats(next_logp), alpha, self.config.gamma as f32),
+            &self.device,
+        );
         let obs = matrix(batch.obs.clone(), b, &self.device);
         let (q1, q2) = self.critic.forward(obs.clone(), matrix(batch.actions.clone(), b, &self.device));
         let critic_loss = ((q1 - y.clone()).square().mean() + (q2 - y).square().mean()) * 0.5;
-        let mut losses = log.then(|| Losses { critic: scalar(&critic_loss), ..Losses::NONE });
+        let mut losses = log.then(|| Losses { critic: scalar(critic_loss.clone().inner()), ..Losses::NONE });
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.critic);
         self.critic = self.critic_optimizer.step(self.config.lr, self.critic.clone(), grads);
         self.target = polyak(self.target.clone(), &self.critic.valid(), self.config.tau);
@@ -290,8 +298,8 @@ impl SacTrainer {
         }
         let entropy = -floats(logp.clone().mean().inner())[0];
         if let Some(l) = &mut losses {
-            (l.actor, l.entropy) = (scalar(&actor_loss), entropy as f64);
-            l.bc = bc.as_ref().map_or(f64::NAN, scalar);
+            (l.actor, l.entropy) = (scalar(actor_loss.clone().inner()), entropy as f64);
+            l.bc = bc.map_or(f64::NAN, |bc| scalar(bc.inner()));
         }
         let grads = GradientsParams::from_grads(actor_loss.backward(), &self.actor);
         self.actor = self.actor_optimizer.step(self.config.lr, self.actor.clone(), grads);
@@ -362,10 +370,6 @@ impl SacTrainer {
     }
 }
 
-fn scalar(t: &Tensor<1>) -> f64 {
-    floats(t.clone().inner()).first().copied().unwrap_or(f32::NAN) as f64
-}
-
 impl_algorithm!(SacTrainer, LIVE, |t| t.explorer.env_steps, artifacts: |t| vec![crate::artifact::critic("twin_q", t.critic.valid(), &t.config)]);
 
 /// SAC in the registry.
@@ -404,7 +408,6 @@ fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Alg
     cx.no_resume("SAC")?;
     Ok(Box::new(SacTrainer::new(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -4,19 +4,19 @@
 //! `policy_delay` critic steps. The actor is a tanh-Gaussian head's mean, tanh(μ) (its std
 //! output is unused), so a TD3 run saves, evaluates and loads like any other policy.
 
+use super::batch::{floats, matrix, vector};
+use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
-use super::critic::{TwinQ, matrix, polyak, vector};
-use super::floats;
 use super::offpolicy::{Explorer, action_dims, identity, mean_or_nan, normal};
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
-use sim::{Env, ScenarioEnv, Space};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Env, ScenarioEnv, Space};
 
 /// TD3's hyperparameters (defaults: the paper's, with RL-Zoo's Pendulum budget and, as SAC,
 /// 64-unit layers for speed on the CPU).
@@ -102,7 +102,9 @@ impl Td3Trainer {
         let space = env.action_space().clone();
         let dims = action_dims(&space);
         if dims == 0 {
-            return Err(TrainError::Config("TD3 needs continuous (Box) actions; use DQN or PPO for discrete ones".into()));
+            return Err(TrainError::Config(
+                "TD3 needs continuous (Box) actions; use DQN or PPO for discrete ones".into(),
+            ));
         }
         if !matches!(config.policy.layout(&space), Layout::Gaussian { tanh: true, .. }) || config.policy.history > 1 {
             return Err(TrainError::Config("TD3's actor is a tanh_gaussian head's mean on single observations".into()));
@@ -133,7 +135,13 @@ impl Td3Trainer {
     /// The current actor as a policy.
     pub fn policy(&self) -> MlpPolicy {
         let normalizer = self.explorer.normalizer.clone();
-        MlpPolicy::new(self.actor.valid(), self.config.policy.clone(), normalizer, self.space.clone(), self.inference.clone())
+        MlpPolicy::new(
+            self.actor.valid(),
+            self.config.policy.clone(),
+            normalizer,
+            self.space.clone(),
+            self.inference.clone(),
+        )
     }
 
     /// Uniform before learning starts, then the actor's action plus Gaussian noise, clipped.
@@ -154,10 +162,13 @@ impl Td3Trainer {
         let b = batch.len();
         let next = matrix(batch.next_obs.clone(), b, &self.inference);
         let clip = self.config.noise_clip as f32;
-        let smoothing: Vec<f32> =
-            normal(&mut self.rng, b * self.dims, self.config.target_noise as f32).into_iter().map(|e| e.clamp(-clip, clip)).collect();
-        let next_action =
-            (self.actor_target.mean_action(next.clone()).expect("a Gaussian head") + matrix(smoothing, b, &self.inference)).clamp(-1.0, 1.0);
+        let smoothing: Vec<f32> = normal(&mut self.rng, b * self.dims, self.config.target_noise as f32)
+            .into_iter()
+            .map(|e| e.clamp(-clip, clip))
+            .collect();
+        let next_action = (self.actor_target.mean_action(next.clone()).expect("a Gaussian head")
+            + matrix(smoothing, b, &self.inference))
+        .clamp(-1.0, 1.0);
         let min_q_next = floats(self.critic_target.min(next, next_action));
         let y = vector(batch.targets(&min_q_next, self.config.gamma as f32), &self.device);
         let obs = matrix(batch.obs, b, &self.device);

@@ -9,8 +9,8 @@ use super::artifact::{Artifact, PolicyArtifact};
 use super::error::TrainError;
 use sim::rollout::ActError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 

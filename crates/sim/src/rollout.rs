@@ -29,7 +29,9 @@ pub struct Summary {
 /// A policy chose an action the scenario cannot take, such as a NaN from diverged weights:
 /// the episode stops there and the caller says whose policy it was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("at step {step} of the episode from seed {seed}, the policy acted outside the action space ({source}); its weights may hold NaN or infinite values")]
+#[error(
+    "at step {step} of the episode from seed {seed}, the policy acted outside the action space ({source}); its weights may hold NaN or infinite values"
+)]
 pub struct ActError {
     pub seed: u64,
     pub step: u32,

@@ -2,8 +2,8 @@
 //! to rebind it (saved for this scenario).
 
 use super::Ui;
-use sim::scenario::{Bindings, Key};
 use bevy_egui::egui;
+use sim::scenario::{Bindings, Key};
 
 fn keys(keys: &[Key]) -> String {
     if keys.is_empty() { "—".into() } else { keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ") }

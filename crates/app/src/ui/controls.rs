@@ -2,9 +2,9 @@
 //! problem dialog.
 
 use super::Ui;
-use crate::session::Driver;
 use crate::Errors;
 use crate::render::{Pane, SceneRect, pane_rect};
+use crate::session::Driver;
 use bevy::math::Vec2;
 use bevy_egui::egui;
 
@@ -85,7 +85,8 @@ pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
 /// (as the cameras divide it).
 fn halves(scene: egui::Rect, split: bool) -> (egui::Rect, egui::Rect) {
     let rect = SceneRect { min: Vec2::new(scene.min.x, scene.min.y), max: Vec2::new(scene.max.x, scene.max.y) };
-    let to_egui = |(min, max): (Vec2, Vec2)| egui::Rect::from_min_max(egui::pos2(min.x, min.y), egui::pos2(max.x, max.y));
+    let to_egui =
+        |(min, max): (Vec2, Vec2)| egui::Rect::from_min_max(egui::pos2(min.x, min.y), egui::pos2(max.x, max.y));
     (to_egui(pane_rect(Pane::Main, &rect, split)), to_egui(pane_rect(Pane::Rival, &rect, split)))
 }
 

@@ -53,7 +53,8 @@ fn viewer(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         if row.button(label).clicked() {
             ui.replay.playing = !ui.replay.playing;
         }
-        if row.button("⑂ Branch here").on_hover_text("Keep the steps before this one and record on from here").clicked() {
+        if row.button("⑂ Branch here").on_hover_text("Keep the steps before this one and record on from here").clicked()
+        {
             outcome = Some(ui.replay.branch(&mut ui.recording, &mut ui.session));
         }
         if row.button("🗑 Delete").clicked() {

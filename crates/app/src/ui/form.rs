@@ -1,8 +1,8 @@
 //! A hyperparameter form generated from a config's own description (`learn::describe`):
 //! one row per field, its doc comment as tooltip, the widget chosen by the field's kind.
 
-use learn::describe::{Field, FieldKind};
 use bevy_egui::egui;
+use learn::describe::{Field, FieldKind};
 use std::collections::HashMap;
 
 /// Text being typed into fields, kept until committed with Enter or by leaving the field.
@@ -12,11 +12,18 @@ pub struct FormState {
 }
 
 /// Draws the fields; returns the `(key, value)` changes the user committed this frame.
-pub fn form(ui: &mut egui::Ui, id: &str, fields: &[Field], state: &mut FormState, live: &[&str]) -> Vec<(String, String)> {
+pub fn form(
+    ui: &mut egui::Ui,
+    id: &str,
+    fields: &[Field],
+    state: &mut FormState,
+    live: &[&str],
+) -> Vec<(String, String)> {
     let mut changes = Vec::new();
     egui::Grid::new(id).num_columns(2).striped(true).show(ui, |grid| {
         for field in fields {
-            let label = if live.contains(&field.key.as_str()) { format!("{} ⚡", field.key) } else { field.key.clone() };
+            let label =
+                if live.contains(&field.key.as_str()) { format!("{} ⚡", field.key) } else { field.key.clone() };
             let doc = if live.contains(&field.key.as_str()) {
                 format!("{}\n\n⚡ changes apply live during a run", field.doc)
             } else {

@@ -9,6 +9,7 @@ mod form;
 mod policy_view;
 mod train;
 
+use super::Errors;
 use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
@@ -16,11 +17,10 @@ use super::session::Session;
 use super::split::Split;
 use super::teleop::ActiveBindings;
 use super::training::Training;
-use super::Errors;
+use bevy::camera::CameraOutputMode;
+use bevy::camera::visibility::RenderLayers;
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy::camera::visibility::RenderLayers;
-use bevy::camera::CameraOutputMode;
 use bevy::render::render_resource::BlendState;
 use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui};
 
@@ -62,7 +62,12 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
     egui::Panel::top("top").show(&mut root, |top| controls::top_bar(top, &mut ui));
     egui::Panel::right("side").resizable(true).default_size(400.0).show(&mut root, |side| {
         side.horizontal(|row| {
-            for (tab, name) in [(Tab::Train, "Train"), (Tab::Episodes, "Episodes"), (Tab::Bindings, "Bindings"), (Tab::Policy, "Policy view")] {
+            for (tab, name) in [
+                (Tab::Train, "Train"),
+                (Tab::Episodes, "Episodes"),
+                (Tab::Bindings, "Bindings"),
+                (Tab::Policy, "Policy view"),
+            ] {
                 row.selectable_value(&mut *ui.tab, tab, name);
             }
         });

@@ -4,9 +4,9 @@
 
 use super::Ui;
 use crate::session::Driver;
+use bevy_egui::egui;
 use learn::run;
 use sim::Action;
-use bevy_egui::egui;
 use std::path::PathBuf;
 
 fn show(action: &Option<Action>) -> String {

@@ -51,7 +51,8 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 *config = fresh;
             }
             row.label("Device:");
-            for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Gpu, "gpu"), (DeviceChoice::Cpu, "cpu")] {
+            for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Gpu, "gpu"), (DeviceChoice::Cpu, "cpu")]
+            {
                 row.selectable_value(&mut ui.training.device, choice, name);
             }
         });
@@ -69,7 +70,11 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 }
             }
             _ => {
-                if row.button("🎓 Train").on_hover_text("Learn from the episodes in the dataset, on its own thread").clicked() {
+                if row
+                    .button("🎓 Train")
+                    .on_hover_text("Learn from the episodes in the dataset, on its own thread")
+                    .clicked()
+                {
                     let (env, dataset) = (ui.session.env.clone(), ui.recording.dataset.clone());
                     match ui.training.start(&env, &dataset) {
                         Ok(()) => ui.session.driver = Driver::Policy,

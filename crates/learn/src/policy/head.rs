@@ -7,7 +7,6 @@
 //! nobody demonstrated.
 
 use super::mlp::Mlp;
-use sim::{Action, Space};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -16,6 +15,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
+use sim::{Action, Space};
 
 /// The distribution over continuous actions a policy learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]

@@ -8,11 +8,11 @@ pub mod saved;
 pub use head::{Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp};
 
-use sim::{Action, ScenarioEnv, Space};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::{Action, ScenarioEnv, Space};
 use std::collections::VecDeque;
 
 /// The architecture of a policy network.
