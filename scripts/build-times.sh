@@ -3,7 +3,9 @@
 #   1. a cold `make test` on a fresh clone with an empty target dir (builds and runs every test),
 #   2. `touch` one learn-layer file, then the test binaries (`cargo test --release --no-run`),
 #   3. the same touch, then the release app binary (`cargo build --release --bin apprentice`),
-#   4. `touch` one app file, then the release app binary.
+#   4. `touch` one app file, then the release app binary,
+#   5. a real edit in learn (TD3's default noise, put back afterwards), then the test binaries
+#      and the release app: unlike a touch, it changes the code every crate above learn sees.
 # Steps 2–4 use the warm target dir that `make` uses. `--skip-cold` leaves out step 1
 # (about 40 minutes on 2 cores).
 set -euo pipefail
@@ -41,3 +43,12 @@ touch crates/learn/src/td3.rs
 echo "touch crates/learn/src/td3.rs, release app:    $(seconds cargo build --release --bin apprentice)"
 touch crates/app/src/render.rs
 echo "touch crates/app/src/render.rs, release app:   $(seconds cargo build --release --bin apprentice)"
+
+# A change of code, not only of a timestamp; the file is restored however the script ends.
+edited=crates/learn/src/td3.rs
+cp "$edited" "$log.td3"
+trap 'cp "$log.td3" "$edited"' EXIT
+sed -i 's/exploration_noise: 0.1,/exploration_noise: 0.15,/' "$edited"
+echo "edit crates/learn/src/td3.rs, test binaries:   $(seconds cargo test --release --workspace --no-run)"
+sed -i 's/exploration_noise: 0.15,/exploration_noise: 0.2,/' "$edited"
+echo "edit crates/learn/src/td3.rs, release app:     $(seconds cargo build --release --bin apprentice)"

@@ -250,7 +250,7 @@ fn handle(training: &mut Training, session: &mut Session, errors: &mut super::Er
             training.phase = Phase::Finished;
             training.trainer = None;
             training.status = format!(
-                "finished; the policy is saved in {}",
+                "the policy is saved in {}",
                 training.run_dir.as_ref().map_or(String::new(), |d| d.display().to_string())
             );
         }

@@ -138,17 +138,19 @@ pub struct Plot {
     pub x: &'static str,
     pub unit: Unit,
     pub series: &'static [&'static str],
+    /// A y range always shown (success rates: 0 to 1), else the data's own.
+    pub y: Option<(f64, f64)>,
 }
 
 impl Plot {
     /// A chart against the step counter.
     pub const fn steps(title: &'static str, unit: Unit, series: &'static [&'static str]) -> Plot {
-        Plot { title, x: "step", unit, series }
+        Plot { title, x: "step", unit, series, y: None }
     }
 
     /// A chart against a column the algorithm logs.
     pub const fn against(title: &'static str, x: &'static str, unit: Unit, series: &'static [&'static str]) -> Plot {
-        Plot { title, x, unit, series }
+        Plot { title, x, unit, series, y: None }
     }
 }
 
@@ -262,11 +264,12 @@ fn check_of<T: Config>(table: &toml::Table) -> Result<(), TrainError> {
 }
 
 /// The charts every algorithm has besides its own: evaluation return and success rate, each
-/// on its own axis, against the algorithm's step counter.
-fn common_plots(step: Unit) -> [Plot; 2] {
+/// on its own axis, against the x of the algorithm's first chart (epochs for BC, rounds for
+/// DAgger, environment steps for RL).
+fn common_plots(x: &'static str, unit: Unit) -> [Plot; 2] {
     [
-        Plot::steps("Return", step, &["eval/return_mean", "rollout/return_mean"]),
-        Plot::steps("Success rate", step, &["eval/success_rate"]),
+        Plot::against("Return", x, unit, &["eval/return_mean", "rollout/return_mean"]),
+        Plot { y: Some((0.0, 1.0)), ..Plot::against("Success rate", x, unit, &["eval/success_rate"]) },
     ]
 }
 
@@ -280,7 +283,8 @@ impl Entry {
     /// Its own plots, then return and success rate.
     pub fn plots(&self) -> Vec<Plot> {
         let mut plots = self.plots.to_vec();
-        plots.extend(common_plots(self.step));
+        let (x, unit) = self.plots.first().map_or(("step", self.step), |p| (p.x, p.unit));
+        plots.extend(common_plots(x, unit));
         plots
     }
 

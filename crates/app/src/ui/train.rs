@@ -121,7 +121,11 @@ fn plots(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         }
         side.label(plot.title);
         let marks = ui.training.marks_on(&plot);
-        Plot::new(plot.title).height(120.0).legend(Legend::default()).x_axis_label(plot.unit.label()).show(side, |p| {
+        let mut chart = Plot::new(plot.title).height(120.0).legend(Legend::default()).x_axis_label(plot.unit.label());
+        if let Some((low, high)) = plot.y {
+            chart = chart.include_y(low).include_y(high);
+        }
+        chart.show(side, |p| {
             for (name, points) in lines {
                 p.line(Line::new(name, PlotPoints::from(points)));
             }
