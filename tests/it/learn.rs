@@ -64,8 +64,8 @@ fn hyperparameter_overrides_are_checked() {
         .with_overrides(&["lr=0.01".into(), "policy.hidden=[8, 8]".into(), "use_expert_labels=false".into()])
         .unwrap();
     assert_eq!((c.lr, c.policy.hidden.clone(), c.use_expert_labels), (0.01, vec![8, 8], false));
-    assert!(base.with_overrides(&["policy.nonsense=1".into()]).unwrap_err().contains("policy.head"));
-    let unknown = base.with_overrides(&["learning_rate=0.1".into()]).unwrap_err();
+    assert!(base.with_overrides(&["policy.nonsense=1".into()]).unwrap_err().to_string().contains("policy.head"));
+    let unknown = base.with_overrides(&["learning_rate=0.1".into()]).unwrap_err().to_string();
     assert!(unknown.contains("learning_rate") && unknown.contains("known: "), "{unknown}");
     assert!(base.with_overrides(&["epochs=many".into()]).is_err());
 }

@@ -93,7 +93,7 @@ impl Algorithm for Panics {
     fn advance(&mut self) -> Result<Option<Metrics>, TrainError> {
         panic!("index out of range in a user's algorithm")
     }
-    fn set(&mut self, _: &str, _: &str) -> Result<(), String> {
+    fn set(&mut self, _: &str, _: &str) -> Result<(), apprentice::learn::SettingError> {
         Ok(())
     }
     fn policy(&self) -> Option<Box<dyn apprentice::learn::artifact::PolicyArtifact>> {

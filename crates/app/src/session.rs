@@ -49,8 +49,8 @@ pub struct Proposals {
     pub human: Option<Action>,
     pub expert: Option<Action>,
     pub policy: Option<Action>,
-    /// Mixture heads: each component's weight and mean action.
-    pub modes: Option<Vec<(f32, Action)>>,
+    /// What the policy thinks: a mixture's modes, or each choice's probability.
+    pub distribution: Option<Distribution>,
     /// The action executed.
     pub executed: Option<Action>,
     pub source: Option<Source>,
@@ -175,10 +175,7 @@ impl Session {
         let obs = std::mem::take(&mut self.obs);
         let expert = self.expert.as_mut().map(|e| e.get().act(&self.env, &obs));
         let policy = self.policy.as_mut().map(|p| p.policy.act_obs(&obs));
-        let modes = self.policy.as_ref().and_then(|p| match p.policy.distribution(&obs) {
-            Some(Distribution::Modes(modes)) => Some(modes),
-            _ => None,
-        });
+        let distribution = self.policy.as_ref().and_then(|p| p.policy.distribution(&obs));
         let human_action = human.action.clone();
         let driver = self.effective_driver();
         let machine = match driver {
@@ -210,7 +207,7 @@ impl Session {
             human: human_action,
             expert: expert.clone(),
             policy,
-            modes,
+            distribution,
             executed: Some(action.clone()),
             source: Some(source),
         };

@@ -81,13 +81,11 @@ impl Default for BcConfig {
 
 impl BcConfig {
     /// Applies `key=value` overrides (see `overrides`); every key must be a field.
-    pub fn with_overrides(&self, sets: &[String]) -> Result<BcConfig, String> {
+    pub fn with_overrides(&self, sets: &[String]) -> Result<BcConfig, crate::SettingError> {
         let (config, unknown) = super::overrides(self, sets)?;
-        match unknown.first() {
+        match unknown.into_iter().next() {
             None => Ok(config),
-            Some(key) => {
-                Err(format!("--set {key}: no such hyperparameter (known: {})", super::field_names(self).join(", ")))
-            }
+            Some(set) => Err(crate::SettingError::Unknown { set, known: super::field_names(self).join(", ") }),
         }
     }
 }
@@ -416,7 +414,7 @@ impl super::trainer::Algorithm for BcTrainer {
         }))
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), crate::SettingError> {
         super::set_live(&mut self.config, key, value, &LIVE)
     }
 

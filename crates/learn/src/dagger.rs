@@ -206,7 +206,7 @@ impl super::trainer::Algorithm for DaggerTrainer {
         }))
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), crate::SettingError> {
         super::set_live(&mut self.config, key, value, &LIVE)?;
         if key == "beta" {
             self.beta = self.config.beta;

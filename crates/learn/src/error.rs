@@ -16,6 +16,8 @@ pub enum TrainError {
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error(transparent)]
+    Setting(#[from] crate::settings::SettingError),
+    #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
     Run(#[from] crate::run::RunError),

@@ -78,7 +78,7 @@ impl RunConfig {
     /// Applies `key=value` overrides (TOML values, as `--set` takes them); returns those that
     /// name none of the algorithm's hyperparameters. A value of the wrong type is an error.
     pub fn apply(&mut self, sets: &[String]) -> Result<Vec<String>, TrainError> {
-        let (table, rest) = super::overrides(&self.hyperparameters, sets).map_err(TrainError::Config)?;
+        let (table, rest) = super::overrides(&self.hyperparameters, sets)?;
         (self.entry()?.config.check)(&table)?;
         self.hyperparameters = table;
         Ok(rest)

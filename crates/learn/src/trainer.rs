@@ -7,6 +7,7 @@
 
 use super::artifact::{Artifact, PolicyArtifact};
 use super::error::TrainError;
+use super::settings::SettingError;
 use sim::rollout::ActError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -33,7 +34,7 @@ pub trait Algorithm: Send {
     /// Does one unit of work; `Ok(None)` once training is complete.
     fn advance(&mut self) -> Result<Option<Metrics>, TrainError>;
     /// Changes a hyperparameter from the next unit on; the error says why it cannot.
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String>;
+    fn set(&mut self, key: &str, value: &str) -> Result<(), SettingError>;
     /// The policy worth keeping now (for BC: the best on validation so far), if any yet.
     fn policy(&self) -> Option<Box<dyn PolicyArtifact>>;
     /// What else the run keeps at its end (a critic); nothing by default.
@@ -56,7 +57,7 @@ macro_rules! impl_algorithm {
                 self.update()
             }
 
-            fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+            fn set(&mut self, key: &str, value: &str) -> Result<(), $crate::SettingError> {
                 $crate::set_live(&mut self.config, key, value, &$live)
             }
 
@@ -225,7 +226,7 @@ fn run<F>(
             Ok(Command::Set { key, value }) => {
                 let event = match algorithm.set(&key, &value) {
                     Ok(()) => Event::Changed { step: algorithm.step(), key, value },
-                    Err(reason) => Event::Refused { key, reason },
+                    Err(reason) => Event::Refused { key, reason: reason.to_string() },
                 };
                 if !send(event) {
                     return;

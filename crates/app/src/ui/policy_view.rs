@@ -5,6 +5,7 @@
 use super::Ui;
 use crate::session::Driver;
 use bevy_egui::egui;
+use learn::artifact::Distribution;
 use learn::run;
 use sim::Action;
 use std::path::PathBuf;
@@ -33,15 +34,28 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             grid.end_row();
         }
     });
-    if let Some(modes) = &p.modes {
-        side.separator();
-        side.label("Mixture modes (weight, mean action)");
-        for (weight, mean) in modes {
-            side.horizontal(|row| {
-                row.add(egui::ProgressBar::new(*weight).desired_width(120.0).text(format!("{weight:.2}")));
-                row.monospace(show(&Some(mean.clone())));
-            });
+    match &p.distribution {
+        Some(Distribution::Modes(modes)) => {
+            side.separator();
+            side.label("Mixture modes (weight, mean action)");
+            for (weight, mean) in modes {
+                side.horizontal(|row| {
+                    row.add(egui::ProgressBar::new(*weight).desired_width(120.0).text(format!("{weight:.2}")));
+                    row.monospace(show(&Some(mean.clone())));
+                });
+            }
         }
+        Some(Distribution::Choices(probabilities)) => {
+            side.separator();
+            side.label("Probability of each choice");
+            for (choice, p) in probabilities.iter().enumerate() {
+                side.horizontal(|row| {
+                    row.add(egui::ProgressBar::new(*p).desired_width(120.0).text(format!("{p:.2}")));
+                    row.monospace(format!("choice {choice}"));
+                });
+            }
+        }
+        None => {}
     }
     side.separator();
     side.label(

@@ -356,6 +356,18 @@ impl PolicyNet {
         modes.sort_by(|a, b| b.0.total_cmp(&a.0));
         Some(modes)
     }
+
+    /// A single categorical head's probability of each choice for one input row. `None` for
+    /// other heads.
+    pub fn choice_probabilities(&self, x: &[f32], device: &Device) -> Option<Vec<f32>> {
+        let Layout::Categorical { sizes } = &self.layout else { return None };
+        if sizes.len() != 1 {
+            return None;
+        }
+        let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), device);
+        let logits = self.nets[0].forward(t).into_data().convert::<f32>().try_into_vec::<f32>().ok()?;
+        Some(softmax(&logits))
+    }
 }
 
 /// Elementwise −log N(x; μ, e^{log σ}).

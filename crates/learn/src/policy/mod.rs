@@ -200,6 +200,11 @@ impl MlpPolicy {
         Some(modes.into_iter().map(|(w, a)| (w, unscale_action(&self.space, Action::Continuous(a)))).collect())
     }
 
+    /// A discrete policy's probability of each choice at `obs`.
+    pub fn choice_probabilities(&self, obs: &[f32]) -> Option<Vec<f32>> {
+        self.net.choice_probabilities(&self.input(obs), &self.device)
+    }
+
     /// Forgets the episode's observations; reseeds sampling.
     pub fn reset(&mut self, seed: u64) {
         self.recent.clear();

@@ -129,7 +129,9 @@ impl PolicyArtifact for MlpPolicy {
     }
 
     fn distribution(&self, obs: &[f32]) -> Option<Distribution> {
-        self.mixture_modes(obs).map(Distribution::Modes)
+        self.mixture_modes(obs)
+            .map(Distribution::Modes)
+            .or_else(|| self.choice_probabilities(obs).map(Distribution::Choices))
     }
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
