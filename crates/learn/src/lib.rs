@@ -1,7 +1,9 @@
-//! Learning on Burn: MLP policies, behaviour cloning, DAgger, reinforcement learning (REINFORCE,
-//! PPO, DQN, SAC, TD3) and its hybrids with demonstrations (DAPG, DQfD, SACfD, AWR, BC
-//! finetuning), evaluation against the expert, and run directories (config, metrics,
-//! weights) that reproduce and reload a training run.
+//! Learning on Burn: one registry of algorithms (`registry`), each one file: behaviour
+//! cloning, DAgger, reinforcement learning (REINFORCE, PPO, DQN, SAC, TD3) and its hybrids
+//! with demonstrations (DAPG, DQfD, SACfD, AWR, BC finetuning); the artifacts runs keep
+//! (`artifact`: policies of any kind, critics); the trainer thread and the run sink that
+//! writes run directories (config, metrics, artifacts) for the CLI and the app alike; and
+//! evaluation against the expert.
 
 pub mod artifact;
 pub mod awr;
@@ -31,5 +33,4 @@ pub mod td3;
 pub mod trainer;
 
 pub use error::TrainError;
-
 pub use settings::{SettingError, field_names, overrides, set_live};
