@@ -30,11 +30,15 @@ test: system-packages numpy
 build-times: system-packages numpy
 	scripts/build-times.sh
 
+# The headless binary (no Bevy to link-time optimize) is enough for the simulation and
+# training benchmarks; `bench app` needs the default build.
+DIST := cargo run --profile dist --no-default-features --
 bench: system-packages
-	cargo run --profile dist -- bench sim --scenario cartpole --envs 1 --steps 200000 --json
-	cargo run --profile dist -- bench sim --scenario cartpole --envs 64 --steps 200000 --json
+	$(DIST) bench sim --scenario cartpole --envs 1 --steps 200000 --json
+	$(DIST) bench sim --scenario cartpole --envs 64 --steps 200000 --json
 	@# The same two runs alternated ten times: the speed-up with the machine's drift cancelled.
-	cargo run --profile dist -- bench scaling --scenario cartpole --envs 64 --steps 200000 --pairs 10 --json
+	$(DIST) bench scaling --scenario cartpole --envs 64 --steps 200000 --pairs 10 --json
+	$(DIST) bench train --device cpu --json
 
 # The export test checks files with numpy itself.
 numpy:
