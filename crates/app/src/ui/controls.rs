@@ -1,5 +1,5 @@
-//! The top bar (driver, pause, speed, blend, record), the HUD over the scene and the
-//! problem dialog.
+//! The top bar (driver, pause, speed, blend, record), the status line under the window, the
+//! HUD over the scene and the problem dialog.
 
 use super::Ui;
 use crate::Errors;
@@ -8,8 +8,9 @@ use crate::session::Driver;
 use bevy::math::Vec2;
 use bevy_egui::egui;
 
+/// One row whatever happens: messages go to the status line, so no button ever moves.
 pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
-    top.horizontal_wrapped(|row| {
+    top.horizontal(|row| {
         row.strong(&ui.session.env.scenario().name);
         row.separator();
         row.label("Driver:");
@@ -47,7 +48,16 @@ pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             ui.replay.close(&mut ui.session);
             ui.recording.start(&mut ui.session);
         }
-        row.label(&ui.recording.status);
+    });
+}
+
+/// The latest recording and training messages on one line each side, cut to fit (the whole
+/// text on hover), so a long message never reflows the panels above it.
+pub fn status_line(bottom: &mut egui::Ui, ui: &Ui<'_, '_>) {
+    bottom.columns(2, |columns| {
+        for (column, text) in columns.iter_mut().zip([&ui.recording.status, &ui.training.status]) {
+            column.add(egui::Label::new(text.as_str()).truncate());
+        }
     });
 }
 

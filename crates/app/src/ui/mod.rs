@@ -60,6 +60,7 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
         egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
     );
     egui::Panel::top("top").show(&mut root, |top| controls::top_bar(top, &mut ui));
+    egui::Panel::bottom("status").show(&mut root, |bottom| controls::status_line(bottom, &ui));
     egui::Panel::right("side").resizable(true).default_size(400.0).show(&mut root, |side| {
         side.horizontal(|row| {
             for (tab, name) in [

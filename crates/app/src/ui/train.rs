@@ -96,7 +96,8 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         Phase::Finished => "finished".into(),
         Phase::Failed(e) => format!("failed: {e}"),
     };
-    side.label(format!("{phase} — {}", ui.training.status));
+    // The message itself is on the status line: one fixed-height line here.
+    side.add(egui::Label::new(phase).truncate());
 }
 
 /// The menu's tooltip: the entry's summary and what it learns from.
