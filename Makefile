@@ -8,9 +8,13 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
 # libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6: what winit loads to open a window on X11.
 # mold: a linker several times faster than ld on Bevy and Burn's large binaries.
 SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 mold
+# Added once: RUSTFLAGS is part of every build's fingerprint, so a second copy of the flag
+# (a shell that already exports it) would rebuild everything.
 MOLD := $(shell command -v mold 2>/dev/null)
 ifneq ($(MOLD),)
+ifeq ($(findstring fuse-ld=mold,$(RUSTFLAGS)),)
 export RUSTFLAGS += -C link-arg=-fuse-ld=mold
+endif
 endif
 
 .PHONY: run test system-packages numpy bench build-times

@@ -7,12 +7,15 @@
 #   5. a real edit in learn (TD3's default noise, put back afterwards), then the test binaries
 #      and the release app: unlike a touch, it changes the code every crate above learn sees.
 # Steps 2–4 use the warm target dir that `make` uses. `--skip-cold` leaves out step 1
-# (about 40 minutes on 2 cores).
+# (about 25 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/apprentice-target}
-if command -v mold >/dev/null; then export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"; fi
+# As the Makefile does (once: RUSTFLAGS is part of every build's fingerprint).
+if command -v mold >/dev/null && [[ "${RUSTFLAGS:-}" != *fuse-ld=mold* ]]; then
+  export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"
+fi
 
 seconds() { # command... → prints the wall seconds it took (its output goes to a log)
   local start end
