@@ -173,8 +173,8 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
 pub fn train(command: Train) -> anyhow::Result<()> {
     let Train { entry, args } = command;
     let algorithm = entry.name;
-    if args.resume.is_some() && algorithm != "bc" {
-        bail!("--resume continues behaviour-cloning runs; start a new run for {algorithm}");
+    if args.resume.is_some() && !entry.needs.resume {
+        bail!("{algorithm} runs cannot be resumed (--resume); start a new run");
     }
     let (config, out) = run_config(algorithm, &args)?;
     let env = ScenarioEnv::load(&config.scenario)?;

@@ -41,7 +41,13 @@ pub trait PolicyArtifact: sim::Policy + Debug + Send + Sync {
     fn act_obs(&mut self, obs: &[f32]) -> Action;
     /// Actions for independent observations (each as an episode's first).
     fn act_batch(&self, obs: &[Vec<f32>]) -> Vec<Action> {
-        obs.iter().map(|o| self.boxed().act_obs(o)).collect()
+        let mut policy = self.boxed();
+        obs.iter()
+            .map(|o| {
+                policy.reset(0);
+                policy.act_obs(o)
+            })
+            .collect()
     }
     /// Sample from the action distribution instead of taking its mode.
     fn set_sampling(&mut self, sampling: bool);

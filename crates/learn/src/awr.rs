@@ -256,7 +256,7 @@ pub const ENTRY: Entry = Entry {
     name: "awr",
     summary: "Advantage-weighted regression on the demonstrations' rewards (offline)",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Any, init: false },
+    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Any, init: false, resume: false },
     live: &LIVE,
     step: Unit::Iterations,
     plots: &[
@@ -265,10 +265,7 @@ pub const ENTRY: Entry = Entry {
     ],
     config: ConfigType::of::<AwrConfig>(defaults_of::<AwrConfig>),
     budget: |t| Ok(Budget::steps(typed::<AwrConfig>(t)?.iterations)),
-    build: |t, cx| {
-        cx.no_resume("AWR")?;
-        Ok(Box::new(AwrTrainer::new(cx.env, &cx.demos, &typed(t)?, cx.device)?))
-    },
+    build: |t, cx| Ok(Box::new(AwrTrainer::new(cx.env, &cx.demos, &typed(t)?, cx.device)?)),
 };
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ pub const ENTRY: Entry = Entry {
     name: "dagger",
     summary: "DAgger: behaviour cloning, then rounds where the policy drives and the scripted expert labels every state",
     preset_of: None,
-    needs: Needs { demos: true, expert: true, reward: false, actions: Actions::Any, init: false },
+    needs: Needs { demos: true, expert: true, reward: false, actions: Actions::Any, init: false, resume: false },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[
@@ -257,7 +257,6 @@ pub const ENTRY: Entry = Entry {
     config: ConfigType::of::<DaggerConfig>(defaults_of::<DaggerConfig>),
     budget: |t| Ok(Budget::indexed(typed::<DaggerConfig>(t)?.rounds + 1, "round")),
     build: |t, cx| {
-        cx.no_resume("DAgger")?;
         let (aggregated, _) = Dataset::open(&cx.out.join("dataset"))?;
         Ok(Box::new(DaggerTrainer::new(cx.env, cx.demos, &typed(t)?, Some(aggregated), cx.device)?))
     },

@@ -15,7 +15,7 @@ use super::batch::{floats, ints, matrix};
 use super::buffer::{Batch, NStep, ReplayBuffer};
 use super::error::TrainError;
 use super::policy::{Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -384,7 +384,7 @@ pub const ENTRY: Entry = Entry {
     name: "dqn",
     summary: "Deep Q-learning: double Q, replay buffer, target network",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Discrete, init: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Discrete, init: false, resume: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -392,8 +392,8 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Exploration", Unit::EnvSteps, &["train/epsilon"]),
     ],
     config: ConfigType::of::<DqnConfig>(defaults_of::<DqnConfig>),
-    budget,
-    build,
+    budget: |t| Ok(Budget::steps(typed::<DqnConfig>(t)?.total_steps)),
+    build: |t, cx| Ok(Box::new(DqnTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.device)?)),
 };
 
 /// DQfD: DQN with demonstrations, a large-margin loss and n-step returns.
@@ -405,15 +405,6 @@ pub const DQFD: Entry = Entry {
     config: ConfigType::of::<DqnConfig>(|| table(&DqnConfig::dqfd())),
     ..ENTRY
 };
-
-fn budget(t: &toml::Table) -> Result<Budget, TrainError> {
-    Ok(Budget::steps(typed::<DqnConfig>(t)?.total_steps))
-}
-
-fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Algorithm>, TrainError> {
-    cx.no_resume("DQN")?;
-    Ok(Box::new(DqnTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.device)?))
-}
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use super::error::TrainError;
 use super::policy::{
     Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action,
 };
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::grad_clipping::GradientClippingConfig;
@@ -566,7 +566,7 @@ pub const ENTRY: Entry = Entry {
     name: "ppo",
     summary: "Proximal policy optimization: clipped policy gradient on vectorized rollouts",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: true },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: true, resume: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -574,8 +574,8 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Policy", Unit::EnvSteps, &["train/entropy", "train/approx_kl"]),
     ],
     config: ConfigType::of::<PpoConfig>(defaults_of::<PpoConfig>),
-    budget,
-    build,
+    budget: |t| Ok(Budget::steps(typed::<PpoConfig>(t)?.total_steps)),
+    build: |t, cx| Ok(Box::new(PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?)),
 };
 
 /// DAPG: PPO with a decaying behaviour-cloning term on the demonstrations.
@@ -587,15 +587,6 @@ pub const DAPG: Entry = Entry {
     config: ConfigType::of::<PpoConfig>(|| table(&PpoConfig::dapg())),
     ..ENTRY
 };
-
-fn budget(t: &toml::Table) -> Result<Budget, TrainError> {
-    Ok(Budget::steps(typed::<PpoConfig>(t)?.total_steps))
-}
-
-fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Algorithm>, TrainError> {
-    cx.no_resume("PPO")?;
-    Ok(Box::new(PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?))
-}
 
 #[cfg(test)]
 mod tests {

@@ -83,6 +83,8 @@ pub struct Needs {
     pub actions: Actions,
     /// Can start from a pretrained policy (`--init`).
     pub init: bool,
+    /// Can continue a run from its last checkpoint (`--resume`).
+    pub resume: bool,
 }
 
 /// The action spaces an algorithm handles.
@@ -195,24 +197,6 @@ pub struct Context<'a> {
     pub out: &'a Path,
     /// Continue from the checkpoint in `out`: (log steps, step counter) so far.
     pub resume: Option<(usize, usize)>,
-}
-
-impl Context<'_> {
-    /// An error unless the algorithm takes `--init` (when it was given).
-    pub fn no_init(&self, name: &str) -> Result<(), TrainError> {
-        match self.init {
-            Some(_) => Err(TrainError::Config(format!("{name} does not start from a pretrained policy (--init)"))),
-            None => Ok(()),
-        }
-    }
-
-    /// An error unless the algorithm can resume (when asked to).
-    pub fn no_resume(&self, name: &str) -> Result<(), TrainError> {
-        match self.resume {
-            Some(_) => Err(TrainError::Config(format!("{name} runs cannot be resumed; start a new run"))),
-            None => Ok(()),
-        }
-    }
 }
 
 /// A config type seen through its TOML table: the registry keeps every algorithm's

@@ -242,16 +242,13 @@ pub const ENTRY: Entry = Entry {
     name: "reinforce",
     summary: "REINFORCE: policy gradient on reward-to-go with a learned baseline",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[Plot::steps("Losses", Unit::EnvSteps, &["train/policy_loss", "train/value_loss"])],
     config: ConfigType::of::<ReinforceConfig>(defaults_of::<ReinforceConfig>),
     budget: |t| Ok(Budget::steps(typed::<ReinforceConfig>(t)?.total_steps)),
-    build: |t, cx| {
-        cx.no_resume("REINFORCE")?;
-        Ok(Box::new(ReinforceTrainer::new(cx.env, &typed(t)?, cx.device)?))
-    },
+    build: |t, cx| Ok(Box::new(ReinforceTrainer::new(cx.env, &typed(t)?, cx.device)?)),
 };
 
 #[cfg(test)]

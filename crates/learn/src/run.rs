@@ -235,6 +235,9 @@ pub fn algorithm(
     if init.is_some() && !entry.needs.init {
         return Err(TrainError::Config(format!("{} does not start from a pretrained policy (--init)", entry.name)));
     }
+    if resume.is_some() && !entry.needs.resume {
+        return Err(TrainError::Config(format!("{} runs cannot be resumed; start a new run", entry.name)));
+    }
     let context = Context { env, demos: episodes, init: init.as_ref(), device, out, resume };
     (entry.build)(&config.hyperparameters, context)
 }

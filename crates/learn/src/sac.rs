@@ -15,7 +15,7 @@ use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
-use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::module::Param;
@@ -377,7 +377,7 @@ pub const ENTRY: Entry = Entry {
     name: "sac",
     summary: "Soft actor-critic: twin Q, tanh-Gaussian actor, automatic entropy temperature",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: true },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: true, resume: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -386,8 +386,8 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Entropy temperature", Unit::EnvSteps, &["train/alpha"]),
     ],
     config: ConfigType::of::<SacConfig>(defaults_of::<SacConfig>),
-    budget,
-    build,
+    budget: |t| Ok(Budget::steps(typed::<SacConfig>(t)?.total_steps)),
+    build: |t, cx| Ok(Box::new(SacTrainer::new(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?)),
 };
 
 /// SACfD: SAC with demonstrations in every replay batch.
@@ -399,15 +399,6 @@ pub const SACFD: Entry = Entry {
     config: ConfigType::of::<SacConfig>(|| table(&SacConfig::sacfd())),
     ..ENTRY
 };
-
-fn budget(t: &toml::Table) -> Result<Budget, TrainError> {
-    Ok(Budget::steps(typed::<SacConfig>(t)?.total_steps))
-}
-
-fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn super::trainer::Algorithm>, TrainError> {
-    cx.no_resume("SAC")?;
-    Ok(Box::new(SacTrainer::new(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?))
-}
 
 #[cfg(test)]
 mod tests {

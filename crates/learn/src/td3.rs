@@ -231,7 +231,14 @@ pub const ENTRY: Entry = Entry {
     name: "td3",
     summary: "TD3: twin Q, delayed deterministic actor, target smoothing",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: false },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Continuous,
+        init: false,
+        resume: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -240,8 +247,5 @@ pub const ENTRY: Entry = Entry {
     ],
     config: ConfigType::of::<Td3Config>(defaults_of::<Td3Config>),
     budget: |t| Ok(Budget::steps(typed::<Td3Config>(t)?.total_steps)),
-    build: |t, cx| {
-        cx.no_resume("TD3")?;
-        Ok(Box::new(Td3Trainer::new(cx.env, &typed(t)?, cx.device)?))
-    },
+    build: |t, cx| Ok(Box::new(Td3Trainer::new(cx.env, &typed(t)?, cx.device)?)),
 };
