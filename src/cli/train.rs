@@ -1,7 +1,6 @@
 //! `apprentice train` and `apprentice eval`: learn a policy from demonstrations, and measure it.
 
 use super::output::{json_line, progress};
-use crate::data::Dataset;
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
 use crate::learn::metrics;
@@ -176,11 +175,11 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     if args.resume.is_some() && !entry.needs.resume {
         bail!("{algorithm} runs cannot be resumed (--resume); start a new run");
     }
-    let (config, out) = run_config(algorithm, &args)?;
+    let (mut config, out) = run_config(algorithm, &args)?;
     let env = ScenarioEnv::load(&config.scenario)?;
     // An algorithm that needs demonstrations gets them; another takes them only when given.
     let with_demos = config.uses_demos() || !config.demos.as_os_str().is_empty();
-    let episodes = if with_demos { demonstrations(&config, &env)? } else { Vec::new() };
+    let episodes = if with_demos { demonstrations(&mut config, &env)? } else { Vec::new() };
     let count = episodes.len();
     let device = select_device(args.device)?;
     eprintln!("device: {}", device.description);
@@ -241,15 +240,12 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The run's demonstration episodes, checked against the scenario.
-fn demonstrations(config: &RunConfig, env: &ScenarioEnv) -> anyhow::Result<Vec<crate::data::Episode>> {
-    let (dataset, recovered) = Dataset::existing(&config.demos)?;
-    recovered.iter().for_each(|m| eprintln!("{m}"));
-    let loaded = dataset.load(Some(env))?;
-    if let Some(w) = loaded.warning() {
-        eprintln!("warning: {w}");
-    }
-    Ok(loaded.episodes.into_iter().map(|e| e.episode).collect())
+/// The run's demonstration episodes (those the dataset's curation includes), checked
+/// against the scenario; the config records which.
+fn demonstrations(config: &mut RunConfig, env: &ScenarioEnv) -> anyhow::Result<Vec<crate::data::Episode>> {
+    let loaded = run::demonstrations(config, env)?;
+    loaded.notes.iter().for_each(|m| eprintln!("warning: {m}"));
+    Ok(loaded.episodes)
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -421,3 +421,67 @@ fn a_bindings_file_that_does_not_fit_the_actions_is_reported_and_the_defaults_dr
         "the scenario's bindings are used"
     );
 }
+
+/// Trains the Train tab's configuration on the dataset's included episodes until it finishes;
+/// returns the run directory.
+fn train_to_the_end(h: &mut Harness, epochs: usize) -> std::path::PathBuf {
+    h.app.world_mut().resource_scope(|world, mut training: Mut<Training>| {
+        training.device = apprentice::learn::device::DeviceChoice::Cpu;
+        training.set("epochs", &epochs.to_string()).unwrap();
+        let dataset = world.resource::<Recording>().dataset.clone();
+        training.start(&world.resource::<Session>().env, &dataset).unwrap();
+    });
+    while h.app.world().resource::<Training>().is_running() {
+        h.app.update();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let training = h.app.world().resource::<Training>();
+    assert_eq!(training.phase, Phase::Finished, "{:?}", h.app.world().resource::<Errors>().0);
+    training.run_dir.clone().unwrap()
+}
+
+/// The README's walkthrough: thirty failed keyboard attempts (the right arrow held until the
+/// pole falls) beside five good episodes; "exclude failures" in the Episodes tab, then Train.
+#[test]
+fn excluding_thirty_failed_attempts_trains_a_policy_that_balances_the_pole() {
+    use apprentice::data::Filter;
+    let mut h = Harness::new("cartpole", Driver::Human);
+    h.start_recording();
+    h.press(KeyCode::ArrowRight);
+    while h.recording().episodes.len() < 30 {
+        h.app.update();
+    }
+    h.release_all();
+    h.session().driver = Driver::Expert;
+    while h.recording().episodes.len() < 35 {
+        h.app.update();
+    }
+    h.recording().stop();
+    let episodes = h.recording().episodes.clone();
+    assert_eq!(episodes.iter().filter(|e| e.success).count(), 5, "{episodes:?}");
+    let env = h.session().env.clone();
+
+    let all_dir = train_to_the_end(&mut h, 60);
+    let with_failures = crate::learn::report(&env, run::load_policy(&all_dir, &env).unwrap().as_ref(), 10);
+
+    let excluded = app::set_matching(&mut h.recording(), &Filter::failures(), false).unwrap();
+    assert_eq!(excluded, 30);
+    assert_eq!(h.recording().included(), 5);
+    assert_eq!(h.dataset().ids().unwrap().len(), 35, "excluding deletes nothing");
+    let curated_dir = train_to_the_end(&mut h, 60);
+    let curated = crate::learn::report(&env, run::load_policy(&curated_dir, &env).unwrap().as_ref(), 10);
+    let config = run::load_config(&curated_dir).unwrap();
+    let good: Vec<String> = episodes.iter().filter(|e| e.success).map(|e| e.id.clone()).collect();
+    assert_eq!(config.episodes.as_ref(), Some(&good), "the run's config records which episodes it used");
+    eprintln!(
+        "walkthrough: return {:.1} on all 35 episodes, {:.1} with the 30 failures excluded",
+        with_failures.return_mean, curated.return_mean
+    );
+    assert!(curated.return_mean >= 475.0, "the curated policy balances the pole: {curated:?}");
+    assert!(
+        with_failures.return_mean < curated.return_mean,
+        "the failures hurt: {:.1} with them, {:.1} without",
+        with_failures.return_mean,
+        curated.return_mean
+    );
+}

@@ -328,3 +328,27 @@ fn numpy_loads_an_export_with_the_documented_shapes() {
     );
     assert_eq!(printed.trim(), expected);
 }
+
+/// Excluded episodes stay on disk, `train` leaves them out and records which it used, and a
+/// curation file that does not read is an error naming it.
+#[test]
+fn excluded_episodes_are_kept_and_training_leaves_them_out() {
+    use apprentice::learn::run::{self, RunConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let (env, dataset) = generate("cartpole", 4, 0.0, dir.path());
+    let ids = dataset.ids().unwrap();
+    dataset.set_included(&ids[1..3], false).unwrap();
+    assert_eq!(dataset.included_ids().unwrap(), [ids[0].clone(), ids[3].clone()]);
+    assert_eq!(dataset.ids().unwrap().len(), 4);
+    let mut config = RunConfig::new("bc", "cartpole", dir.path().to_path_buf()).unwrap();
+    let loaded = run::demonstrations(&mut config, &env).unwrap();
+    assert_eq!(loaded.episodes.len(), 2);
+    assert!(loaded.notes.iter().any(|n| n.contains("2 of 4 episodes excluded")), "{:?}", loaded.notes);
+    assert_eq!(config.episodes, Some(vec![ids[0].clone(), ids[3].clone()]));
+    dataset.set_included(&ids[1..2], true).unwrap();
+    assert_eq!(dataset.included_ids().unwrap().len(), 3);
+
+    std::fs::write(dir.path().join("curation.json"), "{ not json").unwrap();
+    let err = dataset.included_ids().unwrap_err().to_string();
+    assert!(err.contains("curation.json") && err.contains("not a curation file"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! plugin here calls the library (`sim`, `data`, `learn`); none re-implements it.
 
 mod autopilot;
+mod curate;
 mod record;
 mod render;
 mod replay;
@@ -13,6 +14,7 @@ mod training;
 mod ui;
 
 pub use autopilot::{Autopilot, FrameReport, frame_report};
+pub use curate::{Curate, set_matching};
 pub use record::Recording;
 pub use replay::Replay;
 pub use session::{Driver, Session, blend};
@@ -120,6 +122,7 @@ pub fn core_plugin(app: &mut App) {
     app.init_resource::<Errors>().configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain()).add_plugins((
         session::plugin,
         teleop::plugin,
+        curate::plugin,
         record::plugin,
         replay::plugin,
         training::plugin,

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use data::dataset::EpisodeFile;
 use data::dataset::ManifestEntry;
 use data::recorder::{self, Recorder};
-use data::{DataError, Dataset, EpisodeMeta, Source, ops};
+use data::{Curation, DataError, Dataset, EpisodeMeta, Source, ops};
 
 #[derive(Resource)]
 pub struct Recording {
@@ -17,6 +17,8 @@ pub struct Recording {
     pub armed: bool,
     /// The dataset's episodes (id, steps, return, success, sources, device), oldest first.
     pub episodes: Vec<ManifestEntry>,
+    /// Which of them training leaves out (`DIR/curation.json`).
+    pub curation: Curation,
     /// The latest thing that happened ("saved episode 000012 ...") or went wrong.
     pub status: String,
     /// Recording problems for the error dialog (the UI drains it).
@@ -35,6 +37,7 @@ impl Recording {
             recorder: None,
             armed: false,
             episodes: Vec::new(),
+            curation: Curation::default(),
             status: String::new(),
             problems: Vec::new(),
             human_device: String::new(),
@@ -43,12 +46,42 @@ impl Recording {
         Ok((recording, messages))
     }
 
-    /// Re-reads the episode list from the dataset.
+    /// Re-reads the episode list and the curation from the dataset.
     pub fn refresh(&mut self) {
         match self.dataset.manifest() {
             Ok(entries) => self.episodes = entries,
             Err(e) => self.problems.push(e.to_string()),
         }
+        match self.dataset.curation() {
+            Ok(curation) => self.curation = curation,
+            Err(e) => self.problems.push(e.to_string()),
+        }
+    }
+
+    /// Whether training uses episode `id`.
+    pub fn includes(&self, id: &str) -> bool {
+        self.curation.includes(id)
+    }
+
+    /// Includes or excludes episodes for training (their files stay either way).
+    pub fn set_included(&mut self, ids: &[String], included: bool) -> Result<(), DataError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.curation = self.dataset.set_included(ids, included)?;
+        let verb = if included { "included" } else { "excluded" };
+        self.status = format!(
+            "{verb} {} episode(s); {} of {} used for training",
+            ids.len(),
+            self.included(),
+            self.episodes.len()
+        );
+        Ok(())
+    }
+
+    /// How many of the episodes training uses.
+    pub fn included(&self) -> usize {
+        self.episodes.iter().filter(|e| self.includes(&e.id)).count()
     }
 
     pub fn is_recording(&self) -> bool {

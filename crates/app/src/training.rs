@@ -82,6 +82,7 @@ impl Training {
     /// Starts a run in a new run directory, on the dataset's current episodes if the
     /// algorithm learns from demonstrations.
     pub fn start(&mut self, env: &ScenarioEnv, dataset: &Dataset) -> Result<(), String> {
+        self.config.episodes = None;
         let episodes = if self.config.uses_demos() { self.episodes(env, dataset)? } else { Vec::new() };
         let device = select_device(self.device).map_err(|e| e.to_string())?;
         let out = next_run_dir(&self.runs_dir);
@@ -103,17 +104,21 @@ impl Training {
         Ok(())
     }
 
-    /// The dataset's episodes to learn from (an empty dataset is an error).
+    /// The dataset's included episodes to learn from (none is an error); the config
+    /// records which.
     fn episodes(&mut self, env: &ScenarioEnv, dataset: &Dataset) -> Result<Vec<data::Episode>, String> {
-        let loaded = dataset.load(Some(env)).map_err(|e| e.to_string())?;
-        if let Some(w) = loaded.warning() {
-            self.status = w;
+        self.config.demos = dataset.dir.clone();
+        let loaded = run::demonstrations(&mut self.config, env).map_err(|e| e.to_string())?;
+        if !loaded.notes.is_empty() {
+            self.status = loaded.notes.join("; ");
         }
-        let episodes: Vec<_> = loaded.episodes.into_iter().map(|f| f.episode).collect();
-        if episodes.is_empty() {
-            return Err(format!("{}: no episodes to learn from yet: record some first", dataset.dir.display()));
+        if loaded.episodes.is_empty() {
+            return Err(format!(
+                "{}: no included episodes to learn from: record some, or include some in the Episodes tab",
+                dataset.dir.display()
+            ));
         }
-        Ok(episodes)
+        Ok(loaded.episodes)
     }
 
     pub fn send(&self, command: Command) {

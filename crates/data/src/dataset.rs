@@ -262,7 +262,11 @@ impl Dataset {
     /// Loads every episode in parallel. Unreadable files and, when `scenario` is given,
     /// episodes that do not fit it are skipped and reported; the rest load.
     pub fn load(&self, scenario: Option<&ScenarioEnv>) -> Result<Loaded, DataError> {
-        let ids = self.ids()?;
+        self.load_ids(&self.ids()?, scenario)
+    }
+
+    /// Loads the episodes `ids` as `load` does (a missing one is skipped and reported).
+    pub fn load_ids(&self, ids: &[String], scenario: Option<&ScenarioEnv>) -> Result<Loaded, DataError> {
         let results: Vec<Result<EpisodeFile, DataError>> = ids
             .par_iter()
             .map(|id| {

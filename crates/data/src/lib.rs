@@ -2,6 +2,7 @@
 //! that generate, inspect, edit, replay and export them.
 
 pub mod codec;
+pub mod curation;
 pub mod dataset;
 pub mod episode;
 pub mod npz;
@@ -10,6 +11,7 @@ pub mod recorder;
 pub mod staged;
 
 pub use codec::DataError;
+pub use curation::{Curation, Filter};
 pub use dataset::{Dataset, Loaded};
 pub use episode::{Episode, EpisodeMeta, Source, StepRecord};
 pub use recorder::Recorder;

@@ -14,6 +14,7 @@ pub mod critic;
 pub mod dagger;
 pub mod describe;
 pub mod device;
+pub mod diagnose;
 pub mod dqn;
 pub mod error;
 pub mod eval;

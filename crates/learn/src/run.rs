@@ -34,6 +34,10 @@ pub struct RunConfig {
     /// Dataset directory of the demonstrations (empty for algorithms that learn from reward alone).
     #[serde(default)]
     pub demos: PathBuf,
+    /// The dataset's episodes the run trains on (ids). Absent: every episode the dataset's
+    /// curation includes, which the run then records here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episodes: Option<Vec<String>>,
     /// A run whose policy the actor starts from (`--init`: BC pretraining, then RL finetuning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<PathBuf>,
@@ -49,6 +53,7 @@ impl RunConfig {
             algorithm: algorithm.into(),
             scenario: scenario.into(),
             demos,
+            episodes: None,
             init: None,
             hyperparameters: entry.defaults(),
         })
@@ -104,6 +109,39 @@ impl RunConfig {
     pub fn live(&self) -> &'static [&'static str] {
         self.entry().map_or(&[], |e| e.live)
     }
+}
+
+/// A run's demonstrations, loaded.
+pub struct Demonstrations {
+    pub episodes: Vec<Episode>,
+    /// What the user should hear: recovered recordings, skipped files, excluded episodes.
+    pub notes: Vec<String>,
+}
+
+/// Loads the demonstrations of `config`: the episodes it names, or else every episode the
+/// dataset's curation includes, whose ids it then records so the run says which it used.
+/// Files that do not load or fit the scenario are skipped and named in the notes.
+pub fn demonstrations(config: &mut RunConfig, env: &ScenarioEnv) -> Result<Demonstrations, data::DataError> {
+    let (dataset, mut notes) = data::Dataset::existing(&config.demos)?;
+    let ids = match &config.episodes {
+        Some(ids) => ids.clone(),
+        None => {
+            let (all, included) = (dataset.ids()?, dataset.included_ids()?);
+            if included.len() < all.len() {
+                notes.push(format!(
+                    "{} of {} episodes excluded by {}",
+                    all.len() - included.len(),
+                    all.len(),
+                    dataset.dir.join(data::curation::CURATION).display()
+                ));
+            }
+            included
+        }
+    };
+    let loaded = dataset.load_ids(&ids, Some(env))?;
+    notes.extend(loaded.warning());
+    config.episodes = Some(loaded.episodes.iter().map(|f| f.id.clone()).collect());
+    Ok(Demonstrations { episodes: loaded.episodes.into_iter().map(|f| f.episode).collect(), notes })
 }
 
 fn entry(name: &str) -> Result<&'static Entry, TrainError> {

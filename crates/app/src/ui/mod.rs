@@ -10,6 +10,7 @@ mod policy_view;
 mod train;
 
 use super::Errors;
+use super::curate::Curate;
 use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
@@ -44,6 +45,8 @@ pub struct Ui<'w, 's> {
     pub bindings: ResMut<'w, ActiveBindings>,
     pub errors: ResMut<'w, Errors>,
     pub split: ResMut<'w, Split>,
+    pub curate: ResMut<'w, Curate>,
+    pub filter: Local<'s, data::Filter>,
     pub form: Local<'s, form::FormState>,
     pub tab: Local<'s, Tab>,
     pub policy_path: Local<'s, String>,
