@@ -97,6 +97,8 @@ fn spawn_ui_camera(mut commands: Commands) {
         PrimaryEguiContext,
         Camera2d,
         RenderLayers::none(),
+        // Cameras drawing into one window share its sample count (see `render`).
+        Msaa::Off,
         Camera {
             // After both scene cameras (the split view's second one is order 1).
             order: 2,
