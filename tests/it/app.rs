@@ -263,7 +263,7 @@ fn an_episode_replays_trims_and_branches_into_a_new_recording() {
 #[test]
 fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
     let mut h = Harness::new("cartpole", Driver::Human);
-    h.session().time_scale = 0.5;
+    h.session().speed = app::Speed::Times(0.5);
     let mut expert = h.session().env.scenario().expert.clone().unwrap().policy();
     h.start_recording();
     let mut k = 0u64;
@@ -484,4 +484,29 @@ fn excluding_thirty_failed_attempts_trains_a_policy_that_balances_the_pole() {
         with_failures.return_mean,
         curated.return_mean
     );
+}
+
+/// At 8× a frame holds eight steps and at "max" as many as fit; every recorded step is still
+/// one scenario timestep, so the episodes replay exactly.
+#[test]
+fn faster_speeds_take_more_steps_per_frame_and_record_exact_episodes() {
+    use apprentice::data::ops;
+    let mut h = Harness::new("cartpole", Driver::Expert);
+    h.start_recording();
+    h.session().speed = app::Speed::Times(8.0);
+    h.app.update();
+    let before = h.session().env.steps();
+    h.app.update();
+    assert_eq!(h.session().env.steps() - before, 8, "8× takes eight steps per frame");
+    h.session().speed = app::Speed::Max;
+    while h.recording().episodes.len() < 2 {
+        h.app.update();
+    }
+    h.recording().stop();
+    let mut env = h.session().env.clone();
+    let files = h.dataset().load(Some(&env)).unwrap().episodes;
+    assert!(files.len() >= 2 && files[..2].iter().all(|f| f.episode.len() == 500), "two whole episodes");
+    for file in files {
+        assert_eq!(ops::replay(&mut env, &file).unwrap(), None, "{} replays exactly", file.id);
+    }
 }

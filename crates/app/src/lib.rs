@@ -17,7 +17,7 @@ pub use autopilot::{Autopilot, FrameReport, frame_report};
 pub use curate::{Curate, set_matching};
 pub use record::Recording;
 pub use replay::Replay;
-pub use session::{Driver, Session, blend};
+pub use session::{Driver, Session, Speed, blend};
 pub use split::{Comparison, Split};
 pub use teleop::{ActiveBindings, Controls, HumanInput, bound_action, neutral};
 pub use training::{Phase, TrainOnStart, Training};

@@ -10,6 +10,7 @@ use data::{Source, StepRecord};
 use learn::artifact::{Distribution, PolicyArtifact};
 use sim::frame::Frame;
 use sim::{Action, Env, Policy, ScenarioEnv};
+use std::time::{Duration, Instant};
 
 /// Who chooses the actions while nobody takes over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +43,38 @@ impl Driver {
         }
     }
 }
+
+/// How fast the simulation runs against the wall clock. A recorded step is always one of the
+/// scenario's own timesteps, whatever the speed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Simulated seconds per second of wall clock (0.25 to 8).
+    Times(f32),
+    /// As many steps as fit in each frame while a machine drives (real time while a human does).
+    Max,
+}
+
+impl Speed {
+    pub const CHOICES: [Speed; 7] = [
+        Speed::Times(0.25),
+        Speed::Times(0.5),
+        Speed::Times(1.0),
+        Speed::Times(2.0),
+        Speed::Times(4.0),
+        Speed::Times(8.0),
+        Speed::Max,
+    ];
+
+    pub fn label(self) -> String {
+        match self {
+            Speed::Times(x) => format!("{x}×"),
+            Speed::Max => "max".into(),
+        }
+    }
+}
+
+/// Wall-clock time per frame that "as fast as possible" spends stepping.
+const FAST_FORWARD_BUDGET: Duration = Duration::from_millis(12);
 
 /// What each driver proposed at the last step, for the side view.
 #[derive(Debug, Clone, Default)]
@@ -97,8 +130,8 @@ pub struct Session {
     /// Weight of the human's action while taking over from a continuous policy
     /// (1 = the human alone; discrete actions go to the human from 0.5 on).
     pub blend: f32,
-    /// Simulation speed relative to real time (0.25–1).
-    pub time_scale: f32,
+    /// Simulation speed relative to real time.
+    pub speed: Speed,
     /// The previous and the current frame, for interpolation.
     pub frames: [Frame; 2],
     pub proposals: Proposals,
@@ -120,7 +153,7 @@ impl Session {
             policy: None,
             paused: None,
             blend: 1.0,
-            time_scale: 1.0,
+            speed: Speed::Times(1.0),
             frames: [frame.clone(), frame],
             proposals: Proposals::default(),
             outcomes: Vec::new(),
@@ -275,18 +308,38 @@ pub fn advance(
     }
 }
 
-/// Keeps the fixed timestep equal to the scenario's and the clock at the chosen speed.
+/// Keeps the fixed timestep equal to the scenario's and the clock at the chosen speed (a
+/// frame may then hold several steps; the clock's per-frame cap grows with the speed).
 fn pace(session: Res<Session>, mut fixed: ResMut<Time<Fixed>>, mut virtual_time: ResMut<Time<Virtual>>) {
     let dt = session.env.scenario().timestep as f64;
     if fixed.timestep().as_secs_f64() != dt {
         fixed.set_timestep_seconds(dt);
     }
-    let speed = session.time_scale.clamp(0.05, 4.0);
+    let speed = match session.speed {
+        Speed::Times(x) => x.clamp(0.25, 8.0),
+        Speed::Max => 1.0,
+    };
     if virtual_time.relative_speed() != speed {
         virtual_time.set_relative_speed(speed);
+        virtual_time.set_max_delta(Duration::from_secs_f32(0.25 * speed.max(1.0)));
+    }
+}
+
+/// "As fast as possible": while a machine drives, more fixed steps (the same schedule, so
+/// recording and the split view follow) until the frame's budget is spent.
+fn fast_forward(world: &mut World) {
+    let session = world.resource::<Session>();
+    if session.speed != Speed::Max || session.effective_driver() == Driver::Human || session.paused.is_some() {
+        return;
+    }
+    let start = Instant::now();
+    while start.elapsed() < FAST_FORWARD_BUDGET {
+        world.run_schedule(FixedUpdate);
     }
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(PreUpdate, pace).add_systems(FixedUpdate, advance.in_set(super::SimSet::Step));
+    app.add_systems(PreUpdate, pace)
+        .add_systems(FixedUpdate, advance.in_set(super::SimSet::Step))
+        .add_systems(Update, fast_forward);
 }

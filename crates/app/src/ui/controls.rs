@@ -4,7 +4,7 @@
 use super::Ui;
 use crate::Errors;
 use crate::render::{Pane, SceneRect, pane_rect};
-use crate::session::Driver;
+use crate::session::{Driver, Speed};
 use bevy::math::Vec2;
 use bevy_egui::egui;
 
@@ -32,7 +32,16 @@ pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             let next = ui.session.seed + 1;
             ui.session.restart(next);
         }
-        row.add(egui::Slider::new(&mut ui.session.time_scale, 0.25..=1.0).text("speed"));
+        let speed = ui.session.speed;
+        egui::ComboBox::from_id_salt("speed")
+            .selected_text(format!("speed {}", speed.label()))
+            .show_ui(row, |menu| {
+                for choice in Speed::CHOICES {
+                    menu.selectable_value(&mut ui.session.speed, choice, choice.label());
+                }
+            })
+            .response
+            .on_hover_text("Simulation speed; max: as many steps as each frame fits while the expert or a policy drives");
         row.add(egui::Slider::new(&mut ui.session.blend, 0.0..=1.0).text("blend"))
             .on_hover_text("Weight of your action when you take over from a policy or the expert (1 = yours alone)");
         row.separator();
