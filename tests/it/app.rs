@@ -4,7 +4,7 @@
 //! keeps finished episodes, replays branch and trim, keyboard demos train a policy, and the
 //! split view runs a second checkpoint on the same seeds.
 
-use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Session, Split, Training};
+use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Scenarios, Session, Split, Training};
 use apprentice::data::{Dataset, Source};
 use apprentice::learn::run;
 use apprentice::sim::Action;
@@ -35,6 +35,7 @@ impl Harness {
             .insert_resource(recording)
             .insert_resource(training)
             .insert_resource(bindings)
+            .insert_resource(Scenarios::new(options))
             .add_plugins(app::core_plugin);
         let mut harness = Harness { app: bevy_app, _dir: dir };
         // Let the clock start and the fixed timestep settle on the scenario's.
@@ -509,4 +510,52 @@ fn faster_speeds_take_more_steps_per_frame_and_record_exact_episodes() {
     for file in files {
         assert_eq!(ops::replay(&mut env, &file).unwrap(), None, "{} replays exactly", file.id);
     }
+}
+
+/// Saving the open scenario file reloads it; a broken save shows its line and column and the
+/// previous version keeps running; the next good save clears the error.
+#[test]
+fn an_edited_scenario_file_reloads_and_a_broken_edit_keeps_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("my_cartpole.ron");
+    let original = std::fs::read_to_string(apprentice::sim::builtin::builtin_path("cartpole")).unwrap();
+    std::fs::write(&path, &original).unwrap();
+    let mut h = Harness::new(path.to_str().unwrap(), Driver::Expert);
+    h.steps(5);
+    assert_eq!(h.session().env.scenario().max_steps, 500);
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&path, original.replace("max_steps: 500,", "max_steps: 120,")).unwrap();
+    h.app.update();
+    assert_eq!(h.session().env.scenario().max_steps, 120, "the edit is running");
+    assert!(h.recording().status.contains("reloaded"), "{}", h.recording().status);
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&path, original.replace("max_steps: 500,", "max_stepz: 120,")).unwrap();
+    h.app.update();
+    let error = h.app.world().resource::<Scenarios>().reload_error.clone().expect("the broken edit is reported");
+    assert!(error.contains(&format!("{}:7:", path.display())) && error.contains("max_stepz"), "{error}");
+    assert_eq!(h.session().env.scenario().max_steps, 120, "the previous version keeps running");
+    h.steps(5);
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&path, original.replace("max_steps: 500,", "max_steps: 80,")).unwrap();
+    h.app.update();
+    assert!(h.app.world().resource::<Scenarios>().reload_error.is_none());
+    assert_eq!(h.session().env.scenario().max_steps, 80);
+}
+
+/// The scenario picker's switch rebuilds the session, dataset and runs for the new scenario.
+#[test]
+fn switching_scenario_opens_its_own_dataset_and_runs() {
+    let mut h = Harness::new("cartpole", Driver::Expert);
+    h.steps(3);
+    h.app.world_mut().resource_mut::<Scenarios>().request = Some("pendulum".into());
+    h.app.update();
+    assert_eq!(h.session().env.scenario().name, "pendulum");
+    let demos = h.dataset().dir;
+    assert!(demos.ends_with("pendulum/demos"), "{}", demos.display());
+    assert!(h.app.world().resource::<Training>().runs_dir.ends_with("pendulum/runs"));
+    assert!(h.app.world().resource::<Errors>().0.is_empty(), "{:?}", h.app.world().resource::<Errors>().0);
+    h.steps(3);
 }

@@ -7,6 +7,7 @@ mod curate;
 mod record;
 mod render;
 mod replay;
+mod scenarios;
 mod session;
 mod split;
 mod teleop;
@@ -17,6 +18,7 @@ pub use autopilot::{Autopilot, FrameReport, frame_report};
 pub use curate::{Curate, set_matching};
 pub use record::Recording;
 pub use replay::Replay;
+pub use scenarios::Scenarios;
 pub use session::{Driver, Session, Speed, blend};
 pub use split::{Comparison, Split};
 pub use teleop::{ActiveBindings, Controls, HumanInput, bound_action, neutral};
@@ -127,6 +129,7 @@ pub fn core_plugin(app: &mut App) {
         replay::plugin,
         training::plugin,
         split::plugin,
+        scenarios::plugin,
     ));
 }
 
@@ -235,6 +238,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     .insert_resource(bindings)
     .insert_resource(errors)
     .insert_resource(split)
+    .insert_resource(Scenarios::new(options.clone()))
     .add_plugins((core_plugin, view_plugin));
     if let Some(pilot) = options.autopilot {
         app.insert_resource(pilot);

@@ -186,6 +186,25 @@ impl Session {
         self.frames = [frame.clone(), frame];
     }
 
+    /// Takes over an edited version of the scenario: a fresh episode on the same seed, the
+    /// same driver and speed; the policy stays if its spaces still fit. Returns what to tell.
+    pub fn reload(&mut self, env: ScenarioEnv) -> String {
+        let fits = env.observation_space() == self.env.observation_space()
+            && env.action_space() == self.env.action_space();
+        let mut next = Session::new(env, self.seed, self.driver);
+        (next.speed, next.blend) = (self.speed, self.blend);
+        let note = match self.policy.take() {
+            Some(live) if fits => {
+                next.set_policy(live.policy, live.label);
+                String::new()
+            }
+            Some(_) => "; its spaces changed, so the policy no longer fits and was put aside".into(),
+            None => String::new(),
+        };
+        *self = next;
+        note
+    }
+
     /// Makes `policy` the learned driver from the next step on.
     pub fn set_policy(&mut self, mut policy: Box<dyn PolicyArtifact>, label: String) {
         policy.reset(self.seed);

@@ -208,7 +208,12 @@ pub fn poll(mut training: ResMut<Training>, mut session: ResMut<Session>, mut er
     {
         training.evaluation = None;
         match measured {
-            Ok((ret, success)) => training.push_evaluation(step, ret, success),
+            Ok((ret, success)) => {
+                training.push_evaluation(step, ret, success);
+                if let Some(Err(e)) = training.sink.as_mut().map(|s| s.evaluated(step, ret, success)) {
+                    errors.push(format!("saving the evaluation: {e}"));
+                }
+            }
             Err(e) => errors.push(format!("evaluating the snapshot at step {step}: {e}")),
         }
     }

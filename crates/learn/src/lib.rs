@@ -27,6 +27,7 @@ pub mod registry;
 pub mod reinforce;
 pub mod rl;
 pub mod run;
+pub mod runs;
 pub mod sac;
 pub mod settings;
 pub mod sink;

@@ -77,9 +77,13 @@ impl RunSink {
         run::save_config(dir, config)?;
         let path = dir.join("metrics.csv");
         if !resumed {
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(RunError::Io { path, source: e }),
-                _ => {}
+            for old in [path.clone(), dir.join(super::runs::EVALUATIONS)] {
+                match std::fs::remove_file(&old) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(RunError::Io { path: old, source: e });
+                    }
+                    _ => {}
+                }
             }
         }
         let metrics = MetricsWriter::open(&path).map_err(|source| RunError::Io { path: path.clone(), source })?;
@@ -117,6 +121,10 @@ impl RunSink {
         Ok(match event {
             Event::Metrics(m) => {
                 self.metrics.write(m).map_err(io)?;
+                let eval = m.value("eval/return_mean");
+                if eval.is_finite() {
+                    self.evaluated(m.step, eval, m.value("eval/success_rate"))?;
+                }
                 self.check_solved(m)
             }
             Event::Changed { key, value, .. } => {
@@ -146,6 +154,11 @@ impl RunSink {
             Event::Error(e) => Next::Failed(e.clone()),
             Event::Refused { .. } | Event::Paused | Event::Resumed => Next::Continue,
         })
+    }
+
+    /// Records an evaluation of the snapshot at `step` in `RUN/eval.csv`.
+    pub fn evaluated(&mut self, step: usize, return_mean: f64, success_rate: f64) -> Result<(), RunError> {
+        super::runs::append_evaluation(&self.dir, step, return_mean, success_rate)
     }
 
     /// Until solved, the report follows the run (its end if it never is).

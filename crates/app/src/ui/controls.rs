@@ -11,7 +11,7 @@ use bevy_egui::egui;
 /// One row whatever happens: messages go to the status line, so no button ever moves.
 pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     top.horizontal(|row| {
-        row.strong(&ui.session.env.scenario().name);
+        super::scenarios::picker(row, ui);
         row.separator();
         row.label("Driver:");
         for driver in Driver::ALL {
@@ -87,6 +87,9 @@ pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
     if ui.replay.is_active() {
         lines.push(format!("REPLAY step {} / {}", ui.replay.t, ui.replay.len()));
     }
+    if let Some(error) = &ui.scenarios.reload_error {
+        reload_error(ctx, scene, error);
+    }
     let (left, right) = halves(scene, ui.split.is_open());
     overlay_text(ctx, "hud", left.min, &lines);
     if let Some(rival) = &ui.split.rival {
@@ -98,6 +101,23 @@ pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
         ];
         overlay_text(ctx, "hud_rival", right.min, &lines);
     }
+}
+
+/// The open scenario file's last edit did not load: its error over the scene's foot, until
+/// a save that loads.
+fn reload_error(ctx: &egui::Context, scene: egui::Rect, error: &str) {
+    let width = (scene.width() - 24.0).max(100.0);
+    egui::Area::new("reload_error".into())
+        .fixed_pos(egui::pos2(scene.left() + 12.0, scene.bottom() - 96.0))
+        .interactable(false)
+        .show(ctx, |area| {
+            egui::Frame::popup(area.style()).fill(egui::Color32::from_rgb(70, 20, 20)).show(area, |frame| {
+                frame.set_max_width(width);
+                frame.colored_label(egui::Color32::from_rgb(255, 170, 150), "⚠ The scenario file did not reload:");
+                frame.add(egui::Label::new(egui::RichText::new(error).monospace().color(egui::Color32::WHITE)).wrap());
+                frame.label("The previous version keeps running; save a fixed file to reload.");
+            });
+        });
 }
 
 /// The scene's rectangle, or its left and right halves while the split view is open

@@ -7,10 +7,13 @@ mod controls;
 mod episodes;
 mod form;
 mod policy_view;
+mod runs;
+mod scenarios;
 mod train;
 
 use super::Errors;
 use super::curate::Curate;
+use super::scenarios::Scenarios;
 use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
@@ -33,6 +36,7 @@ pub enum Tab {
     Episodes,
     Bindings,
     Policy,
+    Runs,
 }
 
 /// Everything the panels read and change.
@@ -46,7 +50,10 @@ pub struct Ui<'w, 's> {
     pub errors: ResMut<'w, Errors>,
     pub split: ResMut<'w, Split>,
     pub curate: ResMut<'w, Curate>,
+    pub scenarios: ResMut<'w, Scenarios>,
     pub filter: Local<'s, data::Filter>,
+    pub runs: Local<'s, runs::RunsState>,
+    pub scenario_path: Local<'s, String>,
     pub form: Local<'s, form::FormState>,
     pub tab: Local<'s, Tab>,
     pub policy_path: Local<'s, String>,
@@ -71,6 +78,7 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
                 (Tab::Episodes, "Episodes"),
                 (Tab::Bindings, "Bindings"),
                 (Tab::Policy, "Policy view"),
+                (Tab::Runs, "Runs"),
             ] {
                 row.selectable_value(&mut *ui.tab, tab, name);
             }
@@ -81,6 +89,7 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
             Tab::Episodes => episodes::panel(side, &mut ui),
             Tab::Bindings => bindings::panel(side, &mut ui),
             Tab::Policy => policy_view::panel(side, &mut ui),
+            Tab::Runs => runs::panel(side, &mut ui),
         });
     });
     let free = root.available_rect_before_wrap();

@@ -100,7 +100,7 @@ fn split_view(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     }
 }
 
-fn open(ui: &mut Ui<'_, '_>, policy: Box<dyn learn::artifact::PolicyArtifact>, label: String) {
+pub fn open(ui: &mut Ui<'_, '_>, policy: Box<dyn learn::artifact::PolicyArtifact>, label: String) {
     if ui.session.policy.is_some() {
         ui.session.driver = Driver::Policy;
     }
