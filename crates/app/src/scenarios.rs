@@ -41,7 +41,8 @@ pub struct Scenarios {
 impl Scenarios {
     pub fn new(launch: Options) -> Scenarios {
         let current = launch.scenario.clone();
-        let mut scenarios = Scenarios { launch, current: String::new(), watched: None, reload_error: None, request: None };
+        let mut scenarios =
+            Scenarios { launch, current: String::new(), watched: None, reload_error: None, request: None };
         scenarios.open(current);
         scenarios
     }
@@ -143,14 +144,15 @@ fn switch(world: &mut World) {
         }
     };
     world.resource_mut::<Recording>().stop();
-    let (session, recording, training, bindings, messages) =
-        match super::resources(&options).or_else(|_| super::resources(&Options { algorithm: "bc".into(), ..options })) {
-            Ok(resources) => resources,
-            Err(e) => {
-                world.resource_mut::<Errors>().push(format!("{e:#}"));
-                return;
-            }
-        };
+    let (session, recording, training, bindings, messages) = match super::resources(&options)
+        .or_else(|_| super::resources(&Options { algorithm: "bc".into(), ..options }))
+    {
+        Ok(resources) => resources,
+        Err(e) => {
+            world.resource_mut::<Errors>().push(format!("{e:#}"));
+            return;
+        }
+    };
     world.insert_resource(session);
     world.insert_resource(recording);
     world.insert_resource(training);
@@ -173,6 +175,5 @@ fn title(session: Res<Session>, mut windows: Query<&mut Window, With<PrimaryWind
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(PreUpdate, (switch, watch).chain().run_if(resource_exists::<Scenarios>))
-        .add_systems(Update, title);
+    app.add_systems(PreUpdate, (switch, watch).chain().run_if(resource_exists::<Scenarios>)).add_systems(Update, title);
 }

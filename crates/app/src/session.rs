@@ -189,8 +189,8 @@ impl Session {
     /// Takes over an edited version of the scenario: a fresh episode on the same seed, the
     /// same driver and speed; the policy stays if its spaces still fit. Returns what to tell.
     pub fn reload(&mut self, env: ScenarioEnv) -> String {
-        let fits = env.observation_space() == self.env.observation_space()
-            && env.action_space() == self.env.action_space();
+        let fits =
+            env.observation_space() == self.env.observation_space() && env.action_space() == self.env.action_space();
         let mut next = Session::new(env, self.seed, self.driver);
         (next.speed, next.blend) = (self.speed, self.blend);
         let note = match self.policy.take() {

@@ -64,3 +64,22 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         let _ = std::fs::remove_file(&ui.bindings.path);
     }
 }
+
+/// The keys that drive, in one line ("ArrowLeft / ArrowRight: force"), for the first-run card.
+pub fn summary(bindings: &Option<Bindings>, names: &[String]) -> String {
+    match bindings {
+        Some(Bindings::Axes(axes)) => axes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let name = names.get(i).cloned().unwrap_or_else(|| format!("dimension {i}"));
+                format!("{} / {}: {name}", keys(&a.negative), keys(&a.positive))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(Bindings::Choices { choices, .. }) => {
+            choices.iter().filter(|c| !c.keys.is_empty()).map(|c| keys(&c.keys)).collect::<Vec<_>>().join(" / ")
+        }
+        None => "no keys (this scenario cannot be teleoperated)".into(),
+    }
+}

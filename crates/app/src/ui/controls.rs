@@ -2,6 +2,7 @@
 //! HUD over the scene and the problem dialog.
 
 use super::Ui;
+use super::actions::{Action, driver_available, new_episode, toggle_pause, toggle_record};
 use crate::Errors;
 use crate::render::{Pane, SceneRect, pane_rect};
 use crate::session::{Driver, Speed};
@@ -14,23 +15,28 @@ pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
         super::scenarios::picker(row, ui);
         row.separator();
         row.label("Driver:");
+        let ctx = row.ctx().clone();
         for driver in Driver::ALL {
-            let enabled = match driver {
-                Driver::Expert => ui.session.has_expert(),
-                Driver::Policy => ui.session.policy.is_some(),
-                Driver::Human => true,
-            };
-            row.add_enabled_ui(enabled, |row| row.selectable_value(&mut ui.session.driver, driver, driver.label()));
+            let enabled = driver_available(ui, driver);
+            row.add_enabled_ui(enabled, |row| {
+                row.selectable_value(&mut ui.session.driver, driver, driver.label())
+                    .on_hover_text(Action::Driver.hint(&ctx, "Who drives"))
+            });
         }
         row.separator();
         let paused = ui.session.paused.is_some();
-        if row.button(if paused { "▶ Resume" } else { "⏸ Pause" }).clicked() {
-            ui.session.paused = if paused { None } else { Some("paused".into()) };
+        let pause = row
+            .button(if paused { "▶ Resume" } else { "⏸ Pause" })
+            .on_hover_text(Action::Pause.hint(&ctx, "Pause or resume the simulation"));
+        ui.map.mark("pause", &pause);
+        if pause.clicked() {
+            toggle_pause(ui);
         }
-        if row.button("⟲ New episode").on_hover_text("Start a fresh episode with the next seed").clicked() {
-            ui.recording.stop_episode();
-            let next = ui.session.seed + 1;
-            ui.session.restart(next);
+        let new = row
+            .button("⟲ New episode")
+            .on_hover_text(Action::NewEpisode.hint(&ctx, "Start a fresh episode with the next seed"));
+        if new.clicked() {
+            new_episode(ui);
         }
         let speed = ui.session.speed;
         egui::ComboBox::from_id_salt("speed")
@@ -41,21 +47,36 @@ pub fn top_bar(top: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 }
             })
             .response
-            .on_hover_text("Simulation speed; max: as many steps as each frame fits while the expert or a policy drives");
+            .on_hover_text(
+                "Simulation speed; max: as many steps as each frame fits while the expert or a policy drives",
+            );
         row.add(egui::Slider::new(&mut ui.session.blend, 0.0..=1.0).text("blend"))
             .on_hover_text("Weight of your action when you take over from a policy or the expert (1 = yours alone)");
         row.separator();
+        if row.button("❓").on_hover_text("How to start, and the shortcuts").clicked() {
+            ui.welcome.show_again();
+        }
+        row.separator();
         if ui.recording.armed {
             row.colored_label(egui::Color32::from_rgb(230, 70, 60), format!("⏺ REC {} steps", ui.recording.steps()));
-            if row.button("⏹ Stop").on_hover_text("Stop recording; the episode so far is saved").clicked() {
-                ui.recording.stop();
+            let stop = row
+                .button("⏹ Stop")
+                .on_hover_text(Action::Record.hint(&ctx, "Stop recording; the episode so far is saved"));
+            ui.map.mark("stop", &stop);
+            if stop.clicked() {
+                toggle_record(ui);
             }
             if row.button("✖ Discard").on_hover_text("Stop recording and throw this episode away").clicked() {
                 ui.recording.discard();
             }
-        } else if row.button("⏺ Record").on_hover_text("Record every episode from its start until Stop").clicked() {
-            ui.replay.close(&mut ui.session);
-            ui.recording.start(&mut ui.session);
+        } else {
+            let record = row
+                .button("⏺ Record")
+                .on_hover_text(Action::Record.hint(&ctx, "Record every episode from its start until Stop"));
+            ui.map.mark("record", &record);
+            if record.clicked() {
+                toggle_record(ui);
+            }
         }
     });
 }

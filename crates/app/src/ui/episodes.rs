@@ -4,7 +4,6 @@
 
 use super::Ui;
 use crate::curate::set_matching;
-use crate::session::Driver;
 use bevy_egui::egui;
 use data::Source;
 
@@ -127,11 +126,7 @@ fn diagnostics(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             ui.errors.push(e.to_string());
             return;
         }
-        let (env, dataset) = (ui.session.env.clone(), ui.recording.dataset.clone());
-        match ui.training.start(&env, &dataset) {
-            Ok(()) => ui.session.driver = Driver::Policy,
-            Err(e) => ui.errors.push(e),
-        }
+        super::actions::train(ui);
     }
 }
 

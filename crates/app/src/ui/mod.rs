@@ -2,21 +2,24 @@
 //! (training, episodes, bindings, policy view), the HUD and the problem dialog. The scene
 //! gets whatever space the panels leave.
 
+mod actions;
 mod bindings;
 mod controls;
 mod episodes;
 mod form;
+mod map;
 mod policy_view;
 mod runs;
 mod scenarios;
 mod train;
+mod welcome;
 
 use super::Errors;
 use super::curate::Curate;
-use super::scenarios::Scenarios;
 use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
+use super::scenarios::Scenarios;
 use super::session::Session;
 use super::split::Split;
 use super::teleop::ActiveBindings;
@@ -56,8 +59,8 @@ pub struct Ui<'w, 's> {
     pub scenario_path: Local<'s, String>,
     pub form: Local<'s, form::FormState>,
     pub tab: Local<'s, Tab>,
-    pub policy_path: Local<'s, String>,
-    pub rival_path: Local<'s, String>,
+    pub map: Local<'s, map::UiMap>,
+    pub welcome: Local<'s, welcome::Welcome>,
 }
 
 fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<SceneRect>) -> Result {
@@ -80,7 +83,8 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
                 (Tab::Policy, "Policy view"),
                 (Tab::Runs, "Runs"),
             ] {
-                row.selectable_value(&mut *ui.tab, tab, name);
+                let response = row.selectable_value(&mut *ui.tab, tab, name);
+                ui.map.mark(&format!("tab {name}"), &response);
             }
         });
         side.separator();
@@ -95,7 +99,10 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
     let free = root.available_rect_before_wrap();
     (scene.min, scene.max) = (Vec2::new(free.min.x, free.min.y), Vec2::new(free.max.x, free.max.y));
     controls::hud(&ctx, free, &ui);
+    welcome::card(&ctx, free, &mut ui);
     controls::problems(&ctx, &mut ui.errors);
+    actions::shortcuts(&ctx, &mut ui);
+    ui.map.flush();
     Ok(())
 }
 

@@ -6,9 +6,7 @@ use super::Ui;
 use crate::session::Driver;
 use bevy_egui::egui;
 use learn::artifact::Distribution;
-use learn::run;
 use sim::Action;
-use std::path::PathBuf;
 
 fn show(action: &Option<Action>) -> String {
     match action {
@@ -69,17 +67,7 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
 /// Open, watch and close the split view.
 fn split_view(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.heading("Split view");
-    side.label("A second checkpoint acts in the right half on the same seeds as the scene's policy on the left.");
-    side.horizontal(|row| {
-        row.add(egui::TextEdit::singleline(&mut *ui.rival_path).hint_text("run directory").desired_width(200.0));
-        if row.button("Compare").on_hover_text("Load this run's policy into the right half").clicked() {
-            let path = PathBuf::from(ui.rival_path.trim());
-            match run::load_policy(&path, &ui.session.env) {
-                Ok(policy) => open(ui, policy, path.display().to_string()),
-                Err(e) => ui.errors.push(format!("could not load the policy to compare: {e}")),
-            }
-        }
-    });
+    side.label("A second checkpoint acts in the right half on the same seeds as the scene's policy on the left (pick one in the Runs tab).");
     side.horizontal(|row| {
         let latest = ui.training.latest.clone();
         let newest = row.add_enabled(latest.is_some(), egui::Button::new("Compare with the newest snapshot"));

@@ -50,7 +50,8 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                     sparkline(grid, &run.curve).on_hover_text(&run.curve_name);
                 }
                 Err(e) => {
-                    grid.colored_label(egui::Color32::from_rgb(255, 140, 120), "unreadable").on_hover_text(e.to_string());
+                    grid.colored_label(egui::Color32::from_rgb(255, 140, 120), "unreadable")
+                        .on_hover_text(e.to_string());
                     for _ in 0..4 {
                         grid.label("");
                     }
@@ -67,11 +68,16 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
 /// Load or compare the selection, or a run directory elsewhere.
 fn actions(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     side.horizontal(|row| {
-        row.add(egui::TextEdit::singleline(&mut ui.runs.other).hint_text("or another run directory").desired_width(180.0));
+        row.add(
+            egui::TextEdit::singleline(&mut ui.runs.other).hint_text("or another run directory").desired_width(180.0),
+        );
         let other = Some(PathBuf::from(ui.runs.other.trim())).filter(|p| !p.as_os_str().is_empty());
         let target = other.or_else(|| ui.runs.selected.clone());
         let chosen = target.is_some();
-        if row.add_enabled(chosen, egui::Button::new("📂 Load")).on_hover_text("The run's policy drives the scene").clicked()
+        if row
+            .add_enabled(chosen, egui::Button::new("📂 Load"))
+            .on_hover_text("The run's policy drives the scene")
+            .clicked()
             && let Some(dir) = &target
         {
             match run::load_policy(dir, &ui.session.env) {

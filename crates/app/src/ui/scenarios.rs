@@ -7,7 +7,7 @@ use bevy_egui::egui;
 
 pub fn picker(row: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     let name = ui.session.env.scenario().name.clone();
-    row.menu_button(format!("🗺 {name}"), |menu| {
+    row.menu_button(format!("{name} ⏷"), |menu| {
         menu.label("Built-in");
         for (builtin, _) in sim::builtin::BUILTINS {
             if menu.selectable_label(ui.scenarios.current == *builtin, *builtin).clicked() {

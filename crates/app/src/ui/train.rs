@@ -2,14 +2,14 @@
 //! live plots with hyperparameter changes marked, and checkpoints.
 
 use super::Ui;
+use super::actions::Action;
 use super::form::form;
-use crate::session::Driver;
 use crate::training::Phase;
 use bevy_egui::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
 use learn::device::DeviceChoice;
 use learn::registry::{ALGORITHMS, Entry};
-use learn::run::{self, RunConfig};
+use learn::run::RunConfig;
 use learn::trainer::Command;
 use sim::Env;
 
@@ -70,16 +70,11 @@ fn controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 }
             }
             _ => {
-                if row
-                    .button("🎓 Train")
-                    .on_hover_text("Learn from the episodes in the dataset, on its own thread")
-                    .clicked()
-                {
-                    let (env, dataset) = (ui.session.env.clone(), ui.recording.dataset.clone());
-                    match ui.training.start(&env, &dataset) {
-                        Ok(()) => ui.session.driver = Driver::Policy,
-                        Err(e) => ui.errors.push(e),
-                    }
+                let hint = Action::Train.hint(row.ctx(), "Learn from the included episodes, on its own thread");
+                let train = row.button("🎓 Train").on_hover_text(hint);
+                ui.map.mark("train", &train);
+                if train.clicked() {
+                    super::actions::train(ui);
                 }
             }
         }
@@ -168,18 +163,5 @@ fn checkpoints(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             row.label(dir.display().to_string());
         }
     });
-    side.horizontal(|row| {
-        row.add(egui::TextEdit::singleline(&mut *ui.policy_path).hint_text("run directory").desired_width(200.0));
-        if row.button("📂 Load policy").clicked() {
-            let path = std::path::PathBuf::from(ui.policy_path.trim());
-            match run::load_policy(&path, &ui.session.env) {
-                Ok(policy) => {
-                    ui.session.set_policy(policy, path.display().to_string());
-                    ui.session.driver = Driver::Policy;
-                    ui.training.follow_latest = false;
-                }
-                Err(e) => ui.errors.push(format!("could not load the policy: {e}")),
-            }
-        }
-    });
+    side.label("Load or compare any run's policy in the Runs tab.");
 }
