@@ -6,8 +6,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
 # mesa-vulkan-drivers: a software Vulkan adapter, so wgpu (training and the app) runs without a GPU.
 # xvfb, xauth: a virtual display for the app's real-window tests (and `xvfb-run` for users).
 # libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6: what winit loads to open a window on X11.
+# xdotool: real mouse and keyboard events for the app's walkthrough test.
 # mold: a linker several times faster than ld on Bevy and Burn's large binaries.
-SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 mold
+SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 mold xdotool
 # Added once: RUSTFLAGS is part of every build's fingerprint, so a second copy of the flag
 # (a shell that already exports it) would rebuild everything.
 MOLD := $(shell command -v mold 2>/dev/null)

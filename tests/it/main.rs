@@ -15,3 +15,5 @@ mod scenarios;
 mod screenshots;
 mod trainer;
 mod vec_env;
+#[cfg(feature = "gui")]
+mod window_input;
