@@ -7,7 +7,6 @@ use apprentice::sim::builtin::BUILTINS;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 /// A private X server for the test's windows, stopped when dropped.
 pub struct Xvfb {
@@ -16,20 +15,21 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
+    /// Starts a server on a display number it picks itself (`-displayfd`: free, and written
+    /// only once the server accepts connections).
     pub fn start() -> Xvfb {
-        let number = 90 + std::process::id() % 400;
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"])
+        use std::io::BufRead;
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("Xvfb runs (Debian package `xvfb`; `make test` installs it)");
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let start = Instant::now();
-        while !Path::new(&socket).exists() {
-            assert!(start.elapsed() < Duration::from_secs(20), "Xvfb did not start on {display}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Xvfb { child, display }
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("Xvfb says its display");
+        let number: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb did not start (it said {line:?})"));
+        Xvfb { child, display: format!(":{number}") }
     }
 }
 
@@ -59,6 +59,8 @@ fn srgb8(c: f32) -> u8 {
 fn every_builtin_scenario_renders_in_a_real_window_in_its_own_colors() {
     let x = Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
+    // A returning user: no first-run card over the scene.
+    std::fs::write(dir.path().join("welcome-seen"), "").unwrap();
     for (name, _) in BUILTINS {
         let png = dir.path().join(format!("{name}.png"));
         let out = Command::new(env!("CARGO_BIN_EXE_apprentice"))
