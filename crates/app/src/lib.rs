@@ -4,6 +4,8 @@
 
 mod autopilot;
 mod curate;
+mod ghost;
+mod overlays;
 mod record;
 mod render;
 mod replay;
@@ -16,6 +18,7 @@ mod ui;
 
 pub use autopilot::{Autopilot, FrameReport, frame_report};
 pub use curate::{Curate, set_matching};
+pub use ghost::{Ghosts, Track};
 pub use record::Recording;
 pub use replay::Replay;
 pub use scenarios::Scenarios;
@@ -135,7 +138,7 @@ pub fn core_plugin(app: &mut App) {
 
 /// Rendering, panels and the autopilot: what needs a window.
 fn view_plugin(app: &mut App) {
-    app.add_plugins((render::plugin, ui::plugin, autopilot::plugin));
+    app.add_plugins((render::plugin, overlays::plugin, ghost::plugin, ui::plugin, autopilot::plugin));
 }
 
 /// The app's state for `options`, loaded through the library so a bad file is a clear

@@ -1,6 +1,6 @@
 //! Drawing the scene only from the simulation's frame description: a mesh per collider,
-//! gizmos for terrain lines, goals, sensor rays and action arrows, poses interpolated
-//! between fixed steps, and a camera that fits the scenario's view into the free space.
+//! poses interpolated between fixed steps, and a camera that fits the scenario's view into
+//! the free space (the lines and markers over it are `overlays`).
 //! With the split view open, the second checkpoint's scene is drawn the same way in the
 //! right half, by its own camera on its own render layer.
 
@@ -12,7 +12,7 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::gizmos::config::GizmoConfigGroup;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
-use sim::frame::{Frame, Overlay, Pose2};
+use sim::frame::{Frame, Pose2};
 use sim::scenario::Shape;
 
 /// The part of the window the scene may use (logical pixels), left by the panels.
@@ -38,7 +38,7 @@ impl Pane {
     }
 
     /// The two frames this pane interpolates between, if it is shown.
-    fn frames<'a>(self, session: &'a Session, split: &'a Split) -> Option<&'a [Frame; 2]> {
+    pub fn frames<'a>(self, session: &'a Session, split: &'a Split) -> Option<&'a [Frame; 2]> {
         match self {
             Pane::Main => Some(&session.frames),
             Pane::Rival => split.rival.as_ref().map(|r| &r.session.frames),
@@ -48,7 +48,7 @@ impl Pane {
 
 /// Gizmos of the split view's right side (its own render layer).
 #[derive(Default, Reflect, GizmoConfigGroup)]
-struct RivalGizmos;
+pub struct RivalGizmos;
 
 /// A mesh entity drawing shape `index` of its pane's frame.
 #[derive(Component)]
@@ -63,7 +63,7 @@ struct Built([Vec<(Shape, [f32; 4])>; 2]);
 #[derive(Component)]
 pub struct SceneCamera;
 
-fn color(c: [f32; 4]) -> Color {
+pub fn color(c: [f32; 4]) -> Color {
     Color::srgba(c[0], c[1], c[2], c[3])
 }
 
@@ -132,7 +132,7 @@ fn lerp_pose(a: &Pose2, b: &Pose2, t: f32) -> Pose2 {
 }
 
 /// The pose of shape `i` between the last two steps.
-fn pose(frames: &[Frame; 2], i: usize, t: f32) -> Pose2 {
+pub fn pose(frames: &[Frame; 2], i: usize, t: f32) -> Pose2 {
     let now = frames[1].shapes[i].pose;
     match frames[0].shapes.get(i) {
         Some(before) if frames[0].shapes.len() == frames[1].shapes.len() => lerp_pose(&before.pose, &now, t),
@@ -157,52 +157,22 @@ fn place(
     }
 }
 
-fn overlays(
-    session: Res<Session>,
-    split: Res<Split>,
-    fixed: Res<Time<Fixed>>,
-    mut main: Gizmos,
-    mut rival: Gizmos<RivalGizmos>,
-) {
-    let t = fixed.overstep_fraction().clamp(0.0, 1.0);
-    draw_overlays(&session.frames, t, &mut main);
-    if let Some(frames) = Pane::Rival.frames(&session, &split) {
-        draw_overlays(frames, t, &mut rival);
-    }
-}
-
-/// Lines, goal markers, rays and arrows of one pane.
-fn draw_overlays<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, gizmos: &mut Gizmos<G>) {
-    let frame = &frames[1];
-    for (i, s) in frame.shapes.iter().enumerate() {
-        if let Shape::Polyline(points) = &s.shape {
-            let p = pose(frames, i, t);
-            let iso = Isometry2d::new(Vec2::new(p.x, p.y), Rot2::radians(p.angle));
-            gizmos.linestrip_2d(points.iter().map(|q| iso * Vec2::from(*q)), color(s.color));
-        }
-    }
-    for overlay in &frame.overlays {
-        match overlay {
-            Overlay::GoalCircle { center, radius, color: c } => {
-                gizmos.circle_2d(Isometry2d::from_translation(Vec2::from(*center)), *radius, color(*c));
-            }
-            Overlay::Ray { from, to, hit } => {
-                let c = if *hit { Color::srgba(1.0, 0.35, 0.3, 0.8) } else { Color::srgba(0.4, 0.9, 0.5, 0.5) };
-                gizmos.line_2d(Vec2::from(*from), Vec2::from(*to), c);
-            }
-            Overlay::Arrow { from, vector, color: c } => {
-                let (a, v) = (Vec2::from(*from), Vec2::from(*vector));
-                // Arrows are scaled to the view so full thrust reads at any scenario size.
-                let scale = view_size(frame) * 0.08;
-                gizmos.arrow_2d(a, a + v.clamp_length_max(1.0) * scale, color(*c));
-            }
-        }
-    }
-}
-
-fn view_size(frame: &Frame) -> f32 {
+/// The larger side of the frame's view, in metres.
+pub fn view_size(frame: &Frame) -> f32 {
     let [lo, hi] = frame.view;
     (hi[0] - lo[0]).max(hi[1] - lo[1])
+}
+
+/// Where an action arrow ends: scaled to the view, so full thrust reads at any scenario size.
+pub fn arrow_tip(frame: &Frame, from: [f32; 2], vector: [f32; 2]) -> Vec2 {
+    Vec2::from(from) + Vec2::from(vector).clamp_length_max(1.0) * view_size(frame) * 0.08
+}
+
+/// A grid spacing of 1, 2 or 5 × 10^k metres that puts about eight lines across the view.
+pub fn grid_spacing(frame: &Frame) -> f32 {
+    let rough = view_size(frame) / 8.0;
+    let decade = 10f32.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * decade).find(|s| *s >= rough).unwrap_or(10.0 * decade)
 }
 
 /// Fits the scenario's view rectangle into the free part of the window: all of it, or one
@@ -254,5 +224,5 @@ pub fn plugin(app: &mut App) {
         .insert_resource(ClearColor(Color::srgb(0.10, 0.11, 0.13)))
         .insert_gizmo_config(RivalGizmos, GizmoConfig { render_layers: Pane::Rival.layer(), ..default() })
         .add_systems(Startup, spawn_cameras)
-        .add_systems(Update, (rebuild, place, overlays, fit_cameras).chain());
+        .add_systems(Update, (rebuild, place, fit_cameras).chain());
 }

@@ -105,8 +105,7 @@ fn play(mut replay: ResMut<Replay>, mut session: ResMut<Session>) {
     };
     if let Ok(step) = session.env.step(&action) {
         session.obs = step.obs;
-        session.frames.swap(0, 1);
-        session.frames[1] = session.env.frame();
+        session.push_frame();
         replay.t += 1;
     }
 }

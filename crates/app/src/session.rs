@@ -10,6 +10,7 @@ use data::{Source, StepRecord};
 use learn::artifact::{Distribution, PolicyArtifact};
 use sim::frame::Frame;
 use sim::{Action, Env, Policy, ScenarioEnv};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Who chooses the actions while nobody takes over.
@@ -73,6 +74,9 @@ impl Speed {
     }
 }
 
+/// Steps the trail of the controlled body keeps.
+const TRAIL_STEPS: usize = 90;
+
 /// Wall-clock time per frame that "as fast as possible" spends stepping.
 const FAST_FORWARD_BUDGET: Duration = Duration::from_millis(12);
 
@@ -134,6 +138,8 @@ pub struct Session {
     pub speed: Speed,
     /// The previous and the current frame, for interpolation.
     pub frames: [Frame; 2],
+    /// Where the frames' focus point was over the last steps, oldest first (the scene's trail).
+    pub trail: VecDeque<[f32; 2]>,
     pub proposals: Proposals,
     /// Finished episodes, newest last.
     pub outcomes: Vec<Outcome>,
@@ -155,6 +161,7 @@ impl Session {
             blend: 1.0,
             speed: Speed::Times(1.0),
             frames: [frame.clone(), frame],
+            trail: VecDeque::new(),
             proposals: Proposals::default(),
             outcomes: Vec::new(),
         };
@@ -183,7 +190,22 @@ impl Session {
     /// Shows the environment's current state without interpolating from the last one.
     pub fn show_current(&mut self) {
         let frame = self.env.frame();
+        self.trail.clear();
+        self.trail.extend(frame.focus);
         self.frames = [frame.clone(), frame];
+    }
+
+    /// After a step: the new frame becomes current, the last one the frame to interpolate
+    /// from, and the trail grows.
+    pub fn push_frame(&mut self) {
+        self.frames.swap(0, 1);
+        self.frames[1] = self.env.frame();
+        if let Some(focus) = self.frames[1].focus {
+            if self.trail.len() == TRAIL_STEPS {
+                self.trail.pop_front();
+            }
+            self.trail.push_back(focus);
+        }
     }
 
     /// Takes over an edited version of the scenario: a fresh episode on the same seed, the
@@ -267,8 +289,7 @@ impl Session {
         // must not be relabeled by behaviour cloning's `use_expert_labels`.
         let label = (source == Source::Expert).then_some(expert).flatten();
         let record = StepRecord::from_step(obs, action, &step, source, label);
-        self.frames.swap(0, 1);
-        self.frames[1] = self.env.frame();
+        self.push_frame();
         self.obs = step.obs.clone();
         Ok(Stepped { record, done: step.done(), success: step.success, next_obs: step.obs })
     }

@@ -100,6 +100,7 @@ fn diagnostics(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             .add_enabled(ready, egui::Button::new("🔍 Diagnose"))
             .on_hover_text("Score the current policy on each included episode: its loss, and the step where it departs most from the demonstration")
             .on_disabled_hover_text("needs a policy (train or load one)");
+        ui.map.mark("diagnose", &button);
         if button.clicked()
             && let Some(live) = &ui.session.policy
         {

@@ -11,11 +11,13 @@ mod map;
 mod policy_view;
 mod runs;
 mod scenarios;
+mod scene_text;
 mod train;
 mod welcome;
 
 use super::Errors;
 use super::curate::Curate;
+use super::ghost::Ghosts;
 use super::record::Recording;
 use super::render::SceneRect;
 use super::replay::Replay;
@@ -53,6 +55,7 @@ pub struct Ui<'w, 's> {
     pub errors: ResMut<'w, Errors>,
     pub split: ResMut<'w, Split>,
     pub curate: ResMut<'w, Curate>,
+    pub ghosts: ResMut<'w, Ghosts>,
     pub scenarios: ResMut<'w, Scenarios>,
     pub filter: Local<'s, data::Filter>,
     pub runs: Local<'s, runs::RunsState>,
@@ -98,6 +101,7 @@ fn layout(mut contexts: EguiContexts, mut ui: Ui<'_, '_>, mut scene: ResMut<Scen
     });
     let free = root.available_rect_before_wrap();
     (scene.min, scene.max) = (Vec2::new(free.min.x, free.min.y), Vec2::new(free.max.x, free.max.y));
+    scene_text::draw(&ctx, free, &ui);
     controls::hud(&ctx, free, &ui);
     welcome::card(&ctx, free, &mut ui);
     controls::problems(&ctx, &mut ui.errors);

@@ -1,0 +1,160 @@
+//! The lines and markers over the scene, drawn with gizmos from the frame description: a
+//! metric grid, every body's outline, terrain lines, the goal and the success region, the
+//! success and failure limits, sensor rays, action arrows, contacts, the fading trail of the
+//! controlled body, and the ghost rollouts of what the policy would do next.
+
+use super::ghost::Ghosts;
+use super::render::{Pane, RivalGizmos, arrow_tip, color, grid_spacing, pose, view_size};
+use super::session::Session;
+use super::split::Split;
+use bevy::gizmos::config::GizmoConfigGroup;
+use bevy::prelude::*;
+use sim::frame::{DrawShape, Frame, Overlay, Pose2};
+use sim::scenario::Shape;
+
+// Opaque and dark: a faint grid under everything, whatever the blending.
+const GRID: Color = Color::srgb(0.15, 0.16, 0.19);
+const SUCCESS: Color = Color::srgba(0.3, 0.9, 0.45, 0.7);
+const FAILURE: Color = Color::srgba(1.0, 0.35, 0.3, 0.55);
+const CONTACT: Color = Color::srgb(1.0, 0.85, 0.2);
+const TRAIL: [f32; 3] = [1.0, 0.9, 0.45];
+
+fn iso(p: Pose2) -> Isometry2d {
+    Isometry2d::new(Vec2::new(p.x, p.y), Rot2::radians(p.angle))
+}
+
+/// A lighter edge for a fill color (transparent fills keep a faint edge).
+fn edge(c: [f32; 4]) -> [f32; 4] {
+    let lift = |x: f32| x + (1.0 - x) * 0.45;
+    [lift(c[0]), lift(c[1]), lift(c[2]), (c[3] * 1.2).min(1.0)]
+}
+
+/// The outline of one shape at `pose` (terrain lines are drawn whole).
+fn outline<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, shape: &Shape, pose: Pose2, c: Color) {
+    let at = iso(pose);
+    match shape {
+        Shape::Ball(r) => {
+            gizmos.circle_2d(at, *r, c);
+            // A spoke shows the ball's rotation.
+            gizmos.line_2d(at * Vec2::ZERO, at * Vec2::new(*r, 0.0), c);
+        }
+        Shape::Cuboid(hx, hy) => {
+            gizmos.rect_2d(at, Vec2::new(2.0 * hx, 2.0 * hy), c);
+        }
+        Shape::Capsule(half, r) => {
+            gizmos.primitive_2d(&Capsule2d::new(*r, 2.0 * half), at, c);
+        }
+        Shape::Polygon(points) | Shape::Polyline(points) => {
+            let closed = matches!(shape, Shape::Polygon(_));
+            let mut line: Vec<Vec2> = points.iter().map(|q| at * Vec2::from(*q)).collect();
+            if closed && let Some(first) = line.first().copied() {
+                line.push(first);
+            }
+            gizmos.linestrip_2d(line, c);
+        }
+    }
+}
+
+fn grid<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, frame: &Frame) {
+    let spacing = grid_spacing(frame);
+    let [lo, hi] = frame.view;
+    let (lo, hi) = (Vec2::from(lo) - spacing * 4.0, Vec2::from(hi) + spacing * 4.0);
+    let mut x = (lo.x / spacing).floor() * spacing;
+    while x <= hi.x {
+        gizmos.line_2d(Vec2::new(x, lo.y), Vec2::new(x, hi.y), GRID);
+        x += spacing;
+    }
+    let mut y = (lo.y / spacing).floor() * spacing;
+    while y <= hi.y {
+        gizmos.line_2d(Vec2::new(lo.x, y), Vec2::new(hi.x, y), GRID);
+        y += spacing;
+    }
+}
+
+/// Everything a frame says, over its shapes.
+fn draw_frame<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, gizmos: &mut Gizmos<G>) {
+    let frame = &frames[1];
+    grid(gizmos, frame);
+    for (i, s) in frame.shapes.iter().enumerate() {
+        let c = if matches!(s.shape, Shape::Polyline(_)) { s.color } else { edge(s.color) };
+        outline(gizmos, &s.shape, pose(frames, i, t), color(c));
+    }
+    let reach = view_size(frame) * 4.0;
+    for overlay in &frame.overlays {
+        match overlay {
+            Overlay::GoalCircle { center, radius, color: c } => {
+                gizmos.circle_2d(Isometry2d::from_translation(Vec2::from(*center)), *radius, color(*c));
+            }
+            Overlay::SuccessCircle { center, radius } => {
+                gizmos.circle_2d(Isometry2d::from_translation(Vec2::from(*center)), *radius, SUCCESS);
+            }
+            Overlay::Limit { vertical, at, success, .. } => {
+                let c = if *success { SUCCESS } else { FAILURE };
+                let (a, b) = if *vertical {
+                    (Vec2::new(*at, -reach), Vec2::new(*at, reach))
+                } else {
+                    (Vec2::new(-reach, *at), Vec2::new(reach, *at))
+                };
+                gizmos.line_2d(a, b, c);
+            }
+            Overlay::Ray { from, to, hit } => {
+                let c = if *hit { Color::srgba(1.0, 0.35, 0.3, 0.8) } else { Color::srgba(0.4, 0.9, 0.5, 0.5) };
+                gizmos.line_2d(Vec2::from(*from), Vec2::from(*to), c);
+            }
+            Overlay::Arrow { from, vector, color: c, .. } => {
+                gizmos.arrow_2d(Vec2::from(*from), arrow_tip(frame, *from, *vector), color(*c));
+            }
+            Overlay::Contact { point } => {
+                let r = view_size(frame) * 0.006;
+                gizmos.circle_2d(Isometry2d::from_translation(Vec2::from(*point)), r, CONTACT);
+            }
+        }
+    }
+}
+
+/// The controlled body's last steps, fading into the past.
+fn trail<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, session: &Session) {
+    let n = session.trail.len().max(1) as f32;
+    gizmos.linestrip_gradient_2d(session.trail.iter().enumerate().map(|(k, p)| {
+        let alpha = 0.05 + 0.75 * (k as f32 + 1.0) / n;
+        (Vec2::from(*p), Color::srgba(TRAIL[0], TRAIL[1], TRAIL[2], alpha))
+    }));
+}
+
+/// Each ghost track: its bodies' outlines every few steps, fading with distance ahead, and
+/// the path of the focus point.
+fn ghosts<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, ghosts: &Ghosts) {
+    for track in &ghosts.tracks {
+        let n = track.frames.len().max(1) as f32;
+        let [r, g, b, a] = track.color;
+        for (k, frame) in track.frames.iter().enumerate().filter(|(k, _)| k % 4 == 3) {
+            let alpha = a * (1.0 - k as f32 / n);
+            for DrawShape { shape, pose, .. } in frame.shapes.iter().filter(|s| !matches!(s.shape, Shape::Polyline(_)))
+            {
+                outline(gizmos, shape, *pose, Color::srgba(r, g, b, alpha));
+            }
+        }
+        gizmos.linestrip_2d(track.frames.iter().filter_map(|f| f.focus).map(Vec2::from), Color::srgba(r, g, b, a));
+    }
+}
+
+fn draw(
+    session: Res<Session>,
+    split: Res<Split>,
+    ghost: Res<Ghosts>,
+    fixed: Res<Time<Fixed>>,
+    mut main: Gizmos,
+    mut rival: Gizmos<RivalGizmos>,
+) {
+    let t = fixed.overstep_fraction().clamp(0.0, 1.0);
+    draw_frame(&session.frames, t, &mut main);
+    trail(&mut main, &session);
+    ghosts(&mut main, &ghost);
+    if let Some(frames) = Pane::Rival.frames(&session, &split) {
+        draw_frame(frames, t, &mut rival);
+    }
+}
+
+pub fn plugin(app: &mut App) {
+    app.add_systems(Update, draw);
+}

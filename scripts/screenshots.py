@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Takes the README's screenshots of the real app under Xvfb (`make screenshots`).
+
+Each picture opens the app with an autopilot that saves a screenshot after N frames, while
+xdotool clicks the controls the app lists in APPRENTICE_UI_MAP, as a person's mouse would.
+The data each picture needs (failed and good episodes, trained runs, a broken scenario
+edit) is made first with the headless CLI. Writes docs/screenshots/*.png.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+BIN = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/apprentice-target")) / "release/apprentice"
+BUILTINS = ["cartpole", "cartpole_continuous", "pendulum", "acrobot", "mountain_car", "lunar_lander",
+            "lunar_lander_continuous", "reacher", "push_t", "car_track", "detour"]
+
+
+def cli(*args, data):
+    subprocess.run([str(BIN), *args], check=True, env={**os.environ, "APPRENTICE_DATA": str(data)},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Display:
+    def __enter__(self):
+        self.x = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.name = ":" + self.x.stdout.readline().strip()
+        return self
+
+    def __exit__(self, *_):
+        self.x.kill()
+
+
+def shot(display, name, data, args, clicks=(), frames=240, before_clicks=None):
+    """Opens the app, performs `clicks` (control names, or callables), saves `name`.png."""
+    data.mkdir(parents=True, exist_ok=True)
+    ui_map = data / "ui.json"
+    ui_map.unlink(missing_ok=True)
+    png = OUT / f"{name}.png"
+    env = {**os.environ, "DISPLAY": display.name, "APPRENTICE_DATA": str(data), "APPRENTICE_UI_MAP": str(ui_map)}
+    app = subprocess.Popen([str(BIN), "app", *args, "--frames", str(frames), "--screenshot", str(png), "--exit"],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xdo = lambda *a: subprocess.run(["xdotool", *a], env=env, check=True, capture_output=True, text=True).stdout
+
+    def find(control):
+        for _ in range(300):
+            try:
+                return json.loads(ui_map.read_text())[control]
+            except (FileNotFoundError, KeyError, json.JSONDecodeError):
+                time.sleep(0.1)
+        sys.exit(f"{name}: the app never drew {control!r}")
+
+    if clicks:
+        window = xdo("search", "--sync", "--name", "apprentice").split()[0]
+        find("record")
+        if before_clicks:
+            before_clicks()
+        for control in clicks:
+            if callable(control):
+                control()
+                continue
+            l, t, r, b = find(control)
+            xdo("mousemove", "--window", window, str(round((l + r) / 2)), str(round((t + b) / 2)))
+            time.sleep(0.2)
+            xdo("mousedown", "1")
+            time.sleep(0.15)
+            xdo("mouseup", "1")
+            time.sleep(0.4)
+        # Park the pointer away from the controls so no tooltip covers them.
+        xdo("mousemove", "--window", window, "300", "740")
+    if app.wait(timeout=300) != 0:
+        sys.exit(f"{name}: the app failed")
+    print("wrote", png.relative_to(ROOT))
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="apprentice-shots-"))
+    seen = lambda d: (d.mkdir(parents=True, exist_ok=True), (d / "welcome-seen").write_text(""))
+    with Display() as display:
+        # Every scenario, the expert driving.
+        scenes = work / "scenes"
+        seen(scenes)
+        for scenario in BUILTINS:
+            shot(display, scenario, scenes, ["--scenario", scenario, "--autopilot", "expert"], frames=90)
+
+        # The first-run card on a fresh data directory.
+        shot(display, "first_run", work / "fresh", ["--scenario", "cartpole"], frames=60)
+
+        # Curation: 30 random (failed) episodes beside 5 of the expert's, diagnosed with the bundled policy.
+        curate = work / "curate"
+        seen(curate)
+        demos = curate / "cartpole" / "demos"
+        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "30", "--expert", "random",
+            "--out", str(demos), data=curate)
+        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "5", "--seed", "100",
+            "--out", str(demos), data=curate)
+        shot(display, "curation", curate, ["--scenario", "cartpole", "--autopilot", "policy"],
+             clicks=["tab Episodes", "diagnose"], frames=300)
+
+        # What the policy thinks: probability bars and the ghost rollout (cartpole), and a
+        # mixture head's modes and samples (reacher).
+        shot(display, "policy_view", scenes, ["--scenario", "cartpole", "--autopilot", "policy"],
+             clicks=["tab Policy view"], frames=240)
+        mixture = work / "runs" / "reacher_mixture"
+        cli("demos", "generate", "--scenario", "reacher", "--episodes", "20", "--noise", "0.3",
+            "--out", str(work / "reacher_demos"), data=scenes)
+        cli("train", "bc", "--scenario", "reacher", "--demos", str(work / "reacher_demos"), "--out", str(mixture),
+            "--set", "policy.head=\"mixture\"", "--set", "epochs=40", "--device", "cpu", data=scenes)
+        shot(display, "policy_view_mixture", scenes,
+             ["--scenario", "reacher", "--policy", str(mixture), "--autopilot", "policy"],
+             clicks=["tab Policy view"], frames=240)
+
+        # The run browser: three runs of the bundled demos, evaluated as they train.
+        browse = work / "browse"
+        seen(browse)
+        bundled = ROOT / "assets" / "cartpole" / "demos"
+        for k, epochs in enumerate([5, 30, 120], start=1):
+            cli("train", "bc", "--scenario", "cartpole", "--demos", str(bundled),
+                "--out", str(browse / "cartpole" / "runs" / str(k)), "--set", f"epochs={epochs}",
+                "--eval-every", str(max(1, epochs // 6)), "--eval-episodes", "3", "--device", "cpu", data=browse)
+        shot(display, "run_browser", browse, ["--scenario", "cartpole", "--autopilot", "policy"],
+             clicks=["tab Runs"], frames=200)
+
+        # A broken edit of the open scenario file, shown in the app while the previous version runs.
+        edit = work / "edit"
+        seen(edit)
+        scenario = edit / "my_cartpole.ron"
+        text = (ROOT / "scenarios" / "cartpole.ron").read_text()
+        scenario.write_text(text)
+        broken = lambda: (time.sleep(1.0), scenario.write_text(text.replace("max_steps: 500,", "max_stepz: 500,")))
+        shot(display, "hot_reload_error", edit, ["--scenario", str(scenario), "--autopilot", "expert"],
+             clicks=[broken], frames=200)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
