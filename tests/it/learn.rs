@@ -164,3 +164,28 @@ fn on_car_track_dagger_completes_laps_where_cloning_the_same_number_of_labels_cr
     );
     assert!(aggregated >= 0.8 && aggregated >= cloned + 0.5, "DAgger {aggregated:.2} vs BC {cloned:.2}");
 }
+
+/// Diagnosing a policy cloned from 20 expert episodes and 3 random ones: the random episodes'
+/// loss stands out and they alone are flagged, each with the step where it departs most.
+#[test]
+fn diagnostics_flag_the_random_episodes_among_expert_demonstrations() {
+    use apprentice::learn::diagnose::diagnose;
+    let mut env = ScenarioEnv::load("cartpole").unwrap();
+    let expert = env.scenario().expert.clone().unwrap();
+    let mut episodes: Vec<(String, Episode)> =
+        demos(&mut env, 20).into_iter().enumerate().map(|(k, e)| (format!("expert-{k}"), e)).collect();
+    for seed in 0..3 {
+        let random = record_episode(&mut env, &expert, Generator::Random, 500 + seed, 0.0).unwrap();
+        episodes.push((format!("random-{seed}"), random));
+    }
+    let all: Vec<Episode> = episodes.iter().map(|(_, e)| e.clone()).collect();
+    let config = BcConfig { epochs: 30, use_expert_labels: false, ..BcConfig::default() };
+    let (policy, _) = bc::train(&env, &all, &config, &mut |_| {}).unwrap();
+    let diagnoses = diagnose(&policy, &episodes);
+    let flagged: Vec<&str> = diagnoses.iter().filter(|d| d.outlier).map(|d| d.id.as_str()).collect();
+    assert_eq!(flagged, ["random-0", "random-1", "random-2"], "{diagnoses:#?}");
+    for d in &diagnoses {
+        let len = episodes.iter().find(|(id, _)| *id == d.id).unwrap().1.len();
+        assert!(d.worst_step < len && d.worst_loss >= d.loss, "{d:?}");
+    }
+}
