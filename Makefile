@@ -18,7 +18,7 @@ export RUSTFLAGS += -C link-arg=-fuse-ld=mold
 endif
 endif
 
-.PHONY: run test system-packages numpy bench build-times
+.PHONY: run test system-packages numpy bench build-times screenshots
 
 run: system-packages
 	cargo run --release --
@@ -34,6 +34,11 @@ test: system-packages numpy
 # Three rebuild times of this machine (see the README): scripts/build-times.sh.
 build-times: system-packages numpy
 	scripts/build-times.sh
+
+# The README's pictures of the real window (Xvfb, xdotool clicks): scripts/screenshots.py.
+screenshots: system-packages
+	cargo build --release
+	python3 scripts/screenshots.py
 
 # The headless binary (no Bevy to link-time optimize) is enough for the simulation and
 # training benchmarks; `bench app` needs the default build.

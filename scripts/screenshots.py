@@ -95,13 +95,14 @@ def main():
         # The first-run card on a fresh data directory.
         shot(display, "first_run", work / "fresh", ["--scenario", "cartpole"], frames=60)
 
-        # Curation: 30 random (failed) episodes beside 5 of the expert's, diagnosed with the bundled policy.
+        # Curation: 6 random (failed) episodes among 20 of the expert's, diagnosed with the
+        # bundled policy, which flags them.
         curate = work / "curate"
         seen(curate)
         demos = curate / "cartpole" / "demos"
-        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "30", "--expert", "random",
+        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "20", "--seed", "100",
             "--out", str(demos), data=curate)
-        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "5", "--seed", "100",
+        cli("demos", "generate", "--scenario", "cartpole", "--episodes", "6", "--expert", "random",
             "--out", str(demos), data=curate)
         shot(display, "curation", curate, ["--scenario", "cartpole", "--autopilot", "policy"],
              clicks=["tab Episodes", "diagnose"], frames=300)
@@ -123,12 +124,16 @@ def main():
         browse = work / "browse"
         seen(browse)
         bundled = ROOT / "assets" / "cartpole" / "demos"
-        for k, epochs in enumerate([5, 30, 120], start=1):
+        for k, sets in enumerate([["epochs=2", "policy.hidden=[4]"], ["epochs=12", "policy.hidden=[16]"],
+                                  ["epochs=60"]], start=1):
             cli("train", "bc", "--scenario", "cartpole", "--demos", str(bundled),
-                "--out", str(browse / "cartpole" / "runs" / str(k)), "--set", f"epochs={epochs}",
-                "--eval-every", str(max(1, epochs // 6)), "--eval-episodes", "3", "--device", "cpu", data=browse)
+                "--out", str(browse / "cartpole" / "runs" / str(k)), *[a for v in sets for a in ("--set", v)],
+                "--eval-every", "1", "--eval-episodes", "3", "--device", "cpu", data=browse)
+        cli("train", "dagger", "--scenario", "cartpole", "--demos", str(bundled),
+            "--out", str(browse / "cartpole" / "runs" / "4"), "--set", "rounds=4", "--set", "bc.epochs=20",
+            "--eval-every", "1", "--eval-episodes", "3", "--device", "cpu", data=browse)
         shot(display, "run_browser", browse, ["--scenario", "cartpole", "--autopilot", "policy"],
-             clicks=["tab Runs"], frames=200)
+             clicks=["tab Runs", "run 2"], frames=200)
 
         # A broken edit of the open scenario file, shown in the app while the previous version runs.
         edit = work / "edit"

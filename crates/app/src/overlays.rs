@@ -1,10 +1,10 @@
-//! The lines and markers over the scene, drawn with gizmos from the frame description: a
-//! metric grid, every body's outline, terrain lines, the goal and the success region, the
+//! The lines and markers over the scene, drawn with gizmos from the frame description: every
+//! body's outline, terrain lines, the goal and the success region, the
 //! success and failure limits, sensor rays, action arrows, contacts, the fading trail of the
 //! controlled body, and the ghost rollouts of what the policy would do next.
 
 use super::ghost::Ghosts;
-use super::render::{Pane, RivalGizmos, arrow_tip, color, grid_spacing, pose, view_size};
+use super::render::{Pane, RivalGizmos, arrow_tip, color, pose, view_size};
 use super::session::Session;
 use super::split::Split;
 use bevy::gizmos::config::GizmoConfigGroup;
@@ -12,8 +12,6 @@ use bevy::prelude::*;
 use sim::frame::{DrawShape, Frame, Overlay, Pose2};
 use sim::scenario::Shape;
 
-// Opaque and dark: a faint grid under everything, whatever the blending.
-const GRID: Color = Color::srgb(0.15, 0.16, 0.19);
 const SUCCESS: Color = Color::srgba(0.3, 0.9, 0.45, 0.7);
 const FAILURE: Color = Color::srgba(1.0, 0.35, 0.3, 0.55);
 const CONTACT: Color = Color::srgb(1.0, 0.85, 0.2);
@@ -55,26 +53,9 @@ fn outline<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, shape: &Shape, pose: Pos
     }
 }
 
-fn grid<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, frame: &Frame) {
-    let spacing = grid_spacing(frame);
-    let [lo, hi] = frame.view;
-    let (lo, hi) = (Vec2::from(lo) - spacing * 4.0, Vec2::from(hi) + spacing * 4.0);
-    let mut x = (lo.x / spacing).floor() * spacing;
-    while x <= hi.x {
-        gizmos.line_2d(Vec2::new(x, lo.y), Vec2::new(x, hi.y), GRID);
-        x += spacing;
-    }
-    let mut y = (lo.y / spacing).floor() * spacing;
-    while y <= hi.y {
-        gizmos.line_2d(Vec2::new(lo.x, y), Vec2::new(hi.x, y), GRID);
-        y += spacing;
-    }
-}
-
 /// Everything a frame says, over its shapes.
 fn draw_frame<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, gizmos: &mut Gizmos<G>) {
     let frame = &frames[1];
-    grid(gizmos, frame);
     for (i, s) in frame.shapes.iter().enumerate() {
         let c = if matches!(s.shape, Shape::Polyline(_)) { s.color } else { edge(s.color) };
         outline(gizmos, &s.shape, pose(frames, i, t), color(c));
@@ -123,15 +104,18 @@ fn trail<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, session: &Session) {
 
 /// Each ghost track: its bodies' outlines every few steps, fading with distance ahead, and
 /// the path of the focus point.
-fn ghosts<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, ghosts: &Ghosts) {
+fn ghosts<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, ghosts: &Ghosts, now: &Frame) {
     for track in &ghosts.tracks {
         let n = track.frames.len().max(1) as f32;
         let [r, g, b, a] = track.color;
         for (k, frame) in track.frames.iter().enumerate().filter(|(k, _)| k % 4 == 3) {
             let alpha = a * (1.0 - k as f32 / n);
-            for DrawShape { shape, pose, .. } in frame.shapes.iter().filter(|s| !matches!(s.shape, Shape::Polyline(_)))
-            {
-                outline(gizmos, shape, *pose, Color::srgba(r, g, b, alpha));
+            // Only what moves: the static world would be drawn over itself.
+            let moved = |(i, s): &(usize, &DrawShape)| now.shapes.get(*i).is_none_or(|c| c.pose != s.pose);
+            for (_, s) in frame.shapes.iter().enumerate().filter(moved) {
+                if !matches!(s.shape, Shape::Polyline(_)) {
+                    outline(gizmos, &s.shape, s.pose, Color::srgba(r, g, b, alpha));
+                }
             }
         }
         gizmos.linestrip_2d(track.frames.iter().filter_map(|f| f.focus).map(Vec2::from), Color::srgba(r, g, b, a));
@@ -149,7 +133,7 @@ fn draw(
     let t = fixed.overstep_fraction().clamp(0.0, 1.0);
     draw_frame(&session.frames, t, &mut main);
     trail(&mut main, &session);
-    ghosts(&mut main, &ghost);
+    ghosts(&mut main, &ghost, &session.frames[1]);
     if let Some(frames) = Pane::Rival.frames(&session, &split) {
         draw_frame(frames, t, &mut rival);
     }

@@ -1,15 +1,17 @@
 //! Drawing the scene only from the simulation's frame description: a mesh per collider,
-//! poses interpolated between fixed steps, and a camera that fits the scenario's view into
+//! poses interpolated between fixed steps, a metric grid behind them, and a camera that fits the scenario's view into
 //! the free space (the lines and markers over it are `overlays`).
 //! With the split view open, the second checkpoint's scene is drawn the same way in the
 //! right half, by its own camera on its own render layer.
 
 use super::session::Session;
 use super::split::Split;
+use bevy::asset::RenderAssetUsages;
 use bevy::camera::ScalingMode;
 use bevy::camera::Viewport;
 use bevy::camera::visibility::RenderLayers;
 use bevy::gizmos::config::GizmoConfigGroup;
+use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use sim::frame::{Frame, Pose2};
@@ -62,6 +64,9 @@ struct Built([Vec<(Shape, [f32; 4])>; 2]);
 
 #[derive(Component)]
 pub struct SceneCamera;
+
+/// Faint and opaque: a grid under everything.
+const GRID: Color = Color::srgb(0.16, 0.17, 0.2);
 
 pub fn color(c: [f32; 4]) -> Color {
     Color::srgba(c[0], c[1], c[2], c[3])
@@ -122,6 +127,66 @@ fn rebuild(
             }
         }
         built.0[pane as usize] = shapes;
+    }
+}
+
+/// A pane's metric grid: one line-list mesh behind the shapes, built for a view.
+#[derive(Component)]
+struct Grid {
+    view: [[f32; 2]; 2],
+}
+
+/// The grid's lines for `frame`'s view (and well beyond it, for wide windows).
+fn grid_mesh(frame: &Frame) -> Mesh {
+    let spacing = grid_spacing(frame);
+    let [lo, hi] = frame.view;
+    let reach = view_size(frame) * 2.0;
+    let (lo, hi) = (Vec2::from(lo) - reach, Vec2::from(hi) + reach);
+    let lines = |from: f32, to: f32| {
+        let first = (from / spacing).floor() as i64;
+        let last = (to / spacing).ceil() as i64;
+        (first..=last).map(move |k| k as f32 * spacing)
+    };
+    let mut points: Vec<[f32; 3]> = Vec::new();
+    for x in lines(lo.x, hi.x) {
+        points.extend([[x, lo.y, 0.0], [x, hi.y, 0.0]]);
+    }
+    for y in lines(lo.y, hi.y) {
+        points.extend([[lo.x, y, 0.0], [hi.x, y, 0.0]]);
+    }
+    Mesh::new(PrimitiveTopology::LineList, RenderAssetUsages::RENDER_WORLD)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, points)
+}
+
+/// Rebuilds a pane's grid when its view changes.
+fn grids(
+    mut commands: Commands,
+    session: Res<Session>,
+    split: Res<Split>,
+    grids: Query<(Entity, &Pane, &Grid)>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+) {
+    for pane in Pane::ALL {
+        let frame = pane.frames(&session, &split).map(|f| &f[1]);
+        let current = grids.iter().find(|(_, p, _)| **p == pane);
+        if current.map(|(_, _, g)| g.view) == frame.map(|f| f.view) {
+            continue;
+        }
+        if let Some((entity, ..)) = current {
+            commands.entity(entity).despawn();
+        }
+        if let Some(frame) = frame {
+            commands.spawn((
+                Grid { view: frame.view },
+                pane,
+                pane.layer(),
+                Mesh2d(meshes.add(grid_mesh(frame))),
+                MeshMaterial2d(materials.add(ColorMaterial::from_color(GRID))),
+                // Behind every shape (they sit at z ≥ 0).
+                Transform::from_xyz(0.0, 0.0, -1.0),
+            ));
+        }
     }
 }
 
@@ -224,5 +289,5 @@ pub fn plugin(app: &mut App) {
         .insert_resource(ClearColor(Color::srgb(0.10, 0.11, 0.13)))
         .insert_gizmo_config(RivalGizmos, GizmoConfig { render_layers: Pane::Rival.layer(), ..default() })
         .add_systems(Startup, spawn_cameras)
-        .add_systems(Update, (rebuild, place, fit_cameras).chain());
+        .add_systems(Update, (rebuild, grids, place, fit_cameras).chain());
 }

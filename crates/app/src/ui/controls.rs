@@ -129,7 +129,8 @@ pub fn hud(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
 fn reload_error(ctx: &egui::Context, scene: egui::Rect, error: &str) {
     let width = (scene.width() - 24.0).max(100.0);
     egui::Area::new("reload_error".into())
-        .fixed_pos(egui::pos2(scene.left() + 12.0, scene.bottom() - 96.0))
+        .pivot(egui::Align2::LEFT_BOTTOM)
+        .fixed_pos(egui::pos2(scene.left() + 12.0, scene.bottom() - 40.0))
         .interactable(false)
         .show(ctx, |area| {
             egui::Frame::popup(area.style()).fill(egui::Color32::from_rgb(70, 20, 20)).show(area, |frame| {

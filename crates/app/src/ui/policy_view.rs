@@ -8,8 +8,8 @@ use bevy_egui::egui;
 use egui_plot::{Arrows, Legend, Line, Plot, PlotPoints, Points};
 use learn::artifact::Distribution;
 use sim::Action;
-use sim::{Env, Space};
 use sim::scenario::Bindings;
+use sim::{Env, Space};
 
 fn show(action: &Option<Action>) -> String {
     match action {

@@ -41,7 +41,9 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 Ok(run) => {
                     let name = run.dir.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
                     let selected = ui.runs.selected.as_ref() == Some(&run.dir);
-                    if grid.selectable_label(selected, name).on_hover_text(run.dir.display().to_string()).clicked() {
+                    let row = grid.selectable_label(selected, &name).on_hover_text(run.dir.display().to_string());
+                    ui.map.mark(&format!("run {name}"), &row);
+                    if row.clicked() {
                         clicked = Some(run.dir.clone());
                     }
                     grid.label(run.algorithm.to_uppercase());

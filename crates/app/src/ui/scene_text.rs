@@ -44,6 +44,8 @@ pub fn draw(ctx: &egui::Context, scene: egui::Rect, ui: &Ui<'_, '_>) {
             continue;
         }
         let screen = Screen::new(frame, area);
+        let clip = egui::Rect::from_min_max(egui::pos2(area.0.x, area.0.y), egui::pos2(area.1.x, area.1.y));
+        let painter = painter.with_clip_rect(clip);
         scale_bar(&painter, frame, &screen, area);
         for overlay in &frame.overlays {
             if let Overlay::Arrow { from, vector, label, .. } = overlay {
