@@ -144,6 +144,18 @@ def main():
         broken = lambda: (time.sleep(1.0), scenario.write_text(text.replace("max_steps: 500,", "max_stepz: 500,")))
         shot(display, "hot_reload_error", edit, ["--scenario", str(scenario), "--autopilot", "expert"],
              clicks=[broken], frames=200)
+
+        # Training: BC on cartpole (the panel's plots), SAC on pendulum from the menu, and the
+        # split view of the bundled policy against an early PPO checkpoint.
+        shot(display, "training_panel", scenes, ["--scenario", "cartpole", "--train"], frames=600)
+        shot(display, "sac_training", scenes, ["--scenario", "pendulum", "--train", "--algorithm", "sac"],
+             frames=1500)
+        ppo = work / "runs" / "ppo_early"
+        cli("train", "ppo", "--scenario", "cartpole", "--out", str(ppo), "--set", "total_steps=8192",
+            "--device", "cpu", data=scenes)
+        shot(display, "split_view", scenes, ["--scenario", "cartpole", "--policy", str(ROOT / "assets/cartpole/policy"),
+                                             "--compare", str(ppo), "--autopilot", "policy"],
+             clicks=["tab Policy view"], frames=360)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -287,19 +287,8 @@ fn five_keyboard_demos_train_a_policy_that_balances_the_pole() {
     h.recording().stop();
     let loaded = h.dataset().load(None).unwrap();
     assert!(loaded.episodes.iter().all(|f| f.episode.meta.device == "keyboard"));
-    h.app.world_mut().resource_scope(|world, mut training: Mut<Training>| {
-        training.device = apprentice::learn::device::DeviceChoice::Cpu;
-        training.set("epochs", "60").unwrap();
-        let dataset = world.resource::<Recording>().dataset.clone();
-        training.start(&world.resource::<Session>().env, &dataset).unwrap();
-    });
-    while h.app.world().resource::<Training>().is_running() {
-        h.app.update();
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let run_dir = train_to_the_end(&mut h, 60);
     let training = h.app.world().resource::<Training>();
-    assert_eq!(training.phase, Phase::Finished, "{:?}", h.app.world().resource::<Errors>().0);
-    let run_dir = training.run_dir.clone().unwrap();
     assert!(training.rows.iter().any(|r| r.value("val/loss").is_finite()), "the plots got data");
     let env = h.session().env.clone();
     let policy = run::load_mlp(&run_dir, &env).unwrap();
@@ -558,4 +547,23 @@ fn switching_scenario_opens_its_own_dataset_and_runs() {
     assert!(h.app.world().resource::<Training>().runs_dir.ends_with("pendulum/runs"));
     assert!(h.app.world().resource::<Errors>().0.is_empty(), "{:?}", h.app.world().resource::<Errors>().0);
     h.steps(3);
+}
+
+/// The ghost rollout is what the policy then does: simulated from the state on screen, its
+/// frames are the ones the scene shows as the policy drives on.
+#[test]
+fn the_ghost_rollout_is_the_policys_own_continuation() {
+    let mut h = Harness::new("cartpole", Driver::Policy);
+    h.steps(7);
+    let (env, obs, policy) = {
+        let s = h.session();
+        (s.env.clone(), s.obs.clone(), s.policy.as_ref().expect("the bundled policy").policy.clone())
+    };
+    let mut ghost_policy = policy.clone();
+    let ghost = app::ghost_rollout(&env, &obs, ghost_policy.as_mut(), 20);
+    assert_eq!(ghost.len(), 20);
+    for (k, expected) in ghost.iter().enumerate() {
+        h.steps(1);
+        assert_eq!(&h.session().frames[1], expected, "step {k} ahead");
+    }
 }

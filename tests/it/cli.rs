@@ -99,3 +99,33 @@ fn a_broken_scenario_file_fails_with_its_location() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.ron:") && stderr.contains("time_step"), "{stderr}");
 }
+
+/// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's
+/// summary reads its algorithm, final evaluation and curve; an unreadable run is listed as
+/// its error, beside the good one.
+#[test]
+fn the_run_browser_summarizes_runs_and_lists_a_broken_one_as_its_error() {
+    use apprentice::learn::runs;
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    let runs_dir = dir.path().join("runs");
+    let run = runs_dir.join("1");
+    let status = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap().status;
+    let d = demos.to_str().unwrap();
+    assert!(status(&["demos", "generate", "--scenario", "cartpole", "--episodes", "5", "--out", d]).success());
+    let r = run.to_str().unwrap();
+    let args = ["train", "bc", "--scenario", "cartpole", "--demos", d, "--out", r, "--set", "epochs=4"];
+    assert!(status(&[&args[..], &["--eval-every", "1", "--eval-episodes", "2", "--device", "cpu"]].concat()).success());
+    std::fs::create_dir_all(runs_dir.join("2")).unwrap();
+    std::fs::write(runs_dir.join("2/config.toml"), "algorithm = ").unwrap();
+
+    let listed = runs::list(&runs_dir);
+    assert_eq!(listed.len(), 2);
+    let summary = listed.iter().find_map(|r| r.as_ref().ok()).expect("the good run");
+    assert_eq!((summary.algorithm.as_str(), summary.curve_name.as_str()), ("bc", "eval/return_mean"));
+    assert_eq!(summary.curve.len(), 4, "one evaluation per epoch: {:?}", summary.curve);
+    assert_eq!(summary.final_return, summary.curve.last().copied());
+    assert!(summary.has_policy && summary.modified.is_some());
+    let broken = listed.iter().find_map(|r| r.as_ref().err()).expect("the broken run").to_string();
+    assert!(broken.contains("config.toml"), "{broken}");
+}

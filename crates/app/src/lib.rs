@@ -18,7 +18,7 @@ mod ui;
 
 pub use autopilot::{Autopilot, FrameReport, frame_report};
 pub use curate::{Curate, set_matching};
-pub use ghost::{Ghosts, Track};
+pub use ghost::{Ghosts, Track, rollout as ghost_rollout};
 pub use record::Recording;
 pub use replay::Replay;
 pub use scenarios::Scenarios;
