@@ -1,9 +1,11 @@
-//! `apprentice demos ...`: generate, inspect, edit, replay and export demonstration datasets.
+//! `apprentice demos ...`: generate, inspect, curate, diagnose, edit, replay and export
+//! demonstration datasets.
 
 use super::output::{json_line, progress};
 use crate::data::dataset::{Dataset, Loaded};
 use crate::data::npz;
 use crate::data::ops::{self, Generator};
+use crate::data::{Filter, Source};
 use crate::sim::{Env, ScenarioEnv};
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -43,6 +45,32 @@ pub enum Demos {
         /// `A..B`, step indices, B exclusive.
         #[arg(long)]
         keep: String,
+    },
+    /// Leave episodes out of training (their files stay, listed in DIR/curation.json): the
+    /// ones named with --episode, or every one the filter flags match.
+    Exclude {
+        dir: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Include excluded episodes again (the same selection as `exclude`).
+    Include {
+        dir: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// A policy's loss on each included episode, the step where it departs most from the
+    /// demonstration, and the outliers (loss far above the rest).
+    Diagnose {
+        dir: PathBuf,
+        /// The run directory whose policy to score.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Also exclude the flagged episodes from training.
+        #[arg(long)]
+        exclude_flagged: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Delete one episode.
     Delete {
@@ -89,6 +117,135 @@ pub enum Demos {
     },
 }
 
+/// Which episodes `exclude` and `include` act on: named ones, or those a filter matches.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
+    /// An episode id (repeat for several).
+    #[arg(long)]
+    episode: Vec<String>,
+    /// Episodes that failed.
+    #[arg(long, conflicts_with = "succeeded")]
+    failed: bool,
+    /// Episodes that succeeded.
+    #[arg(long)]
+    succeeded: bool,
+    /// Episodes shorter than N steps.
+    #[arg(long, value_name = "N")]
+    shorter_than: Option<usize>,
+    /// Episodes whose return is below R.
+    #[arg(long, value_name = "R", allow_hyphen_values = true)]
+    return_below: Option<f32>,
+    /// Episodes holding a step of this source.
+    #[arg(long, value_enum)]
+    source: Option<SourceArg>,
+    /// Episodes recorded with this device (`keyboard`, `scripted`, a gamepad's name).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SourceArg {
+    Human,
+    Expert,
+    Policy,
+    Intervention,
+}
+
+impl Selection {
+    fn filter(&self) -> Option<Filter> {
+        let source = self.source.map(|s| match s {
+            SourceArg::Human => Source::Human,
+            SourceArg::Expert => Source::Expert,
+            SourceArg::Policy => Source::Policy,
+            SourceArg::Intervention => Source::Intervention,
+        });
+        let success = match (self.failed, self.succeeded) {
+            (true, _) => Some(false),
+            (_, true) => Some(true),
+            _ => None,
+        };
+        let filter = Filter {
+            success,
+            shorter_than: self.shorter_than,
+            return_below: self.return_below,
+            source,
+            device: self.device.clone(),
+        };
+        (filter != Filter::default()).then_some(filter)
+    }
+
+    /// The ids selected in `dataset`; naming nothing is an error, not "everything".
+    fn ids(&self, dataset: &Dataset) -> anyhow::Result<Vec<String>> {
+        let rows = dataset.manifest()?;
+        let mut ids = self.episode.clone();
+        if let Some(unknown) = ids.iter().find(|id| !rows.iter().any(|r| &r.id == *id)) {
+            bail!("{}: no episode `{unknown}`", dataset.dir.display());
+        }
+        match self.filter() {
+            Some(filter) => ids.extend(filter.select(&rows)),
+            None if ids.is_empty() => {
+                bail!("name the episodes: --episode ID, or a filter (--failed, --shorter-than N, --source S, ...)")
+            }
+            None => {}
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+/// Includes or excludes the selection and says what training now uses.
+fn curate(dir: &Path, selection: &Selection, included: bool) -> anyhow::Result<()> {
+    let dataset = existing(dir)?;
+    let ids = selection.ids(&dataset)?;
+    let curation = dataset.set_included(&ids, included)?;
+    let all = dataset.ids()?;
+    let used = all.iter().filter(|id| curation.includes(id)).count();
+    let verb = if included { "included" } else { "excluded" };
+    eprintln!("{verb} {} episodes; training uses {used} of {}", ids.len(), all.len());
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct DiagnosisRow {
+    id: String,
+    loss: f32,
+    worst_step: usize,
+    worst_loss: f32,
+    outlier: bool,
+}
+
+fn diagnose(dir: &Path, policy: &Path, exclude_flagged: bool, json: bool) -> anyhow::Result<()> {
+    let (dataset, env, _) = load_checked(dir)?;
+    let policy = crate::learn::run::load_policy(policy, &env)?;
+    let loaded = dataset.load_ids(&dataset.included_ids()?, Some(&env))?;
+    warn(&loaded);
+    let episodes: Vec<_> = loaded.episodes.into_iter().map(|f| (f.id, f.episode)).collect();
+    let diagnoses = crate::learn::diagnose::diagnose(policy.as_ref(), &episodes);
+    for d in &diagnoses {
+        if json {
+            let row = DiagnosisRow {
+                id: d.id.clone(),
+                loss: d.loss,
+                worst_step: d.worst_step,
+                worst_loss: d.worst_loss,
+                outlier: d.outlier,
+            };
+            json_line(&row)?;
+        } else {
+            let flag = if d.outlier { "  ⚠ outlier" } else { "" };
+            println!("{}  loss {:.4}  departs most at step {} ({:.4}){flag}", d.id, d.loss, d.worst_step, d.worst_loss);
+        }
+    }
+    let flagged: Vec<String> = diagnoses.iter().filter(|d| d.outlier).map(|d| d.id.clone()).collect();
+    eprintln!("{} episodes diagnosed, {} flagged", diagnoses.len(), flagged.len());
+    if exclude_flagged && !flagged.is_empty() {
+        dataset.set_included(&flagged, false)?;
+        eprintln!("excluded the {} flagged episodes from training", flagged.len());
+    }
+    Ok(())
+}
+
 pub fn run(demos: Demos) -> anyhow::Result<()> {
     match demos {
         Demos::Generate { scenario, expert, episodes, out, noise, seed } => {
@@ -111,6 +268,9 @@ pub fn run(demos: Demos) -> anyhow::Result<()> {
             eprintln!("episode {episode}: kept steps {a}..{b} ({} steps)", trimmed.len());
             Ok(())
         }
+        Demos::Exclude { dir, selection } => curate(&dir, &selection, false),
+        Demos::Include { dir, selection } => curate(&dir, &selection, true),
+        Demos::Diagnose { dir, policy, exclude_flagged, json } => diagnose(&dir, &policy, exclude_flagged, json),
         Demos::Delete { dir, episode } => {
             let dataset = existing(&dir)?;
             dataset.delete(&episode)?;
@@ -202,6 +362,8 @@ struct Info {
     return_max: Option<f64>,
     success_rate: Option<f64>,
     partial: usize,
+    /// Episodes training leaves out (DIR/curation.json).
+    excluded: usize,
     scenarios: BTreeMap<String, usize>,
     sources: BTreeMap<String, usize>,
     devices: BTreeMap<String, usize>,
@@ -209,7 +371,9 @@ struct Info {
 }
 
 fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
-    let loaded = existing(dir)?.load(None)?;
+    let dataset = existing(dir)?;
+    let loaded = dataset.load(None)?;
+    let curation = dataset.curation()?;
     let eps: Vec<_> = loaded.episodes.iter().map(|e| &e.episode).collect();
     let returns: Vec<f64> = eps.iter().map(|e| e.ret() as f64).collect();
     let n = eps.len() as f64;
@@ -231,6 +395,7 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
         return_max: returns.iter().copied().reduce(f64::max),
         success_rate: nonempty(eps.iter().filter(|e| e.success()).count() as f64 / n),
         partial: eps.iter().filter(|e| e.meta.partial).count(),
+        excluded: loaded.episodes.iter().filter(|f| !curation.includes(&f.id)).count(),
         scenarios,
         sources,
         devices,
@@ -242,9 +407,10 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<()> {
         warn(&loaded);
         match (info.return_mean, info.return_min, info.return_max, info.success_rate) {
             (Some(mean), Some(min), Some(max), Some(success)) => println!(
-                "{}: {} episodes, {} steps, return {mean:.2} (min {min:.2}, max {max:.2}), success {:.0}%, {} partial",
+                "{}: {} episodes ({} excluded from training), {} steps, return {mean:.2} (min {min:.2}, max {max:.2}), success {:.0}%, {} partial",
                 dir.display(),
                 info.episodes,
+                info.excluded,
                 info.steps,
                 success * 100.0,
                 info.partial

@@ -129,3 +129,40 @@ fn the_run_browser_summarizes_runs_and_lists_a_broken_one_as_its_error() {
     let broken = listed.iter().find_map(|r| r.as_ref().err()).expect("the broken run").to_string();
     assert!(broken.contains("config.toml"), "{broken}");
 }
+
+/// `demos exclude --failed` leaves the failures out (files kept, `info` counts them), `include`
+/// brings one back, a selection naming nothing is refused, and `diagnose` scores a policy on
+/// the included episodes and can exclude the flagged ones.
+#[test]
+fn demos_exclude_include_and_diagnose_curate_a_dataset_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demos");
+    let d = d.to_str().unwrap();
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+    assert!(run(&["demos", "generate", "--scenario", "cartpole", "--episodes", "12", "--out", d]).status.success());
+    let random =
+        ["demos", "generate", "--scenario", "cartpole", "--episodes", "3", "--expert", "random", "--seed", "7"];
+    assert!(run(&[&random[..], &["--out", d]].concat()).status.success());
+
+    let out = run(&["demos", "exclude", d, "--failed"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("excluded 3 episodes; training uses 12 of 15"));
+    let info = apprentice(&["demos", "info", d, "--json"]);
+    assert_eq!((info[0]["episodes"].as_u64(), info[0]["excluded"].as_u64()), (Some(15), Some(3)));
+
+    let out = run(&["demos", "include", d, "--episode", "ep-000013"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("training uses 13 of 15"), "{out:?}");
+    let out = run(&["demos", "exclude", d]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("name the episodes"));
+
+    let policy = dir.path().join("run");
+    let p = policy.to_str().unwrap();
+    let train = ["train", "bc", "--scenario", "cartpole", "--demos", d, "--out", p, "--set", "epochs=20"];
+    assert!(run(&[&train[..], &["--device", "cpu"]].concat()).status.success());
+    let rows = apprentice(&["demos", "diagnose", d, "--policy", p, "--json", "--exclude-flagged"]);
+    assert_eq!(rows.len(), 13, "one row per included episode");
+    let flagged: Vec<&str> = rows.iter().filter(|r| r["outlier"] == true).map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(flagged, ["ep-000013"], "the random episode brought back stands out: {rows:?}");
+    let info = apprentice(&["demos", "info", d, "--json"]);
+    assert_eq!(info[0]["excluded"].as_u64(), Some(3), "the flagged one is excluded again");
+}

@@ -4,7 +4,7 @@
 //! controlled body, and the ghost rollouts of what the policy would do next.
 
 use super::ghost::Ghosts;
-use super::render::{Pane, RivalGizmos, arrow_tip, color, pose, view_size};
+use super::render::{Pane, RivalGizmos, SceneRect, arrow_tip, color, pane_rect, pixels_per_metre, pose, view_size};
 use super::session::Session;
 use super::split::Split;
 use bevy::gizmos::config::GizmoConfigGroup;
@@ -16,6 +16,8 @@ const SUCCESS: Color = Color::srgba(0.3, 0.9, 0.45, 0.7);
 const FAILURE: Color = Color::srgba(1.0, 0.35, 0.3, 0.55);
 const CONTACT: Color = Color::srgb(1.0, 0.85, 0.2);
 const TRAIL: [f32; 3] = [1.0, 0.9, 0.45];
+/// Bodies thinner than this on screen are not outlined (the edge would hide their color).
+const MIN_OUTLINED_PX: f32 = 12.0;
 
 fn iso(p: Pose2) -> Isometry2d {
     Isometry2d::new(Vec2::new(p.x, p.y), Rot2::radians(p.angle))
@@ -53,12 +55,29 @@ fn outline<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, shape: &Shape, pose: Pos
     }
 }
 
-/// Everything a frame says, over its shapes.
-fn draw_frame<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, gizmos: &mut Gizmos<G>) {
+/// The smaller extent of a shape, in metres.
+fn thickness(shape: &Shape) -> f32 {
+    match shape {
+        Shape::Ball(r) | Shape::Capsule(_, r) => 2.0 * r,
+        Shape::Cuboid(hx, hy) => 2.0 * hx.min(*hy),
+        Shape::Polygon(points) | Shape::Polyline(points) => {
+            let (lo, hi) = points
+                .iter()
+                .fold((Vec2::MAX, Vec2::MIN), |(lo, hi), p| (lo.min(Vec2::from(*p)), hi.max(Vec2::from(*p))));
+            (hi - lo).min_element()
+        }
+    }
+}
+
+/// Everything a frame says, over its shapes. Bodies too small on screen for an edge keep
+/// their fill alone (`ppm`: window pixels per metre).
+fn draw_frame<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, ppm: f32, gizmos: &mut Gizmos<G>) {
     let frame = &frames[1];
     for (i, s) in frame.shapes.iter().enumerate() {
-        let c = if matches!(s.shape, Shape::Polyline(_)) { s.color } else { edge(s.color) };
-        outline(gizmos, &s.shape, pose(frames, i, t), color(c));
+        let line = matches!(s.shape, Shape::Polyline(_));
+        if line || thickness(&s.shape) * ppm >= MIN_OUTLINED_PX {
+            outline(gizmos, &s.shape, pose(frames, i, t), color(if line { s.color } else { edge(s.color) }));
+        }
     }
     let reach = view_size(frame) * 4.0;
     for overlay in &frame.overlays {
@@ -126,16 +145,18 @@ fn draw(
     session: Res<Session>,
     split: Res<Split>,
     ghost: Res<Ghosts>,
+    rect: Res<SceneRect>,
     fixed: Res<Time<Fixed>>,
     mut main: Gizmos,
     mut rival: Gizmos<RivalGizmos>,
 ) {
     let t = fixed.overstep_fraction().clamp(0.0, 1.0);
-    draw_frame(&session.frames, t, &mut main);
+    let ppm = |pane: Pane, frame: &Frame| pixels_per_metre(frame, pane_rect(pane, &rect, split.is_open()));
+    draw_frame(&session.frames, t, ppm(Pane::Main, &session.frames[1]), &mut main);
     trail(&mut main, &session);
     ghosts(&mut main, &ghost, &session.frames[1]);
     if let Some(frames) = Pane::Rival.frames(&session, &split) {
-        draw_frame(frames, t, &mut rival);
+        draw_frame(frames, t, ppm(Pane::Rival, &frames[1]), &mut rival);
     }
 }
 

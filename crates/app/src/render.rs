@@ -271,6 +271,13 @@ fn fit_cameras(
     }
 }
 
+/// Window pixels per metre in a pane `(min, max)` whose camera fits the frame's view.
+pub fn pixels_per_metre(frame: &Frame, (min, max): (Vec2, Vec2)) -> f32 {
+    let [lo, hi] = frame.view;
+    let size = max - min;
+    (size.x / (hi[0] - lo[0])).min(size.y / (hi[1] - lo[1]))
+}
+
 /// The part of the scene rectangle a pane draws in (logical pixels).
 pub fn pane_rect(pane: Pane, rect: &SceneRect, split: bool) -> (Vec2, Vec2) {
     if !split {

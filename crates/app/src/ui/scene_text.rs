@@ -2,7 +2,7 @@
 //! and the label of each action arrow.
 
 use super::Ui;
-use crate::render::{Pane, SceneRect, arrow_tip, grid_spacing, pane_rect};
+use crate::render::{Pane, SceneRect, arrow_tip, grid_spacing, pane_rect, pixels_per_metre};
 use bevy::math::Vec2;
 use bevy_egui::egui;
 use sim::frame::{Frame, Overlay};
@@ -18,8 +18,7 @@ struct Screen {
 impl Screen {
     fn new(frame: &Frame, (min, max): (Vec2, Vec2)) -> Screen {
         let [lo, hi] = frame.view;
-        let size = max - min;
-        let scale = (size.x / (hi[0] - lo[0])).min(size.y / (hi[1] - lo[1]));
+        let scale = pixels_per_metre(frame, (min, max));
         Screen { center: (min + max) / 2.0, world: (Vec2::from(lo) + Vec2::from(hi)) / 2.0, scale }
     }
 
