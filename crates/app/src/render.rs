@@ -65,8 +65,11 @@ struct Built([Vec<(Shape, [f32; 4])>; 2]);
 #[derive(Component)]
 pub struct SceneCamera;
 
+/// Shapes stack from this depth up, in frame order (the grid lies below).
+const SHAPE_Z: f32 = 1.0;
+
 /// Faint and opaque: a grid under everything.
-const GRID: Color = Color::srgb(0.16, 0.17, 0.2);
+const GRID: Color = Color::srgb(0.19, 0.2, 0.24);
 
 pub fn color(c: [f32; 4]) -> Color {
     Color::srgba(c[0], c[1], c[2], c[3])
@@ -183,8 +186,8 @@ fn grids(
                 pane.layer(),
                 Mesh2d(meshes.add(grid_mesh(frame))),
                 MeshMaterial2d(materials.add(ColorMaterial::from_color(GRID))),
-                // Behind every shape (they sit at z ≥ 0).
-                Transform::from_xyz(0.0, 0.0, -1.0),
+                // Behind every shape (see `SHAPE_Z`), inside what a 2D camera shows (z ≥ 0).
+                Transform::from_xyz(0.0, 0.0, 0.5),
             ));
         }
     }
@@ -217,7 +220,8 @@ fn place(
         if d.index < frames[1].shapes.len() {
             let p = pose(frames, d.index, t);
             *transform =
-                Transform::from_xyz(p.x, p.y, d.index as f32 * 0.01).with_rotation(Quat::from_rotation_z(p.angle));
+                Transform::from_xyz(p.x, p.y, SHAPE_Z + d.index as f32 * 0.01)
+                    .with_rotation(Quat::from_rotation_z(p.angle));
         }
     }
 }
