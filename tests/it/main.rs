@@ -7,6 +7,7 @@ mod cli;
 mod demos;
 mod effects;
 mod foundation;
+mod generative;
 mod hybrids;
 mod learn;
 mod rl;

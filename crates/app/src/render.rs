@@ -219,9 +219,8 @@ fn place(
         let Some(frames) = pane.frames(&session, &split) else { continue };
         if d.index < frames[1].shapes.len() {
             let p = pose(frames, d.index, t);
-            *transform =
-                Transform::from_xyz(p.x, p.y, SHAPE_Z + d.index as f32 * 0.01)
-                    .with_rotation(Quat::from_rotation_z(p.angle));
+            *transform = Transform::from_xyz(p.x, p.y, SHAPE_Z + d.index as f32 * 0.01)
+                .with_rotation(Quat::from_rotation_z(p.angle));
         }
     }
 }

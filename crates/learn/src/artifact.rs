@@ -100,7 +100,11 @@ pub struct Listed {
 pub type Loader = fn(&Path, &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError>;
 
 /// Every policy kind a run can hold, by the name `policy.json` gives it.
-pub const POLICY_KINDS: &[(&str, Loader)] = &[("mlp", super::policy::saved::load)];
+pub const POLICY_KINDS: &[(&str, Loader)] = &[
+    ("mlp", super::policy::saved::load),
+    ("flow", super::policy::chunk::load),
+    ("diffusion", super::policy::chunk::load),
+];
 
 /// The kind `policy.json` names (runs saved before kinds existed hold an MLP).
 #[derive(Deserialize)]

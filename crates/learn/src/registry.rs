@@ -33,6 +33,8 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::sac::SACFD,
     &super::dqn::DQFD,
     &super::awr::ENTRY,
+    &super::flow::ENTRY,
+    &super::diffusion::ENTRY,
 ];
 
 /// The entry named `name`.

@@ -1,6 +1,7 @@
 //! Policies: an MLP torso, a head chosen for the action space and the demonstrations'
 //! shape (see `head`), observation normalization and history, and the acting wrapper.
 
+pub mod chunk;
 mod head;
 mod mlp;
 pub mod saved;

@@ -1,0 +1,345 @@
+//! Training chunked generative policies, shared by flow matching (`flow`) and diffusion
+//! (`diffusion`): every demonstrated step becomes (the last k observations, the next H
+//! actions); each epoch pairs every chunk with fresh noise and a noise level, and the denoiser
+//! regresses the method's target (velocity or noise) with Adam, a validation split by episode
+//! and early stopping, as behaviour cloning does.
+
+use super::batch::scalar;
+use super::error::TrainError;
+use super::policy::chunk::{
+    ChunkConfig, ChunkPolicy, Denoiser, Method, TIME_FEATURES, demonstrated_chunk, time_features,
+};
+use super::policy::{Normalizer, stacked};
+use super::registry::{Budget, Context, Plot, Unit, table, typed};
+use super::trainer::{Algorithm, Metrics};
+use crate::diffusion::Schedule;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use data::{Episode, Source};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use sim::{Action, Env, ScenarioEnv, Space};
+
+/// Hyperparameters of flow matching and diffusion policies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerativeConfig {
+    /// The chunked policy: conditioning, chunk, execution, denoiser and sampler.
+    pub policy: ChunkConfig,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Chunks per gradient step.
+    pub batch_size: usize,
+    /// Passes over the training chunks, at most.
+    pub epochs: usize,
+    /// Fraction of episodes held out for the validation loss.
+    pub val_fraction: f64,
+    /// Epochs without a better validation loss before training stops.
+    pub patience: usize,
+    /// Learn the expert's clean label where a step has one (DART data), else the executed action.
+    pub use_expert_labels: bool,
+    /// Seed of initialization, noise, shuffling and the split.
+    pub seed: u64,
+}
+
+impl Default for GenerativeConfig {
+    fn default() -> GenerativeConfig {
+        GenerativeConfig {
+            policy: ChunkConfig::default(),
+            lr: 1e-3,
+            batch_size: 256,
+            epochs: 300,
+            val_fraction: 0.1,
+            patience: 40,
+            use_expert_labels: true,
+            seed: 0,
+        }
+    }
+}
+
+/// The defaults with `method` chosen: each method's registry entry.
+pub fn defaults(method: Method) -> toml::Table {
+    let mut config = GenerativeConfig::default();
+    config.policy.method = method;
+    table(&config)
+}
+
+/// Hyperparameters that can change while it trains.
+pub const LIVE: [&str; 4] = ["lr", "batch_size", "epochs", "patience"];
+pub const UNIT: Unit = Unit::GradientSteps;
+pub const PLOTS: &[Plot] = &[Plot::against("Denoising loss", "epoch", Unit::Epochs, &["train/loss", "val/loss"])];
+
+pub fn budget(t: &toml::Table) -> Result<Budget, TrainError> {
+    Ok(Budget::indexed(typed::<GenerativeConfig>(t)?.epochs, "epoch"))
+}
+
+pub fn build(t: &toml::Table, cx: Context<'_>) -> Result<Box<dyn Algorithm>, TrainError> {
+    Ok(Box::new(GenerativeTrainer::new(cx.env, &cx.demos, &typed(t)?, cx.device)?))
+}
+
+/// Conditions and demonstrated chunks, flat: row i is `cond[i·c..]` with `chunks[i·d..]`.
+#[derive(Debug, Clone, Default)]
+pub struct Chunks {
+    pub cond: Vec<f32>,
+    pub chunks: Vec<f32>,
+    pub len: usize,
+}
+
+impl Chunks {
+    /// Every step of `episodes` as (normalized condition, scaled chunk of H actions).
+    pub fn of(episodes: &[&Episode], config: &GenerativeConfig, normalizer: &Normalizer, space: &Space) -> Chunks {
+        let mut out = Chunks::default();
+        for e in episodes {
+            // A policy's own steps teach nothing unless an expert labelled them.
+            if e.steps.iter().any(|s| s.source == Source::Policy && s.expert_label.is_none()) {
+                continue;
+            }
+            let actions: Vec<&Action> = e
+                .steps
+                .iter()
+                .map(
+                    |s| if config.use_expert_labels { s.expert_label.as_ref().unwrap_or(&s.action) } else { &s.action },
+                )
+                .collect();
+            let obs: Vec<&[f32]> = e.steps.iter().map(|s| s.obs.as_slice()).collect();
+            for t in 0..e.steps.len() {
+                out.cond.extend(stacked(normalizer, config.policy.history, obs[..t].iter().copied(), obs[t]));
+                out.chunks.extend(demonstrated_chunk(&actions, space, t, config.policy.horizon));
+                out.len += 1;
+            }
+        }
+        out
+    }
+
+    fn widths(&self) -> (usize, usize) {
+        (self.cond.len() / self.len.max(1), self.chunks.len() / self.len.max(1))
+    }
+
+    /// The denoiser's inputs and targets for `rows`, each with fresh noise and level.
+    fn batch(
+        &self,
+        rows: &[usize],
+        method: Method,
+        schedule: &Schedule,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let (c, d) = self.widths();
+        let (mut x, mut y) =
+            (Vec::with_capacity(rows.len() * (c + d + TIME_FEATURES)), Vec::with_capacity(rows.len() * d));
+        for &i in rows {
+            let chunk = &self.chunks[i * d..(i + 1) * d];
+            let noise: Vec<f32> = (0..d).map(|_| StandardNormal.sample(rng)).collect();
+            let (noisy, target, t) = match method {
+                Method::Flow => {
+                    let t: f32 = rng.random();
+                    let (xt, v) = crate::flow::training_pair(chunk, &noise, t);
+                    (xt, v, t)
+                }
+                Method::Diffusion => {
+                    let k = rng.random_range(0..schedule.levels());
+                    let (xk, eps) = schedule.training_pair(chunk, &noise, k);
+                    (xk, eps, schedule.time(k))
+                }
+            };
+            x.extend_from_slice(&self.cond[i * c..(i + 1) * c]);
+            x.extend(noisy);
+            time_features(t, &mut x);
+            y.extend(target);
+        }
+        let n = rows.len();
+        let width = x.len() / n.max(1);
+        (
+            Tensor::<2>::from_data(TensorData::new(x, [n, width]), device),
+            Tensor::<2>::from_data(TensorData::new(y, [n, d]), device),
+        )
+    }
+}
+
+/// The mean squared error of the denoiser's prediction.
+fn loss(net: &Denoiser, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
+    (net.forward(x) - y).powf_scalar(2.0).mean()
+}
+
+/// Training as a sequence of epochs, so the trainer thread can pause and snapshot between.
+pub struct GenerativeTrainer {
+    pub config: GenerativeConfig,
+    space: Space,
+    normalizer: Normalizer,
+    train: Chunks,
+    val: Chunks,
+    schedule: Schedule,
+    net: Denoiser,
+    optimizer: ModuleOptimizer,
+    device: Device,
+    inference: Device,
+    rng: ChaCha8Rng,
+    best: Option<(f64, Denoiser)>,
+    stale: usize,
+    step: usize,
+    epoch: usize,
+}
+
+impl GenerativeTrainer {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &GenerativeConfig,
+        device: &Device,
+    ) -> Result<GenerativeTrainer, TrainError> {
+        let space = env.action_space().clone();
+        if !matches!(space, Space::Box { .. }) {
+            return Err(TrainError::Config(format!(
+                "{} policies generate continuous action chunks; this scenario's actions are {space}",
+                config.policy.method.kind()
+            )));
+        }
+        if episodes.iter().all(|e| e.is_empty()) {
+            return Err(TrainError::NoData("the dataset has no steps".into()));
+        }
+        let obs_dim = env.observation_space().dim();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut order: Vec<&Episode> = episodes.iter().collect();
+        order.shuffle(&mut rng);
+        let n_val = if order.len() >= 2 {
+            ((order.len() as f64 * config.val_fraction).round() as usize).clamp(1, order.len() - 1)
+        } else {
+            0
+        };
+        let (val_eps, train_eps) = order.split_at(n_val);
+        let all_obs: Vec<Vec<f32>> = train_eps.iter().flat_map(|e| e.steps.iter().map(|s| s.obs.clone())).collect();
+        let normalizer = Normalizer::fit(&all_obs, obs_dim);
+        let train = Chunks::of(train_eps, config, &normalizer, &space);
+        if train.len == 0 {
+            return Err(TrainError::NoData(
+                "no demonstrated step to learn from (only unlabelled policy steps?)".into(),
+            ));
+        }
+        let val = Chunks::of(val_eps, config, &normalizer, &space);
+        Ok(GenerativeTrainer::on(config, space, normalizer, train, val, obs_dim, device, rng))
+    }
+
+    /// A trainer on prepared chunks (the toy tests' entry point).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on(
+        config: &GenerativeConfig,
+        space: Space,
+        normalizer: Normalizer,
+        train: Chunks,
+        val: Chunks,
+        obs_dim: usize,
+        device: &Device,
+        rng: ChaCha8Rng,
+    ) -> GenerativeTrainer {
+        let autodiff = device.clone().autodiff();
+        autodiff.seed(config.seed);
+        let chunk = config.policy.horizon * space.dim();
+        let net = Denoiser::new(obs_dim * config.policy.history.max(1), chunk, &config.policy, &autodiff);
+        GenerativeTrainer {
+            config: config.clone(),
+            space,
+            normalizer,
+            train,
+            val,
+            schedule: Schedule::cosine(config.policy.diffusion_steps),
+            net,
+            optimizer: AdamConfig::new().init(),
+            device: autodiff,
+            inference: device.clone(),
+            rng,
+            best: None,
+            stale: 0,
+            step: 0,
+            epoch: 0,
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.config.epochs || self.stale >= self.config.patience.max(1)
+    }
+
+    /// One pass over the training chunks: (train loss, validation loss), `None` once finished.
+    pub fn epoch(&mut self) -> Result<Option<(f64, f64)>, TrainError> {
+        if self.finished() {
+            return Ok(None);
+        }
+        let method = self.config.policy.method;
+        let mut order: Vec<usize> = (0..self.train.len).collect();
+        order.shuffle(&mut self.rng);
+        let (mut sum, mut batches) = (0.0, 0);
+        for rows in order.chunks(self.config.batch_size.max(1)) {
+            let (x, y) = self.train.batch(rows, method, &self.schedule, &mut self.rng, &self.device);
+            let l = loss(&self.net, x, y);
+            let grads = GradientsParams::from_grads(l.backward(), &self.net);
+            sum += scalar(l.inner());
+            self.net = self.optimizer.step(self.config.lr, self.net.clone(), grads);
+            (batches, self.step) = (batches + 1, self.step + 1);
+        }
+        let train_loss = sum / batches.max(1) as f64;
+        let valid = self.net.valid();
+        let val_loss = if self.val.len > 0 {
+            // The same noise for the held-out chunks every epoch, so their losses compare.
+            let mut fixed = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xA11D);
+            let rows: Vec<usize> = (0..self.val.len).collect();
+            let (x, y) = self.val.batch(&rows, method, &self.schedule, &mut fixed, &self.inference);
+            scalar(loss(&valid, x, y))
+        } else {
+            train_loss
+        };
+        if !train_loss.is_finite() || !val_loss.is_finite() {
+            return Err(TrainError::diverged(train_loss, "epoch", self.epoch));
+        }
+        self.epoch += 1;
+        if self.best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
+            (self.best, self.stale) = (Some((val_loss, valid)), 0);
+        } else {
+            self.stale += 1;
+        }
+        Ok(Some((train_loss, val_loss)))
+    }
+
+    /// The policy with the best validation loss so far.
+    pub fn policy(&self) -> ChunkPolicy {
+        let net = self.best.as_ref().map(|b| b.1.clone()).unwrap_or_else(|| self.net.valid());
+        ChunkPolicy::new(
+            net,
+            self.config.policy.clone(),
+            self.normalizer.clone(),
+            self.space.clone(),
+            self.inference.clone(),
+        )
+    }
+}
+
+impl Algorithm for GenerativeTrainer {
+    fn advance(&mut self) -> Result<Option<Metrics>, TrainError> {
+        let epoch = self.epoch;
+        Ok(self.epoch()?.map(|(train, val)| Metrics {
+            step: self.step,
+            values: vec![("epoch", epoch as f64), ("train/loss", train), ("val/loss", val)],
+        }))
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), crate::SettingError> {
+        super::set_live(&mut self.config, key, value, &LIVE)
+    }
+
+    fn policy(&self) -> Option<Box<dyn crate::artifact::PolicyArtifact>> {
+        Some(Box::new(GenerativeTrainer::policy(self)))
+    }
+
+    fn step(&self) -> usize {
+        self.step
+    }
+}
+
+/// Trains on `episodes` of `env`'s scenario on the CPU until finished.
+pub fn train(env: &ScenarioEnv, episodes: &[Episode], config: &GenerativeConfig) -> Result<ChunkPolicy, TrainError> {
+    let mut trainer = GenerativeTrainer::new(env, episodes, config, &Device::flex())?;
+    while trainer.epoch()?.is_some() {}
+    Ok(trainer.policy())
+}

@@ -1,0 +1,375 @@
+//! Chunked generative policies (flow matching and diffusion): conditioned on the last k
+//! observations, they sample a chunk of H future actions from noise with a small denoiser
+//! network, execute n of them and sample again (receding horizon), or average overlapping
+//! chunks (temporal ensembling). Saved as policy artifacts of kind `flow` or `diffusion`.
+
+use super::{Activation, Mlp, Normalizer, scale_action, stacked, unscale_action};
+use crate::artifact::PolicyArtifact;
+use crate::diffusion::Schedule;
+use crate::run::RunError;
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::TensorData;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use sim::{Action, Env, ScenarioEnv, Space};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+/// How a chunk is drawn from noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Rectified flow: integrate a learned velocity from noise (t = 0) to actions (t = 1).
+    #[default]
+    Flow,
+    /// DDPM training (predict the noise), DDIM sampling in a few deterministic steps.
+    Diffusion,
+}
+
+impl Method {
+    /// The artifact kind in `policy.json`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Method::Flow => "flow",
+            Method::Diffusion => "diffusion",
+        }
+    }
+}
+
+/// The architecture and execution of a chunked policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkConfig {
+    /// Observations the chunk is conditioned on: the latest and the ones before it.
+    pub history: usize,
+    /// Actions per chunk (H).
+    pub horizon: usize,
+    /// Actions executed from each chunk before the next is sampled (n ≤ H).
+    pub execute: usize,
+    /// Sample a chunk every step and average the overlapping chunks' actions for it
+    /// (temporal ensembling, older chunks weigh more) instead of executing n.
+    pub ensemble: bool,
+    /// Widths of the denoiser MLP's hidden layers.
+    pub hidden: Vec<usize>,
+    /// Nonlinearity of the denoiser: relu, tanh, gelu or silu.
+    pub activation: Activation,
+    /// How chunks are drawn: flow (rectified flow) or diffusion (DDPM/DDIM).
+    pub method: Method,
+    /// Integration (flow) or DDIM (diffusion) steps at inference.
+    pub inference_steps: usize,
+    /// Noise levels of the diffusion's training chain (T).
+    pub diffusion_steps: usize,
+}
+
+impl Default for ChunkConfig {
+    fn default() -> ChunkConfig {
+        ChunkConfig {
+            history: 2,
+            horizon: 16,
+            execute: 8,
+            ensemble: false,
+            hidden: vec![256, 256, 256],
+            activation: Activation::Silu,
+            method: Method::Flow,
+            inference_steps: 10,
+            diffusion_steps: 100,
+        }
+    }
+}
+
+/// Sinusoidal features of a noise level t ∈ [0, 1].
+pub const TIME_FEATURES: usize = 16;
+
+/// `[sin(2π·2^k·t), cos(2π·2^k·t)]` for k = 0..8, scaled so each frequency band is distinct.
+pub fn time_features(t: f32, out: &mut Vec<f32>) {
+    for k in 0..TIME_FEATURES / 2 {
+        let angle = std::f32::consts::TAU * (1 << k) as f32 * t / 8.0;
+        out.extend([angle.sin(), angle.cos()]);
+    }
+}
+
+/// The denoiser: `[condition, noisy chunk, time features] → velocity or noise`, an MLP.
+#[derive(Module, Debug)]
+pub struct Denoiser {
+    mlp: Mlp,
+}
+
+impl Denoiser {
+    pub fn new(cond: usize, chunk: usize, config: &ChunkConfig, device: &Device) -> Denoiser {
+        Denoiser {
+            mlp: Mlp::new(cond + chunk + TIME_FEATURES, &config.hidden, chunk, config.activation, false, device),
+        }
+    }
+
+    /// `x`: [batch, cond + chunk + TIME_FEATURES] → [batch, chunk].
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.mlp.forward(x)
+    }
+
+    /// One evaluation on rows built on the CPU: `rows` of `width` → rows of `out`.
+    pub fn eval(&self, rows: Vec<f32>, n: usize, device: &Device) -> Vec<f32> {
+        let width = rows.len() / n.max(1);
+        let x = Tensor::<2>::from_data(TensorData::new(rows, [n, width]), device);
+        self.forward(x).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+    }
+}
+
+/// Draws chunks: `n` conditions (rows of `cond`) → `n` chunks in [-1, 1] (rows of `chunk`),
+/// from standard normal `noise`, with the method's sampler.
+pub fn sample(
+    net: &Denoiser,
+    config: &ChunkConfig,
+    schedule: &Schedule,
+    cond: &[f32],
+    noise: Vec<f32>,
+    n: usize,
+    device: &Device,
+) -> Vec<f32> {
+    let denoise = |x: &[f32], t: f32| {
+        let (c, d) = (cond.len() / n.max(1), x.len() / n.max(1));
+        let mut rows = Vec::with_capacity(n * (c + d + TIME_FEATURES));
+        for i in 0..n {
+            rows.extend_from_slice(&cond[i * c..(i + 1) * c]);
+            rows.extend_from_slice(&x[i * d..(i + 1) * d]);
+            time_features(t, &mut rows);
+        }
+        net.eval(rows, n, device)
+    };
+    let steps = config.inference_steps.max(1);
+    let chunk = match config.method {
+        Method::Flow => crate::flow::integrate(noise, steps, denoise),
+        Method::Diffusion => schedule.ddim(noise, steps, denoise),
+    };
+    chunk.into_iter().map(|a| a.clamp(-1.0, 1.0)).collect()
+}
+
+/// A trained chunked policy acting in an episode.
+#[derive(Debug, Clone)]
+pub struct ChunkPolicy {
+    pub net: Denoiser,
+    pub config: ChunkConfig,
+    pub normalizer: Normalizer,
+    pub space: Space,
+    pub device: Device,
+    schedule: Schedule,
+    /// The episode's recent observations, newest last.
+    recent: VecDeque<Vec<f32>>,
+    /// Actions still to execute from the last chunk (scaled to [-1, 1]).
+    queue: VecDeque<Vec<f32>>,
+    /// Temporal ensembling: the chunks sampled so far with the step each began at.
+    chunks: VecDeque<(usize, Vec<Vec<f32>>)>,
+    step: usize,
+    rng: ChaCha8Rng,
+}
+
+impl ChunkPolicy {
+    pub fn new(
+        net: Denoiser,
+        config: ChunkConfig,
+        normalizer: Normalizer,
+        space: Space,
+        device: Device,
+    ) -> ChunkPolicy {
+        let schedule = Schedule::cosine(config.diffusion_steps);
+        ChunkPolicy {
+            net,
+            config,
+            normalizer,
+            space,
+            device,
+            schedule,
+            recent: VecDeque::new(),
+            queue: VecDeque::new(),
+            chunks: VecDeque::new(),
+            step: 0,
+            rng: ChaCha8Rng::seed_from_u64(0),
+        }
+    }
+
+    fn action_dim(&self) -> usize {
+        self.space.dim()
+    }
+
+    /// The condition for the latest observation (the ones before it from the episode).
+    fn condition(&self, obs: &[f32]) -> Vec<f32> {
+        stacked(&self.normalizer, self.config.history, self.recent.iter().map(Vec::as_slice), obs)
+    }
+
+    /// Samples `n` chunks at `obs` (each a list of H scaled actions).
+    pub fn sample_chunks(&mut self, obs: &[f32], n: usize) -> Vec<Vec<Vec<f32>>> {
+        let cond: Vec<f32> = (0..n).flat_map(|_| self.condition(obs)).collect();
+        let d = self.config.horizon * self.action_dim();
+        let noise: Vec<f32> = (0..n * d).map(|_| StandardNormal.sample(&mut self.rng)).collect();
+        let flat = sample(&self.net, &self.config, &self.schedule, &cond, noise, n, &self.device);
+        flat.chunks(d.max(1)).map(|c| c.chunks(self.action_dim().max(1)).map(<[f32]>::to_vec).collect()).collect()
+    }
+
+    /// The next scaled action: from the queue, or the ensemble of overlapping chunks.
+    fn next(&mut self, obs: &[f32]) -> Vec<f32> {
+        if self.config.ensemble {
+            let chunk = self.sample_chunks(obs, 1).remove(0);
+            self.chunks.push_back((self.step, chunk));
+            let step = self.step;
+            self.chunks.retain(|(start, c)| step - start < c.len());
+            // ACT's weights: exp(−m·i), i = 0 for the oldest chunk.
+            let (mut sum, mut total) = (vec![0.0; self.action_dim()], 0.0);
+            for (i, (start, c)) in self.chunks.iter().enumerate() {
+                let w = (-0.1 * i as f32).exp();
+                sum.iter_mut().zip(&c[step - start]).for_each(|(s, a)| *s += w * a);
+                total += w;
+            }
+            return sum.into_iter().map(|s| s / total).collect();
+        }
+        if self.queue.is_empty() {
+            let chunk = self.sample_chunks(obs, 1).remove(0);
+            self.queue.extend(chunk.into_iter().take(self.config.execute.clamp(1, self.config.horizon.max(1))));
+        }
+        self.queue.pop_front().unwrap_or_else(|| vec![0.0; self.action_dim()])
+    }
+
+    pub fn act(&mut self, obs: &[f32]) -> Action {
+        let scaled = self.next(obs);
+        if self.config.history > 1 {
+            if self.recent.len() + 1 >= self.config.history {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(obs.to_vec());
+        }
+        self.step += 1;
+        unscale_action(&self.space, Action::Continuous(scaled))
+    }
+
+    pub fn reset(&mut self, seed: u64) {
+        self.recent.clear();
+        self.queue.clear();
+        self.chunks.clear();
+        self.step = 0;
+        self.rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0F10_57EE_D5EE_D000);
+    }
+}
+
+impl sim::Policy for ChunkPolicy {
+    fn act(&mut self, _env: &ScenarioEnv, obs: &[f32]) -> Action {
+        ChunkPolicy::act(self, obs)
+    }
+
+    fn reset(&mut self, seed: u64) {
+        ChunkPolicy::reset(self, seed);
+    }
+}
+
+/// The chunk of scaled actions demonstrated from step `t` of `actions`: H of them, the last
+/// one repeated past the episode's end.
+pub fn demonstrated_chunk(actions: &[&Action], space: &Space, t: usize, horizon: usize) -> Vec<f32> {
+    (0..horizon).flat_map(|j| scale_action(space, actions[(t + j).min(actions.len() - 1)])).collect()
+}
+
+/// What a saved chunked policy needs to be rebuilt and checked against a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkMeta {
+    /// The artifact kind: `flow` or `diffusion`.
+    pub kind: String,
+    pub scenario: String,
+    pub scenario_hash: String,
+    pub obs_dim: usize,
+    pub action_space: Space,
+    pub policy: ChunkConfig,
+    pub normalizer: Normalizer,
+}
+
+fn invalid(path: &Path, what: impl ToString) -> RunError {
+    RunError::Invalid { path: path.to_owned(), what: what.to_string() }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_owned(), source }
+}
+
+impl ChunkPolicy {
+    pub fn meta(&self, env: &ScenarioEnv) -> ChunkMeta {
+        ChunkMeta {
+            kind: self.config.method.kind().into(),
+            scenario: env.scenario().name.clone(),
+            scenario_hash: env.scenario().source_hash.clone(),
+            obs_dim: env.observation_space().dim(),
+            action_space: env.action_space().clone(),
+            policy: self.config.clone(),
+            normalizer: self.normalizer.clone(),
+        }
+    }
+}
+
+/// Loads a run's chunked policy (kind `flow` or `diffusion`) and checks it fits `env`.
+pub fn load_chunked(dir: &Path, env: &ScenarioEnv) -> Result<ChunkPolicy, RunError> {
+    let path = dir.join("policy.json");
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let meta: ChunkMeta = serde_json::from_slice(&bytes).map_err(|e| invalid(&path, e))?;
+    let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
+    if meta.obs_dim != obs_dim || &meta.action_space != space {
+        return Err(RunError::Mismatch {
+            path,
+            trained: format!("`{}` ({} observations, actions {})", meta.scenario, meta.obs_dim, meta.action_space),
+            scenario: env.scenario().name.clone(),
+            found: format!("{obs_dim} observations, actions {space}"),
+        });
+    }
+    if meta.normalizer.mean.len() != obs_dim {
+        return Err(invalid(&path, "the normalizer does not match the observation size"));
+    }
+    let device = Device::flex();
+    let config = meta.policy;
+    let mut net = Denoiser::new(obs_dim * config.history.max(1), config.horizon * space.dim(), &config, &device);
+    let weights = dir.join("policy.safetensors");
+    let mut store = SafetensorsStore::from_file(&weights);
+    net.load_from(&mut store).map_err(|e| invalid(&weights, format!("{e:?}")))?;
+    Ok(ChunkPolicy::new(net, config, meta.normalizer, space.clone(), device))
+}
+
+/// The `flow` and `diffusion` entries of [`crate::artifact::POLICY_KINDS`].
+pub fn load(dir: &Path, env: &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError> {
+    Ok(Box::new(load_chunked(dir, env)?))
+}
+
+impl PolicyArtifact for ChunkPolicy {
+    fn kind(&self) -> &'static str {
+        self.config.method.kind()
+    }
+
+    fn act_obs(&mut self, obs: &[f32]) -> Action {
+        self.act(obs)
+    }
+
+    /// Chunks are always drawn from noise; the noise is seeded by `reset`, so an episode
+    /// is reproducible either way.
+    fn set_sampling(&mut self, _sampling: bool) {}
+
+    fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
+        let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
+        std::fs::write(&json_tmp, serde_json::to_vec_pretty(&self.meta(env)).expect("serializes"))
+            .map_err(io(&json_tmp))?;
+        let mut store = SafetensorsStore::from_file(&weights_tmp);
+        self.net.save_into(&mut store).map_err(|e| invalid(&weights_tmp, format!("{e:?}")))?;
+        std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
+        std::fs::rename(&json_tmp, &json).map_err(io(&json))?;
+        Ok(vec!["policy.json".into(), "policy.safetensors".into()])
+    }
+
+    /// `RUN/export.safetensors`: the denoiser's weights with the description (`policy.json`'s
+    /// content) as metadata `apprentice.policy`.
+    fn export(&self, dir: &Path, env: &ScenarioEnv) -> Result<PathBuf, RunError> {
+        let path = dir.join("export.safetensors");
+        let meta = serde_json::to_string(&self.meta(env)).expect("serializes");
+        let mut store = SafetensorsStore::from_file(&path).metadata("apprentice.policy", meta);
+        self.net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
+        Ok(path)
+    }
+
+    fn boxed(&self) -> Box<dyn PolicyArtifact> {
+        Box::new(self.clone())
+    }
+}
