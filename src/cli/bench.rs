@@ -8,6 +8,7 @@ use crate::sim::{Env, ScenarioEnv, VecEnv};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, clap::Subcommand)]
@@ -20,6 +21,9 @@ pub enum Bench {
     /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
     /// 4096, and the latency of acting on one observation.
     Train(TrainArgs),
+    /// How long a run's policy (any kind) takes to choose one action, acting through whole
+    /// episodes of its scenario: a chunked policy's sampling is amortized over its chunk.
+    Policy(PolicyArgs),
     /// Frame rate of the app's real window while the expert drives and a BC run trains
     /// (needs a display; `xvfb-run` provides one).
     #[cfg(feature = "gui")]
@@ -36,6 +40,77 @@ pub struct TrainArgs {
     seconds: f64,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// The run directory whose policy to time.
+    #[arg(long)]
+    policy: PathBuf,
+    /// Actions timed (after a warm-up episode).
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct PolicyResult {
+    kind: String,
+    scenario: String,
+    steps: usize,
+    /// Mean wall-clock time of one action, physics excluded.
+    ms_per_action: f64,
+    /// The slowest action (a chunk being sampled).
+    ms_max: f64,
+    /// The scenario's control period, for comparison.
+    control_period_ms: f64,
+}
+
+/// Times `act` on the states of episodes the policy itself drives.
+fn policy(args: PolicyArgs) -> anyhow::Result<()> {
+    let config = crate::learn::run::load_config(&args.policy)?;
+    let mut env = ScenarioEnv::load(&config.scenario)?;
+    let mut policy = crate::learn::run::load_policy(&args.policy, &env)?;
+    let (mut timed, mut total, mut slowest, mut seed) = (0usize, 0.0f64, 0.0f64, 0u64);
+    let warm_up = env.scenario().max_steps as usize;
+    let mut taken = 0usize;
+    let bar = progress(args.steps as u64, "bench policy");
+    while timed < args.steps {
+        let mut obs = env.reset(seed);
+        policy.reset(seed);
+        seed += 1;
+        loop {
+            let start = Instant::now();
+            let action = policy.act_obs(&obs);
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            taken += 1;
+            if taken > warm_up {
+                (timed, total, slowest) = (timed + 1, total + ms, slowest.max(ms));
+                bar.set_position(timed as u64);
+            }
+            let step = env.step(&action)?;
+            if step.done() || timed >= args.steps {
+                break;
+            }
+            obs = step.obs;
+        }
+    }
+    bar.finish_and_clear();
+    let result = PolicyResult {
+        kind: policy.kind().into(),
+        scenario: env.scenario().name.clone(),
+        steps: timed,
+        ms_per_action: total / timed.max(1) as f64,
+        ms_max: slowest,
+        control_period_ms: env.scenario().timestep as f64 * 1000.0,
+    };
+    report(&result, args.json, || {
+        format!(
+            "{} policy on {}: {:.3} ms per action (slowest {:.3} ms) over {} actions; control period {:.0} ms",
+            result.kind, result.scenario, result.ms_per_action, result.ms_max, result.steps, result.control_period_ms
+        )
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +177,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Sim(args) => sim(args),
         Bench::Scaling(args) => scaling(args),
         Bench::Train(args) => train(args),
+        Bench::Policy(args) => policy(args),
         #[cfg(feature = "gui")]
         Bench::App(args) => super::app::bench(args),
     }

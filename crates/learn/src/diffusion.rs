@@ -46,7 +46,8 @@ impl Schedule {
 
     /// DDIM (η = 0) from `noise` at the last level down to a chunk, over `steps` evenly spaced
     /// levels; `eps(x, t)` is the denoiser's noise estimate. The chunk estimate is clipped to
-    /// [-1, 1] at every step, as the actions are.
+    /// [-1, 1] at every step, as the actions are, and the noise re-derived from the clipped
+    /// estimate, so a poor estimate cannot feed on itself (x only shrinks towards the chunk).
     pub fn ddim(&self, noise: Vec<f32>, steps: usize, eps: impl Fn(&[f32], f32) -> Vec<f32>) -> Vec<f32> {
         let last = self.levels() - 1;
         let steps = steps.clamp(1, self.levels());
@@ -60,6 +61,7 @@ impl Schedule {
                 .zip(&e)
                 .map(|(x, e)| {
                     let x0 = ((x - (1.0 - ab).sqrt() * e) / ab.sqrt()).clamp(-1.0, 1.0);
+                    let e = (x - ab.sqrt() * x0) / (1.0 - ab).sqrt();
                     ab_prev.sqrt() * x0 + (1.0 - ab_prev).sqrt() * e
                 })
                 .collect();

@@ -69,7 +69,7 @@ impl Default for ChunkConfig {
         ChunkConfig {
             history: 2,
             horizon: 16,
-            execute: 8,
+            execute: 4,
             ensemble: false,
             hidden: vec![256, 256, 256],
             activation: Activation::Silu,
