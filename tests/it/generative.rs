@@ -99,3 +99,68 @@ fn a_saved_flow_policy_reloads_and_acts_identically() {
         assert_eq!(original.act_obs(&obs), loaded.act_obs(&obs));
     }
 }
+
+/// The export of a flow policy reproduces its chunks in Python with numpy alone: the same
+/// observation and noise through the documented denoiser (MLP, SiLU) and Euler steps.
+#[test]
+fn an_exported_flow_policy_samples_the_same_chunk_in_numpy() {
+    use apprentice::learn::artifact::PolicyArtifact;
+    use apprentice::learn::diffusion::Schedule;
+    use apprentice::learn::policy::chunk;
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let mut config = toy_config(Method::Flow);
+    config.epochs = 5;
+    config.policy.history = 2;
+    let policy = generative::train(&env, &bimodal(&env), &config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = policy.export(dir.path(), &env).unwrap();
+    // An episode's first observation: the condition repeats it for the missing history.
+    let obs = [0.3f32, -0.1, 0.05, 0.2];
+    let cond: Vec<f32> = (0..2).flat_map(|_| policy.normalizer.apply(&obs).collect::<Vec<_>>()).collect();
+    let noise: Vec<f32> = (0..config.policy.horizon).map(|k| (k as f32 * 0.7).sin()).collect();
+    let schedule = Schedule::cosine(config.policy.diffusion_steps);
+    let expected = chunk::sample(&policy.net, &policy.config, &schedule, &cond, noise.clone(), 1, &policy.device);
+    let script = r#"
+import json, struct, sys
+import numpy as np
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+meta = json.loads(header["__metadata__"]["apprentice.policy"])
+def tensor(name):
+    t = header[name]; a, b = t["data_offsets"]
+    return np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(t["shape"])
+p = meta["policy"]
+obs = (np.array(json.loads(sys.argv[2]), dtype=np.float32) - meta["normalizer"]["mean"]) / meta["normalizer"]["std"]
+cond = np.tile(obs, p["history"])
+x = np.array(json.loads(sys.argv[3]), dtype=np.float32)
+layers = len(p["hidden"]) + 1
+steps = p["inference_steps"]
+for k in range(steps):
+    t = k / steps
+    feats = np.concatenate([[np.sin(2 * np.pi * 2**j * t / 8), np.cos(2 * np.pi * 2**j * t / 8)] for j in range(8)])
+    h = np.concatenate([cond, x, feats]).astype(np.float32)
+    for i in range(layers):
+        h = h @ tensor(f"mlp.layers.{i}.weight") + tensor(f"mlp.layers.{i}.bias")
+        if i < layers - 1:
+            h = h / (1 + np.exp(-h))
+    x = x + h / steps
+print(json.dumps(np.clip(x, -1, 1).tolist()))
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            path.to_str().unwrap(),
+            &serde_json::to_string(&obs).unwrap(),
+            &serde_json::to_string(&noise).unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let chunk: Vec<f32> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(chunk.len(), expected.len());
+    for (a, b) in chunk.iter().zip(&expected) {
+        assert!((a - b).abs() < 1e-4, "numpy {chunk:?} vs apprentice {expected:?}");
+    }
+}

@@ -32,7 +32,7 @@ pub struct Ghosts {
     pub enabled: bool,
     /// Steps ahead.
     pub horizon: usize,
-    /// Sampled continuations beside the mode's (for stochastic heads).
+    /// Sampled continuations beside the mode's, for policies that sample (generative ones).
     pub samples: usize,
     pub tracks: Vec<Track>,
     /// Actions sampled from the policy at the state on screen (the Policy view's dots).
@@ -43,7 +43,7 @@ pub struct Ghosts {
 
 impl Default for Ghosts {
     fn default() -> Ghosts {
-        Ghosts { enabled: true, horizon: 40, samples: 0, tracks: Vec::new(), actions: Vec::new(), from: None }
+        Ghosts { enabled: true, horizon: 40, samples: 4, tracks: Vec::new(), actions: Vec::new(), from: None }
     }
 }
 
@@ -98,7 +98,8 @@ fn roll(mut ghosts: ResMut<Ghosts>, session: Res<Session>, replay: Res<Replay>) 
         color: [1.0, 0.45, 0.85, 0.8],
         frames: rollout(&session.env, &session.obs, mode.as_mut(), ghosts.horizon),
     }];
-    for k in 0..ghosts.samples {
+    let samples = if live.policy.stochastic() { ghosts.samples } else { 0 };
+    for k in 0..samples {
         let mut sampled = live.policy.boxed();
         sampled.set_sampling(true);
         sampled.reset(k as u64 + 1);

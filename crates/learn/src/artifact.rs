@@ -51,6 +51,11 @@ pub trait PolicyArtifact: sim::Policy + Debug + Send + Sync {
     }
     /// Sample from the action distribution instead of taking its mode.
     fn set_sampling(&mut self, sampling: bool);
+    /// Whether two samples from the same state can differ (a generative or sampling policy):
+    /// the app then draws several sampled continuations.
+    fn stochastic(&self) -> bool {
+        false
+    }
     /// What it would do at `obs`, where the kind can say.
     fn distribution(&self, _obs: &[f32]) -> Option<Distribution> {
         None

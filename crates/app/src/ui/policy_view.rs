@@ -167,6 +167,6 @@ fn ghost_controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
             .on_hover_text("Draw what the policy would do next from the state on screen (live, or a replayed episode's step), simulated on a copy of the world");
         row.add(egui::Slider::new(&mut ui.ghosts.horizon, 5..=200).text("steps"));
         row.add(egui::Slider::new(&mut ui.ghosts.samples, 0..=8).text("samples"))
-            .on_hover_text("Sampled continuations beside the mode's: several ways the policy might go");
+            .on_hover_text("Sampled continuations beside the mode's, for a policy that samples (flow, diffusion): several ways it might go");
     });
 }

@@ -346,6 +346,10 @@ impl PolicyArtifact for ChunkPolicy {
     /// is reproducible either way.
     fn set_sampling(&mut self, _sampling: bool) {}
 
+    fn stochastic(&self) -> bool {
+        true
+    }
+
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));

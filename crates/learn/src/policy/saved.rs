@@ -128,6 +128,12 @@ impl PolicyArtifact for MlpPolicy {
         self.sampling = sampling;
     }
 
+    /// The multimodal heads: their sampled continuations show the modes.
+    fn stochastic(&self) -> bool {
+        matches!(self.space, Space::Box { .. })
+            && matches!(self.config.head, super::Head::Mixture | super::Head::Autoregressive)
+    }
+
     fn distribution(&self, obs: &[f32]) -> Option<Distribution> {
         self.mixture_modes(obs)
             .map(Distribution::Modes)
