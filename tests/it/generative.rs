@@ -45,7 +45,7 @@ fn bimodal(env: &ScenarioEnv) -> Vec<Episode> {
 }
 
 fn toy_config(method: Method) -> GenerativeConfig {
-    let mut config = GenerativeConfig { epochs: 200, batch_size: 64, patience: 200, ..GenerativeConfig::default() };
+    let mut config = GenerativeConfig { epochs: 200, batch_size: 64, ..GenerativeConfig::default() };
     config.policy.method = method;
     config.policy.history = 1;
     config.policy.horizon = 4;

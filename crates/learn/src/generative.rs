@@ -1,8 +1,8 @@
 //! Training chunked generative policies, shared by flow matching (`flow`) and diffusion
 //! (`diffusion`): every demonstrated step becomes (the last k observations, the next H
 //! actions); each epoch pairs every chunk with fresh noise and a noise level, and the denoiser
-//! regresses the method's target (velocity or noise) with Adam, a validation split by episode
-//! and early stopping, as behaviour cloning does.
+//! regresses the method's target (velocity or noise) with Adam and a cosine-decayed learning
+//! rate; a validation split by episode is logged (and may stop training early).
 
 use super::batch::scalar;
 use super::error::TrainError;
@@ -39,7 +39,9 @@ pub struct GenerativeConfig {
     pub epochs: usize,
     /// Fraction of episodes held out for the validation loss.
     pub val_fraction: f64,
-    /// Epochs without a better validation loss before training stops.
+    /// Epochs without a better validation loss before training stops (0: run every epoch).
+    /// The policy is the last epoch's either way: a denoiser's held-out loss can rise while
+    /// its samples still improve.
     pub patience: usize,
     /// Learn the expert's clean label where a step has one (DART data), else the executed action.
     pub use_expert_labels: bool,
@@ -55,7 +57,7 @@ impl Default for GenerativeConfig {
             batch_size: 256,
             epochs: 300,
             val_fraction: 0.1,
-            patience: 40,
+            patience: 0,
             use_expert_labels: true,
             seed: 0,
         }
@@ -179,7 +181,8 @@ pub struct GenerativeTrainer {
     device: Device,
     inference: Device,
     rng: ChaCha8Rng,
-    best: Option<(f64, Denoiser)>,
+    /// The best validation loss so far, for early stopping.
+    best: Option<f64>,
     stale: usize,
     step: usize,
     epoch: usize,
@@ -260,7 +263,7 @@ impl GenerativeTrainer {
     }
 
     pub fn finished(&self) -> bool {
-        self.epoch >= self.config.epochs || self.stale >= self.config.patience.max(1)
+        self.epoch >= self.config.epochs || (self.config.patience > 0 && self.stale >= self.config.patience)
     }
 
     /// One pass over the training chunks: (train loss, validation loss), `None` once finished.
@@ -283,13 +286,12 @@ impl GenerativeTrainer {
             (batches, self.step) = (batches + 1, self.step + 1);
         }
         let train_loss = sum / batches.max(1) as f64;
-        let valid = self.net.valid();
         let val_loss = if self.val.len > 0 {
             // The same noise for the held-out chunks every epoch, so their losses compare.
             let mut fixed = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xA11D);
             let rows: Vec<usize> = (0..self.val.len).collect();
             let (x, y) = self.val.batch(&rows, method, &self.schedule, &mut fixed, &self.inference);
-            scalar(loss(&valid, x, y))
+            scalar(loss(&self.net.valid(), x, y))
         } else {
             train_loss
         };
@@ -297,19 +299,18 @@ impl GenerativeTrainer {
             return Err(TrainError::diverged(train_loss, "epoch", self.epoch));
         }
         self.epoch += 1;
-        if self.best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
-            (self.best, self.stale) = (Some((val_loss, valid)), 0);
+        if self.best.is_none_or(|b| val_loss < b) {
+            (self.best, self.stale) = (Some(val_loss), 0);
         } else {
             self.stale += 1;
         }
         Ok(Some((train_loss, val_loss)))
     }
 
-    /// The policy with the best validation loss so far.
+    /// The policy as trained so far.
     pub fn policy(&self) -> ChunkPolicy {
-        let net = self.best.as_ref().map(|b| b.1.clone()).unwrap_or_else(|| self.net.valid());
         ChunkPolicy::new(
-            net,
+            self.net.valid(),
             self.config.policy.clone(),
             self.normalizer.clone(),
             self.space.clone(),
