@@ -156,6 +156,16 @@ def main():
         shot(display, "split_view", scenes, ["--scenario", "cartpole", "--policy", str(ROOT / "assets/cartpole/policy"),
                                              "--compare", str(ppo), "--autopilot", "policy"],
              clicks=["tab Policy view"], frames=360)
+
+        # A flow-matching policy on detour: its sampled continuations split left and right of
+        # the cup (two ways of doing the task), drawn as ghosts from the state on screen.
+        cli("demos", "generate", "--scenario", "detour", "--episodes", "200", "--out", str(work / "detour_demos"),
+            data=scenes)
+        flow = work / "runs" / "detour_flow"
+        cli("train", "flow", "--scenario", "detour", "--demos", str(work / "detour_demos"), "--out", str(flow),
+            "--set", "epochs=600", "--set", "batch_size=64", "--device", "cpu", data=scenes)
+        shot(display, "flow_samples", scenes, ["--scenario", "detour", "--policy", str(flow), "--autopilot", "policy"],
+             frames=14)
     shutil.rmtree(work, ignore_errors=True)
 
 

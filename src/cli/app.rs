@@ -116,6 +116,9 @@ pub struct BenchArgs {
     /// Dataset to train on while measuring (default: the bundled demos).
     #[arg(long)]
     demos: Option<PathBuf>,
+    /// A run whose policy drives while measuring, instead of the expert (any policy kind).
+    #[arg(long)]
+    policy: Option<PathBuf>,
     /// Window size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x760", value_parser = parse_size)]
     size: (u32, u32),
@@ -129,7 +132,7 @@ fn scratch_home() -> PathBuf {
     std::env::temp_dir().join(format!("apprentice-bench-app-{}", std::process::id()))
 }
 
-/// Frame times of the real window while the expert drives and a BC run trains.
+/// Frame times of the real window while the expert (or `--policy`) drives and a BC run trains.
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut options = Options::new(&args.scenario);
     let demos = args.demos.unwrap_or_else(|| scratch_home().join("demos"));
@@ -139,7 +142,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         to.append(&from.load(None)?.episodes.into_iter().map(|f| f.episode).collect::<Vec<_>>())?;
     }
     options.demos = Some(demos);
-    options.driver = Driver::Expert;
+    options.driver = if args.policy.is_some() { Driver::Policy } else { Driver::Expert };
+    options.keep_policy = args.policy.is_some();
+    options.policy = args.policy;
     options.train = true;
     options.size = args.size;
     options.home = Some(scratch_home());

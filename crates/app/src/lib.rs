@@ -70,6 +70,8 @@ pub struct Options {
     pub autopilot: Option<Autopilot>,
     /// Start training at once (`bench app`).
     pub train: bool,
+    /// The loaded policy keeps driving while a run trains (its snapshots do not take over).
+    pub keep_policy: bool,
     /// The algorithm the Train tab starts with (a registry name; default `bc`).
     pub algorithm: String,
     /// Window size in logical pixels.
@@ -88,6 +90,7 @@ impl Options {
             driver: Driver::Human,
             autopilot: None,
             train: false,
+            keep_policy: false,
             algorithm: "bc".into(),
             size: (1280, 760),
             home: None,
@@ -168,7 +171,8 @@ pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Train
         }
     }
     let config = RunConfig::new(&options.algorithm, &options.scenario, demos.clone())?;
-    let training = Training::new(config, home.join("runs"));
+    let mut training = Training::new(config, home.join("runs"));
+    training.follow_latest = !options.keep_policy;
     let (bindings, problem) = ActiveBindings::load(
         session.env.scenario().bindings.clone(),
         home.join("bindings.ron"),

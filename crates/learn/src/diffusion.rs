@@ -4,7 +4,7 @@
 //! noise in a few of those levels. Shares its trainer with flow matching (`generative`).
 
 use super::generative::{self, GenerativeConfig};
-use super::policy::chunk::Method;
+use super::policy::chunk::{Method, Prediction};
 use super::registry::{Actions, Entry, Needs};
 
 /// The noise schedule: ᾱ_k for the levels k = 0..T.
@@ -37,30 +37,44 @@ impl Schedule {
         (k + 1) as f32 / self.levels() as f32
     }
 
-    /// The training input and target for chunk `x0`, noise `eps` at level `k`: (x_k, ε).
-    pub fn training_pair(&self, x0: &[f32], eps: &[f32], k: usize) -> (Vec<f32>, Vec<f32>) {
+    /// The training input and target for chunk `x0`, noise `eps` at level `k`: (x_k, ε or x₀).
+    pub fn training_pair(&self, x0: &[f32], eps: &[f32], k: usize, predict: Prediction) -> (Vec<f32>, Vec<f32>) {
         let ab = self.alpha_bar[k];
         let xk = x0.iter().zip(eps).map(|(x, e)| ab.sqrt() * x + (1.0 - ab).sqrt() * e).collect();
-        (xk, eps.to_vec())
+        let target = match predict {
+            Prediction::Noise => eps.to_vec(),
+            Prediction::Chunk => x0.to_vec(),
+        };
+        (xk, target)
     }
 
     /// DDIM (η = 0) from `noise` at the last level down to a chunk, over `steps` evenly spaced
-    /// levels; `eps(x, t)` is the denoiser's noise estimate. The chunk estimate is clipped to
+    /// levels; `denoise(x, t)` is the denoiser's estimate of the noise or of the chunk. The chunk estimate is clipped to
     /// [-1, 1] at every step, as the actions are, and the noise re-derived from the clipped
     /// estimate, so a poor estimate cannot feed on itself (x only shrinks towards the chunk).
-    pub fn ddim(&self, noise: Vec<f32>, steps: usize, eps: impl Fn(&[f32], f32) -> Vec<f32>) -> Vec<f32> {
+    pub fn ddim(
+        &self,
+        noise: Vec<f32>,
+        steps: usize,
+        predict: Prediction,
+        denoise: impl Fn(&[f32], f32) -> Vec<f32>,
+    ) -> Vec<f32> {
         let last = self.levels() - 1;
         let steps = steps.clamp(1, self.levels());
         let levels: Vec<usize> = (0..steps).map(|i| last - i * last / steps.max(1)).collect();
         let mut x = noise;
         for (i, &k) in levels.iter().enumerate() {
             let (ab, ab_prev) = (self.alpha_bar[k], levels.get(i + 1).map_or(1.0, |&p| self.alpha_bar[p]));
-            let e = eps(&x, self.time(k));
+            let out = denoise(&x, self.time(k));
             x = x
                 .iter()
-                .zip(&e)
-                .map(|(x, e)| {
-                    let x0 = ((x - (1.0 - ab).sqrt() * e) / ab.sqrt()).clamp(-1.0, 1.0);
+                .zip(&out)
+                .map(|(x, out)| {
+                    let x0 = match predict {
+                        Prediction::Noise => (x - (1.0 - ab).sqrt() * out) / ab.sqrt(),
+                        Prediction::Chunk => *out,
+                    }
+                    .clamp(-1.0, 1.0);
                     let e = (x - ab.sqrt() * x0) / (1.0 - ab).sqrt();
                     ab_prev.sqrt() * x0 + (1.0 - ab_prev).sqrt() * e
                 })
@@ -112,8 +126,11 @@ mod tests {
         // DDIM back to the chunk.
         let s = Schedule::cosine(50);
         let (x0, eps) = (vec![0.5, -0.25, 0.75], vec![0.3, -1.2, 0.8]);
-        let (xk, _) = s.training_pair(&x0, &eps, 49);
-        let end = s.ddim(xk, 10, |_, _| eps.clone());
+        let (xk, _) = s.training_pair(&x0, &eps, 49, Prediction::Noise);
+        let end = s.ddim(xk.clone(), 10, Prediction::Noise, |_, _| eps.clone());
+        assert!(end.iter().zip(&x0).all(|(a, b)| (a - b).abs() < 1e-4), "{end:?}");
+        // A denoiser that returns the chunk itself does too.
+        let end = s.ddim(xk, 10, Prediction::Chunk, |_, _| x0.clone());
         assert!(end.iter().zip(&x0).all(|(a, b)| (a - b).abs() < 1e-4), "{end:?}");
     }
 }

@@ -7,7 +7,7 @@
 use super::batch::scalar;
 use super::error::TrainError;
 use super::policy::chunk::{
-    ChunkConfig, ChunkPolicy, Denoiser, Method, TIME_FEATURES, demonstrated_chunk, time_features,
+    ChunkConfig, ChunkPolicy, Denoiser, Method, Prediction, TIME_FEATURES, demonstrated_chunk, time_features,
 };
 use super::policy::{Normalizer, stacked};
 use super::registry::{Budget, Context, Plot, Unit, table, typed};
@@ -126,7 +126,7 @@ impl Chunks {
     fn batch(
         &self,
         rows: &[usize],
-        method: Method,
+        (method, predict): (Method, Prediction),
         schedule: &Schedule,
         rng: &mut ChaCha8Rng,
         device: &Device,
@@ -145,8 +145,8 @@ impl Chunks {
                 }
                 Method::Diffusion => {
                     let k = rng.random_range(0..schedule.levels());
-                    let (xk, eps) = schedule.training_pair(chunk, &noise, k);
-                    (xk, eps, schedule.time(k))
+                    let (xk, target) = schedule.training_pair(chunk, &noise, k, predict);
+                    (xk, target, schedule.time(k))
                 }
             };
             x.extend_from_slice(&self.cond[i * c..(i + 1) * c]);
@@ -271,7 +271,7 @@ impl GenerativeTrainer {
         if self.finished() {
             return Ok(None);
         }
-        let method = self.config.policy.method;
+        let method = (self.config.policy.method, self.config.policy.predict);
         let progress = self.epoch as f64 / self.config.epochs.max(1) as f64;
         let lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         let mut order: Vec<usize> = (0..self.train.len).collect();

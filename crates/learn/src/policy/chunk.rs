@@ -62,6 +62,19 @@ pub struct ChunkConfig {
     pub inference_steps: usize,
     /// Noise levels of the diffusion's training chain (T).
     pub diffusion_steps: usize,
+    /// What the diffusion denoiser predicts: the noise (DDPM's ε) or the clean chunk itself.
+    pub predict: Prediction,
+}
+
+/// The diffusion denoiser's target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Prediction {
+    /// The noise ε that was added (DDPM).
+    #[default]
+    Noise,
+    /// The clean chunk x₀.
+    Chunk,
 }
 
 impl Default for ChunkConfig {
@@ -69,13 +82,14 @@ impl Default for ChunkConfig {
         ChunkConfig {
             history: 2,
             horizon: 16,
-            execute: 4,
+            execute: 8,
             ensemble: false,
             hidden: vec![256, 256, 256],
             activation: Activation::Silu,
             method: Method::Flow,
             inference_steps: 10,
             diffusion_steps: 100,
+            predict: Prediction::Noise,
         }
     }
 }
@@ -141,7 +155,7 @@ pub fn sample(
     let steps = config.inference_steps.max(1);
     let chunk = match config.method {
         Method::Flow => crate::flow::integrate(noise, steps, denoise),
-        Method::Diffusion => schedule.ddim(noise, steps, denoise),
+        Method::Diffusion => schedule.ddim(noise, steps, config.predict, denoise),
     };
     chunk.into_iter().map(|a| a.clamp(-1.0, 1.0)).collect()
 }
