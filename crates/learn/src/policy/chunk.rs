@@ -62,7 +62,9 @@ pub struct ChunkConfig {
     pub inference_steps: usize,
     /// Noise levels of the diffusion's training chain (T).
     pub diffusion_steps: usize,
-    /// What the diffusion denoiser predicts: the noise (DDPM's ε) or the clean chunk itself.
+    /// What the diffusion denoiser predicts: the clean chunk itself (the default: with an MLP
+    /// denoiser it learns detour in the budget where predicting the noise does not) or the
+    /// noise (DDPM's ε).
     pub predict: Prediction,
 }
 
@@ -71,9 +73,9 @@ pub struct ChunkConfig {
 #[serde(rename_all = "snake_case")]
 pub enum Prediction {
     /// The noise ε that was added (DDPM).
-    #[default]
     Noise,
     /// The clean chunk x₀.
+    #[default]
     Chunk,
 }
 
@@ -89,7 +91,7 @@ impl Default for ChunkConfig {
             method: Method::Flow,
             inference_steps: 10,
             diffusion_steps: 100,
-            predict: Prediction::Noise,
+            predict: Prediction::Chunk,
         }
     }
 }
