@@ -1,11 +1,12 @@
 //! Diffusion for action chunks (DDPM training, DDIM sampling): a chunk x₀ is noised to
 //! x_k = √ᾱ_k·x₀ + √(1 − ᾱ_k)·ε over a cosine schedule of T levels and the denoiser learns to
-//! predict ε from (x_k, k, observations); acting runs DDIM's deterministic update from fresh
-//! noise in a few of those levels. Shares its trainer with flow matching (`generative`).
+//! predict the chunk x₀ (or DDPM's ε) from (x_k, k, observations); acting runs DDIM's
+//! deterministic update from fresh noise in a few of those levels. Shares its trainer with
+//! flow matching (`generative`).
 
-use super::generative::{self, GenerativeConfig};
+use super::generative;
 use super::policy::chunk::{Method, Prediction};
-use super::registry::{Actions, Entry, Needs};
+use super::registry::Entry;
 
 /// The noise schedule: ᾱ_k for the levels k = 0..T.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,25 +90,11 @@ fn defaults() -> toml::Table {
 }
 
 /// Diffusion in the registry.
-pub const ENTRY: Entry = Entry {
-    name: "diffusion",
-    summary: "Diffusion policy (DDPM training, DDIM sampling): action chunks denoised from noise, conditioned on recent observations",
-    preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: false,
-        actions: Actions::Continuous,
-        init: false,
-        resume: false,
-    },
-    live: &generative::LIVE,
-    step: generative::UNIT,
-    plots: generative::PLOTS,
-    config: super::registry::ConfigType::of::<GenerativeConfig>(defaults),
-    budget: generative::budget,
-    build: generative::build,
-};
+pub const ENTRY: Entry = generative::entry(
+    "diffusion",
+    "Diffusion policy (DDPM training, DDIM sampling): action chunks denoised from noise, conditioned on recent observations",
+    defaults,
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,9 @@
 //! to predict from (x_t, t, observations); acting integrates that velocity from fresh noise in
 //! a few Euler steps. Shares its trainer with diffusion (`generative`).
 
-use super::generative::{self, GenerativeConfig};
+use super::generative;
 use super::policy::chunk::Method;
-use super::registry::{Actions, Entry, Needs};
+use super::registry::Entry;
 
 /// The training input and target for chunk `x1`, noise `x0` and time `t`: (x_t, x₁ − x₀).
 pub fn training_pair(x1: &[f32], x0: &[f32], t: f32) -> (Vec<f32>, Vec<f32>) {
@@ -30,25 +30,11 @@ fn defaults() -> toml::Table {
 }
 
 /// Flow matching in the registry.
-pub const ENTRY: Entry = Entry {
-    name: "flow",
-    summary: "Flow matching (rectified flow): action chunks integrated from noise, conditioned on recent observations",
-    preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: false,
-        actions: Actions::Continuous,
-        init: false,
-        resume: false,
-    },
-    live: &generative::LIVE,
-    step: generative::UNIT,
-    plots: generative::PLOTS,
-    config: super::registry::ConfigType::of::<GenerativeConfig>(defaults),
-    budget: generative::budget,
-    build: generative::build,
-};
+pub const ENTRY: Entry = generative::entry(
+    "flow",
+    "Flow matching (rectified flow): action chunks integrated from noise, conditioned on recent observations",
+    defaults,
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use super::policy::chunk::{
     ChunkConfig, ChunkPolicy, Denoiser, Method, Prediction, TIME_FEATURES, demonstrated_chunk, time_features,
 };
 use super::policy::{Normalizer, stacked};
-use super::registry::{Budget, Context, Plot, Unit, table, typed};
+use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, table, typed};
 use super::trainer::{Algorithm, Metrics};
 use crate::diffusion::Schedule;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -75,6 +75,29 @@ pub fn defaults(method: Method) -> toml::Table {
 pub const LIVE: [&str; 4] = ["lr", "batch_size", "epochs", "patience"];
 pub const UNIT: Unit = Unit::GradientSteps;
 pub const PLOTS: &[Plot] = &[Plot::against("Denoising loss", "epoch", Unit::Epochs, &["train/loss", "val/loss"])];
+
+/// The registry entry of a method: flow and diffusion differ in name, summary and defaults.
+pub const fn entry(name: &'static str, summary: &'static str, defaults: fn() -> toml::Table) -> Entry {
+    Entry {
+        name,
+        summary,
+        preset_of: None,
+        needs: Needs {
+            demos: true,
+            expert: false,
+            reward: false,
+            actions: Actions::Continuous,
+            init: false,
+            resume: false,
+        },
+        live: &LIVE,
+        step: UNIT,
+        plots: PLOTS,
+        config: ConfigType::of::<GenerativeConfig>(defaults),
+        budget,
+        build,
+    }
+}
 
 pub fn budget(t: &toml::Table) -> Result<Budget, TrainError> {
     Ok(Budget::indexed(typed::<GenerativeConfig>(t)?.epochs, "epoch"))

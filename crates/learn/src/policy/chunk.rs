@@ -3,12 +3,11 @@
 //! network, execute n of them and sample again (receding horizon), or average overlapping
 //! chunks (temporal ensembling). Saved as policy artifacts of kind `flow` or `diffusion`.
 
-use super::{Activation, Mlp, Normalizer, scale_action, stacked, unscale_action};
+use super::{Activation, Mlp, Normalizer, saved, scale_action, stacked, unscale_action};
 use crate::artifact::PolicyArtifact;
 use crate::diffusion::Schedule;
 use crate::run::RunError;
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::TensorData;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -296,14 +295,6 @@ pub struct ChunkMeta {
     pub normalizer: Normalizer,
 }
 
-fn invalid(path: &Path, what: impl ToString) -> RunError {
-    RunError::Invalid { path: path.to_owned(), what: what.to_string() }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io { path: path.to_owned(), source }
-}
-
 impl ChunkPolicy {
     pub fn meta(&self, env: &ScenarioEnv) -> ChunkMeta {
         ChunkMeta {
@@ -320,27 +311,13 @@ impl ChunkPolicy {
 
 /// Loads a run's chunked policy (kind `flow` or `diffusion`) and checks it fits `env`.
 pub fn load_chunked(dir: &Path, env: &ScenarioEnv) -> Result<ChunkPolicy, RunError> {
-    let path = dir.join("policy.json");
-    let bytes = std::fs::read(&path).map_err(io(&path))?;
-    let meta: ChunkMeta = serde_json::from_slice(&bytes).map_err(|e| invalid(&path, e))?;
+    let (path, meta): (_, ChunkMeta) = saved::read_meta(dir)?;
+    saved::check_fits(&path, &meta.scenario, (meta.obs_dim, &meta.action_space), &meta.normalizer, env)?;
     let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
-    if meta.obs_dim != obs_dim || &meta.action_space != space {
-        return Err(RunError::Mismatch {
-            path,
-            trained: format!("`{}` ({} observations, actions {})", meta.scenario, meta.obs_dim, meta.action_space),
-            scenario: env.scenario().name.clone(),
-            found: format!("{obs_dim} observations, actions {space}"),
-        });
-    }
-    if meta.normalizer.mean.len() != obs_dim {
-        return Err(invalid(&path, "the normalizer does not match the observation size"));
-    }
     let device = Device::flex();
     let config = meta.policy;
-    let mut net = Denoiser::new(obs_dim * config.history.max(1), config.horizon * space.dim(), &config, &device);
-    let weights = dir.join("policy.safetensors");
-    let mut store = SafetensorsStore::from_file(&weights);
-    net.load_from(&mut store).map_err(|e| invalid(&weights, format!("{e:?}")))?;
+    let net = Denoiser::new(obs_dim * config.history.max(1), config.horizon * space.dim(), &config, &device);
+    let net = saved::load_weights(dir, net)?;
     Ok(ChunkPolicy::new(net, config, meta.normalizer, space.clone(), device))
 }
 
@@ -367,26 +344,14 @@ impl PolicyArtifact for ChunkPolicy {
     }
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
-        let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
-        std::fs::write(&json_tmp, serde_json::to_vec_pretty(&self.meta(env)).expect("serializes"))
-            .map_err(io(&json_tmp))?;
-        let mut store = SafetensorsStore::from_file(&weights_tmp);
-        self.net.save_into(&mut store).map_err(|e| invalid(&weights_tmp, format!("{e:?}")))?;
-        std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
-        std::fs::rename(&json_tmp, &json).map_err(io(&json))?;
-        Ok(vec!["policy.json".into(), "policy.safetensors".into()])
+        saved::save_files(dir, &self.meta(env), &self.net)
     }
 
-    /// `RUN/export.safetensors`: the denoiser's weights with the description (`policy.json`'s
-    /// content) as metadata `apprentice.policy`.
+    /// `RUN/export.safetensors`: the denoiser's weights (`mlp.layers.i`), the description as
+    /// metadata. Sampling: x from N(0, I); for k in 0..steps, t = k / steps, x += v(cond, x,
+    /// features(t)) / steps (flow), with the features of `time_features`.
     fn export(&self, dir: &Path, env: &ScenarioEnv) -> Result<PathBuf, RunError> {
-        let path = dir.join("export.safetensors");
-        let meta = serde_json::to_string(&self.meta(env)).expect("serializes");
-        let mut store = SafetensorsStore::from_file(&path).metadata("apprentice.policy", meta);
-        self.net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
-        Ok(path)
+        saved::export_file(dir, &self.meta(env), &self.net)
     }
 
     fn boxed(&self) -> Box<dyn PolicyArtifact> {

@@ -2,11 +2,12 @@
 //! architecture, normalizer) beside `policy.safetensors` (the weights), and the single-file
 //! export for other tools.
 
-use super::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
+use super::{MlpPolicy, Normalizer, PolicyConfig};
 use crate::artifact::{Distribution, PolicyArtifact};
 use crate::run::RunError;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sim::{Action, Env, ScenarioEnv, Space};
 use std::path::{Path, PathBuf};
@@ -52,36 +53,67 @@ impl MlpPolicy {
     }
 }
 
-/// Writes the weights and description beside the old ones and renames them over them, so
-/// a crash mid-write leaves the last good checkpoint.
-fn save(policy: &MlpPolicy, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
+/// Writes a policy's description (`policy.json`) and weights (`policy.safetensors`) beside
+/// the old ones and renames them over them, so a crash mid-write leaves the last good
+/// checkpoint. Every policy kind saves through it.
+pub(crate) fn save_files<M: Module>(dir: &Path, meta: &impl Serialize, net: &M) -> Result<Vec<String>, RunError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
     let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
-    std::fs::write(&json_tmp, serde_json::to_vec_pretty(&policy.meta(env)).expect("serializes"))
-        .map_err(io(&json_tmp))?;
+    std::fs::write(&json_tmp, serde_json::to_vec_pretty(meta).expect("serializes")).map_err(io(&json_tmp))?;
     let mut store = SafetensorsStore::from_file(&weights_tmp);
-    policy.net.save_into(&mut store).map_err(|e| invalid(&weights_tmp, format!("{e:?}")))?;
+    net.save_into(&mut store).map_err(|e| invalid(&weights_tmp, format!("{e:?}")))?;
     std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
     std::fs::rename(&json_tmp, &json).map_err(io(&json))?;
     Ok(vec!["policy.json".into(), "policy.safetensors".into()])
 }
 
 /// Writes `RUN/export.safetensors` for Python users: the network's weights (Burn's names;
-/// linear weights are [in, out]) and, as metadata `apprentice.policy`, the policy description
-/// (architecture, spaces, normalizer) as JSON, so the policy runs with no apprentice installed:
-/// input = (obs − mean) / std; hidden layers ReLU (or the configured activation); a
-/// deterministic head's output is clipped to [-1, 1] and mapped onto the action bounds.
-fn export(policy: &MlpPolicy, dir: &Path, env: &ScenarioEnv) -> Result<PathBuf, RunError> {
+/// linear weights are [in, out]) and, as metadata `apprentice.policy`, the description
+/// `policy.json` holds, so the policy runs with no apprentice installed. For an MLP: input =
+/// (obs − mean) / std; hidden layers ReLU (or the configured activation); a deterministic
+/// head's output is clipped to [-1, 1] and mapped onto the action bounds.
+pub(crate) fn export_file<M: Module>(dir: &Path, meta: &impl Serialize, net: &M) -> Result<PathBuf, RunError> {
     let path = dir.join("export.safetensors");
-    let meta = serde_json::to_string(&policy.meta(env)).expect("serializes");
+    let meta = serde_json::to_string(meta).expect("serializes");
     let mut store = SafetensorsStore::from_file(&path).metadata("apprentice.policy", meta);
-    policy.net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
+    net.save_into(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
     Ok(path)
 }
 
+/// Reads a run's `policy.json` as `T`; returns its path too, for errors.
+pub(crate) fn read_meta<T: DeserializeOwned>(dir: &Path) -> Result<(PathBuf, T), RunError> {
+    let path = dir.join("policy.json");
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let meta = serde_json::from_slice(&bytes).map_err(|e| invalid(&path, e))?;
+    Ok((path, meta))
+}
+
+/// A saved policy fits `env` when its observation size, action space and normalizer do.
+pub(crate) fn check_fits(
+    path: &Path,
+    scenario: &str,
+    saved: (usize, &Space),
+    normalizer: &Normalizer,
+    env: &ScenarioEnv,
+) -> Result<(), RunError> {
+    let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
+    if saved.0 != obs_dim || saved.1 != space {
+        return Err(RunError::Mismatch {
+            path: path.to_owned(),
+            trained: format!("`{scenario}` ({} observations, actions {})", saved.0, saved.1),
+            scenario: env.scenario().name.clone(),
+            found: format!("{obs_dim} observations, actions {space}"),
+        });
+    }
+    if normalizer.mean.len() != obs_dim {
+        return Err(invalid(path, "the normalizer does not match the observation size"));
+    }
+    Ok(())
+}
+
 /// Loads a run's weights into `net` (same architecture, any device): resuming a run.
-pub fn load_weights(dir: &Path, mut net: PolicyNet) -> Result<PolicyNet, RunError> {
+pub fn load_weights<M: Module>(dir: &Path, mut net: M) -> Result<M, RunError> {
     let path = dir.join("policy.safetensors");
     let mut store = SafetensorsStore::from_file(&path);
     net.load_from(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
@@ -90,21 +122,9 @@ pub fn load_weights(dir: &Path, mut net: PolicyNet) -> Result<PolicyNet, RunErro
 
 /// Loads a run's MLP policy and checks it fits `env`'s scenario.
 pub fn load_mlp(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError> {
-    let path = dir.join("policy.json");
-    let bytes = std::fs::read(&path).map_err(io(&path))?;
-    let meta: PolicyMeta = serde_json::from_slice(&bytes).map_err(|e| invalid(&path, e))?;
+    let (path, meta): (_, PolicyMeta) = read_meta(dir)?;
+    check_fits(&path, &meta.scenario, (meta.obs_dim, &meta.action_space), &meta.normalizer, env)?;
     let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
-    if meta.obs_dim != obs_dim || &meta.action_space != space {
-        return Err(RunError::Mismatch {
-            path,
-            trained: format!("`{}` ({} observations, actions {})", meta.scenario, meta.obs_dim, meta.action_space),
-            scenario: env.scenario().name.clone(),
-            found: format!("{obs_dim} observations, actions {space}"),
-        });
-    }
-    if meta.normalizer.mean.len() != obs_dim {
-        return Err(invalid(&path, "the normalizer does not match the observation size"));
-    }
     let device = Device::flex();
     let net = load_weights(dir, meta.policy.build(obs_dim, space, &device))?;
     Ok(MlpPolicy::new(net, meta.policy, meta.normalizer, space.clone(), device))
@@ -141,11 +161,11 @@ impl PolicyArtifact for MlpPolicy {
     }
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
-        save(self, dir, env)
+        save_files(dir, &self.meta(env), &self.net)
     }
 
     fn export(&self, dir: &Path, env: &ScenarioEnv) -> Result<PathBuf, RunError> {
-        export(self, dir, env)
+        export_file(dir, &self.meta(env), &self.net)
     }
 
     fn as_mlp(&self) -> Option<&MlpPolicy> {
