@@ -567,3 +567,35 @@ fn the_ghost_rollout_is_the_policys_own_continuation() {
         assert_eq!(&h.session().frames[1], expected, "step {k} ahead");
     }
 }
+
+/// A flow-matching policy drives the app like any other kind: its chunks act in the scene,
+/// its sampled continuations reach the ghost channel's policy flag.
+#[test]
+fn a_flow_policy_drives_the_scene() {
+    use apprentice::learn::generative::{self, GenerativeConfig};
+    let mut h = Harness::new("pendulum", Driver::Policy);
+    let mut env = h.session().env.clone();
+    let expert = env.scenario().expert.clone().unwrap();
+    let episodes: Vec<_> = (0..4)
+        .map(|seed| {
+            apprentice::data::ops::record_episode(
+                &mut env,
+                &expert,
+                apprentice::data::ops::Generator::Scripted,
+                seed,
+                0.0,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut config = GenerativeConfig { epochs: 2, ..GenerativeConfig::default() };
+    config.policy.hidden = vec![32];
+    let policy = generative::train(&env, &episodes, &config).unwrap();
+    assert!(apprentice::learn::artifact::PolicyArtifact::stochastic(&policy));
+    h.session().set_policy(Box::new(policy), "flow".into());
+    h.steps(20);
+    let s = h.session();
+    assert_eq!(s.effective_driver(), Driver::Policy);
+    assert_eq!(s.proposals.source, Some(Source::Policy));
+    assert!(matches!(&s.proposals.executed, Some(Action::Continuous(a)) if a.iter().all(|x| x.is_finite())));
+}
