@@ -164,3 +164,18 @@ print(json.dumps(np.clip(x, -1, 1).tolist()))
         assert!((a - b).abs() < 1e-4, "numpy {chunk:?} vs apprentice {expected:?}");
     }
 }
+
+/// An episode holding a policy's unlabelled steps is not learned from, and the metrics say so.
+#[test]
+fn episodes_with_unlabelled_policy_steps_are_counted_not_learned() {
+    use apprentice::learn::generative::GenerativeTrainer;
+    use apprentice::learn::trainer::Algorithm;
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let mut episodes = bimodal(&env);
+    episodes[0].steps[3].source = Source::Policy;
+    let config = toy_config(Method::Flow);
+    let device = burn::prelude::Device::flex();
+    let mut trainer = GenerativeTrainer::new(&env, &episodes, &config, &device).unwrap();
+    let row = trainer.advance().unwrap().unwrap();
+    assert_eq!(row.value("data/skipped_episodes"), 1.0);
+}

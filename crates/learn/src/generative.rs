@@ -113,15 +113,19 @@ pub struct Chunks {
     pub cond: Vec<f32>,
     pub chunks: Vec<f32>,
     pub len: usize,
+    /// Episodes left out: they hold a policy's unlabelled steps, which a chunk would teach.
+    pub skipped: usize,
 }
 
 impl Chunks {
-    /// Every step of `episodes` as (normalized condition, scaled chunk of H actions).
+    /// Every step of `episodes` as (normalized condition, scaled chunk of H actions); episodes
+    /// with unlabelled policy steps are counted in `skipped` (and in the metrics), not used.
     pub fn of(episodes: &[&Episode], config: &GenerativeConfig, normalizer: &Normalizer, space: &Space) -> Chunks {
         let mut out = Chunks::default();
         for e in episodes {
             // A policy's own steps teach nothing unless an expert labelled them.
             if e.steps.iter().any(|s| s.source == Source::Policy && s.expert_label.is_none()) {
+                out.skipped += 1;
                 continue;
             }
             let actions: Vec<&Action> = e
@@ -347,7 +351,12 @@ impl Algorithm for GenerativeTrainer {
         let epoch = self.epoch;
         Ok(self.epoch()?.map(|(train, val)| Metrics {
             step: self.step,
-            values: vec![("epoch", epoch as f64), ("train/loss", train), ("val/loss", val)],
+            values: vec![
+                ("epoch", epoch as f64),
+                ("train/loss", train),
+                ("val/loss", val),
+                ("data/skipped_episodes", (self.train.skipped + self.val.skipped) as f64),
+            ],
         }))
     }
 
