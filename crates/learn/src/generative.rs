@@ -45,6 +45,9 @@ pub struct GenerativeConfig {
     pub patience: usize,
     /// Learn the expert's clean label where a step has one (DART data), else the executed action.
     pub use_expert_labels: bool,
+    /// Decay of an exponential moving average of the weights, which is then the policy
+    /// (0: the last weights; 0.999 is diffusion policy's choice).
+    pub ema: f64,
     /// Seed of initialization, noise, shuffling and the split.
     pub seed: u64,
 }
@@ -59,6 +62,7 @@ impl Default for GenerativeConfig {
             val_fraction: 0.1,
             patience: 0,
             use_expert_labels: true,
+            ema: 0.0,
             seed: 0,
         }
     }
@@ -190,6 +194,43 @@ impl Chunks {
     }
 }
 
+/// The parameters of a module, flattened, in visiting order.
+struct Flatten(Vec<Tensor<1>>);
+
+impl burn::module::ModuleVisitor for Flatten {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let t = param.val();
+        let n = t.shape().num_elements();
+        self.0.push(t.reshape([n]));
+    }
+}
+
+/// Moves each parameter towards the flattened `online` ones: p ← decay·p + (1 − decay)·online.
+struct Average {
+    online: std::vec::IntoIter<Tensor<1>>,
+    decay: f64,
+}
+
+impl burn::module::ModuleMapper for Average {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+        let (decay, online) = (self.decay, self.online.next());
+        param.map(|p| match online {
+            Some(o) => {
+                let shape = p.shape();
+                p.mul_scalar(decay) + o.reshape(shape).mul_scalar(1.0 - decay)
+            }
+            None => p,
+        })
+    }
+}
+
+/// One step of the weights' moving average.
+fn average(ema: Denoiser, online: &Denoiser, decay: f64) -> Denoiser {
+    let mut flat = Flatten(Vec::new());
+    burn::module::Module::visit(online, &mut flat);
+    burn::module::Module::map(ema, &mut Average { online: flat.0.into_iter(), decay })
+}
+
 /// The mean squared error of the denoiser's prediction.
 fn loss(net: &Denoiser, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
     (net.forward(x) - y).powf_scalar(2.0).mean()
@@ -210,6 +251,8 @@ pub struct GenerativeTrainer {
     rng: ChaCha8Rng,
     /// The best validation loss so far, for early stopping.
     best: Option<f64>,
+    /// The moving average of the weights, when `ema` > 0.
+    average: Option<Denoiser>,
     stale: usize,
     step: usize,
     epoch: usize,
@@ -283,6 +326,7 @@ impl GenerativeTrainer {
             inference: device.clone(),
             rng,
             best: None,
+            average: None,
             stale: 0,
             step: 0,
             epoch: 0,
@@ -311,6 +355,13 @@ impl GenerativeTrainer {
             sum += scalar(l.inner());
             self.net = self.optimizer.step(lr, self.net.clone(), grads);
             (batches, self.step) = (batches + 1, self.step + 1);
+            if self.config.ema > 0.0 {
+                let online = self.net.valid();
+                self.average = Some(match self.average.take() {
+                    Some(ema) => average(ema, &online, self.config.ema),
+                    None => online,
+                });
+            }
         }
         let train_loss = sum / batches.max(1) as f64;
         let val_loss = if self.val.len > 0 {
@@ -334,10 +385,10 @@ impl GenerativeTrainer {
         Ok(Some((train_loss, val_loss)))
     }
 
-    /// The policy as trained so far.
+    /// The policy as trained so far (the weights' moving average, when kept).
     pub fn policy(&self) -> ChunkPolicy {
         ChunkPolicy::new(
-            self.net.valid(),
+            self.average.clone().unwrap_or_else(|| self.net.valid()),
             self.config.policy.clone(),
             self.normalizer.clone(),
             self.space.clone(),
@@ -378,4 +429,31 @@ pub fn train(env: &ScenarioEnv, episodes: &[Episode], config: &GenerativeConfig)
     let mut trainer = GenerativeTrainer::new(env, episodes, config, &Device::flex())?;
     while trainer.epoch()?.is_some() {}
     Ok(trainer.policy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(net: &Denoiser) -> Vec<f32> {
+        let mut f = Flatten(Vec::new());
+        burn::module::Module::visit(net, &mut f);
+        f.0.into_iter().flat_map(crate::batch::floats).collect()
+    }
+
+    #[test]
+    fn the_moving_average_moves_each_weight_towards_the_online_one() {
+        let config = ChunkConfig { hidden: vec![3], ..ChunkConfig::default() };
+        let device = Device::flex();
+        device.seed(1);
+        let ema = Denoiser::new(2, 2, &config, &device);
+        device.seed(2);
+        let online = Denoiser::new(2, 2, &config, &device);
+        let (a, b) = (flat(&ema), flat(&online));
+        let averaged = flat(&average(ema, &online, 0.75));
+        assert_eq!(averaged.len(), a.len());
+        for ((x, y), z) in a.iter().zip(&b).zip(&averaged) {
+            assert!((0.75 * x + 0.25 * y - z).abs() < 1e-6, "{x} {y} {z}");
+        }
+    }
 }
