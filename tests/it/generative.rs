@@ -120,16 +120,8 @@ fn an_exported_flow_policy_samples_the_same_chunk_in_numpy() {
     let noise: Vec<f32> = (0..config.policy.horizon).map(|k| (k as f32 * 0.7).sin()).collect();
     let schedule = Schedule::cosine(config.policy.diffusion_steps);
     let expected = chunk::sample(&policy.net, &policy.config, &schedule, &cond, noise.clone(), 1, &policy.device);
-    let script = r#"
-import json, struct, sys
-import numpy as np
-raw = open(sys.argv[1], "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-meta = json.loads(header["__metadata__"]["apprentice.policy"])
-def tensor(name):
-    t = header[name]; a, b = t["data_offsets"]
-    return np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(t["shape"])
+    let script = crate::trainer::READ_EXPORT.to_string()
+        + r#"
 p = meta["policy"]
 obs = (np.array(json.loads(sys.argv[2]), dtype=np.float32) - meta["normalizer"]["mean"]) / meta["normalizer"]["std"]
 cond = np.tile(obs, p["history"])
@@ -150,7 +142,7 @@ print(json.dumps(np.clip(x, -1, 1).tolist()))
     let out = std::process::Command::new("python3")
         .args([
             "-c",
-            script,
+            &script,
             path.to_str().unwrap(),
             &serde_json::to_string(&obs).unwrap(),
             &serde_json::to_string(&noise).unwrap(),

@@ -170,6 +170,20 @@ fn a_cli_run_logs_metrics_as_it_goes_and_resumes_from_its_checkpoint() {
     assert!(eval.is_empty() || !eval.contains("error"), "{eval}");
 }
 
+/// Python reading an export (`sys.argv[1]`) with numpy alone: `meta` (the description) and
+/// `tensor(name)` (a weight).
+pub const READ_EXPORT: &str = r#"
+import json, struct, sys
+import numpy as np
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+meta = json.loads(header["__metadata__"]["apprentice.policy"])
+def tensor(name):
+    t = header[name]; a, b = t["data_offsets"]
+    return np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(t["shape"])
+"#;
+
 #[test]
 fn an_exported_policy_runs_in_python_with_numpy_alone() {
     use apprentice::learn::run;
@@ -181,16 +195,8 @@ fn an_exported_policy_runs_in_python_with_numpy_alone() {
     let path = run::export_safetensors(dir.path(), &env, &policy).unwrap();
     let obs = env.reset(77);
     let apprentice::sim::Action::Continuous(expected) = policy.act(&obs) else { panic!("reacher is continuous") };
-    let script = r#"
-import json, struct, sys
-import numpy as np
-raw = open(sys.argv[1], "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-meta = json.loads(header["__metadata__"]["apprentice.policy"])
-def tensor(name):
-    t = header[name]; a, b = t["data_offsets"]
-    return np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(t["shape"])
+    let script = READ_EXPORT.to_string()
+        + r#"
 x = (np.array(json.loads(sys.argv[2]), dtype=np.float32) - meta["normalizer"]["mean"]) / meta["normalizer"]["std"]
 layers = len(meta["policy"]["hidden"]) + 1
 for i in range(layers):
@@ -201,7 +207,7 @@ low, high = np.array(meta["action_space"]["low"]), np.array(meta["action_space"]
 print(json.dumps((low + (np.clip(x, -1, 1) + 1) / 2 * (high - low)).tolist()))
 "#;
     let out = Process::new("python3")
-        .args(["-c", script, path.to_str().unwrap(), &serde_json::to_string(&obs).unwrap()])
+        .args(["-c", &script, path.to_str().unwrap(), &serde_json::to_string(&obs).unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

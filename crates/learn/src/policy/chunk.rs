@@ -247,12 +247,7 @@ impl ChunkPolicy {
 
     pub fn act(&mut self, obs: &[f32]) -> Action {
         let scaled = self.next(obs);
-        if self.config.history > 1 {
-            if self.recent.len() + 1 >= self.config.history {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(obs.to_vec());
-        }
+        super::remember(&mut self.recent, self.config.history, obs);
         self.step += 1;
         unscale_action(&self.space, Action::Continuous(scaled))
     }

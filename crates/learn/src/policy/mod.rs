@@ -143,6 +143,16 @@ pub fn stacked<'a>(
     out
 }
 
+/// Keeps `obs` among an episode's recent observations: the `history − 1` before the next.
+pub fn remember(recent: &mut VecDeque<Vec<f32>>, history: usize, obs: &[f32]) {
+    if history > 1 {
+        if recent.len() + 1 >= history {
+            recent.pop_front();
+        }
+        recent.push_back(obs.to_vec());
+    }
+}
+
 /// A trained policy ready to act: network, architecture, normalizer and action space.
 #[derive(Debug, Clone)]
 pub struct MlpPolicy {
@@ -185,12 +195,7 @@ impl MlpPolicy {
     /// The policy's action for the episode's next observation (the mode unless `sampling`).
     pub fn act(&mut self, obs: &[f32]) -> Action {
         let x = self.input(obs);
-        if self.config.history > 1 {
-            if self.recent.len() + 1 >= self.config.history {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(obs.to_vec());
-        }
+        remember(&mut self.recent, self.config.history, obs);
         let rng = if self.sampling { Some(&mut self.rng) } else { None };
         unscale_action(&self.space, self.net.decide(&x, &self.device, rng))
     }
