@@ -8,6 +8,41 @@ use apprentice::learn::generative::{self, GenerativeConfig};
 use apprentice::learn::policy::chunk::Method;
 use apprentice::sim::{Action, Env, ScenarioEnv};
 
+/// An episode on `env`'s spaces made of `steps` (observation, demonstrated action), the last
+/// one truncated: data no scripted expert would record.
+pub fn synthetic_episode(env: &ScenarioEnv, seed: u64, steps: Vec<(Vec<f32>, Action)>, final_obs: Vec<f32>) -> Episode {
+    let n = steps.len();
+    let steps = steps
+        .into_iter()
+        .enumerate()
+        .map(|(t, (obs, action))| StepRecord {
+            obs,
+            action,
+            reward: 0.0,
+            terminated: false,
+            truncated: t + 1 == n,
+            success: false,
+            source: Source::Expert,
+            expert_label: None,
+            time: 0.0,
+        })
+        .collect();
+    Episode {
+        meta: EpisodeMeta {
+            scenario: env.scenario().name.clone(),
+            scenario_hash: env.scenario().source_hash.clone(),
+            seed,
+            device: "synthetic".into(),
+            tags: vec![],
+            note: String::new(),
+            partial: false,
+        },
+        initial: env.state(),
+        steps,
+        final_obs,
+    }
+}
+
 /// 100 episodes of 20 steps from the same (all-zero) observation on `cartpole_continuous`'s
 /// spaces: half push at +0.8 throughout, half at −0.8. Two ways of doing the task.
 fn bimodal(env: &ScenarioEnv) -> Vec<Episode> {
@@ -15,31 +50,7 @@ fn bimodal(env: &ScenarioEnv) -> Vec<Episode> {
     (0..100u64)
         .map(|k| {
             let action = Action::Continuous(vec![if k % 2 == 0 { 0.8 } else { -0.8 }]);
-            let step = StepRecord {
-                obs: obs.clone(),
-                action,
-                reward: 0.0,
-                terminated: false,
-                truncated: false,
-                success: false,
-                source: Source::Expert,
-                expert_label: None,
-                time: 0.0,
-            };
-            Episode {
-                meta: EpisodeMeta {
-                    scenario: env.scenario().name.clone(),
-                    scenario_hash: env.scenario().source_hash.clone(),
-                    seed: k,
-                    device: "synthetic".into(),
-                    tags: vec![],
-                    note: String::new(),
-                    partial: false,
-                },
-                initial: env.state(),
-                steps: vec![step; 20],
-                final_obs: obs.clone(),
-            }
+            synthetic_episode(env, k, vec![(obs.clone(), action); 20], obs.clone())
         })
         .collect()
 }

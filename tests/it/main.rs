@@ -14,6 +14,7 @@ mod rl;
 mod scenarios;
 #[cfg(feature = "gui")]
 mod screenshots;
+mod sequence;
 mod trainer;
 mod vec_env;
 #[cfg(feature = "gui")]

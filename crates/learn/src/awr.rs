@@ -114,8 +114,10 @@ impl AwrTrainer {
         if steps.is_empty() {
             return Err(TrainError::NoData("AWR learns from demonstrations: the dataset has no steps".into()));
         }
-        if config.policy.history > 1 {
-            return Err(TrainError::Config("AWR acts on single observations (policy.history = 1)".into()));
+        if !config.policy.single_step() {
+            return Err(TrainError::Config(
+                "AWR acts on single observations (policy.history = 1, policy.kind = \"mlp\")".into(),
+            ));
         }
         let (space, obs_dim) = (env.action_space().clone(), env.observation_space().dim());
         let normalizer = Normalizer::fit(&steps, obs_dim);

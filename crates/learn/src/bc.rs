@@ -247,6 +247,7 @@ impl BcTrainer {
                 "hindsight relabeling works on single observations (policy.history = 1)".into(),
             ));
         }
+        config.policy.check().map_err(TrainError::Config)?;
         let space = env.action_space().clone();
         let obs_dim = env.observation_space().dim();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

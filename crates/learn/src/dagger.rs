@@ -80,12 +80,12 @@ fn collect(
             |(env, policy), k| {
                 let episode_seed = seed + k as u64;
                 let mut coin = ChaCha8Rng::seed_from_u64(episode_seed);
+                // The policy sees every step of its episode, the expert's too, so a policy
+                // with memory (history, transformer) acts on this episode's observations.
+                policy.reset(episode_seed);
                 let episode = record_labeled(env, &expert, episode_seed, "dagger", &mut |_, obs, label| {
-                    if coin.random::<f64>() < beta {
-                        (label.clone(), Source::Expert)
-                    } else {
-                        (policy.act(obs), Source::Policy)
-                    }
+                    let own = policy.act(obs);
+                    if coin.random::<f64>() < beta { (label.clone(), Source::Expert) } else { (own, Source::Policy) }
                 })?;
                 if let Some(writer) = &writer {
                     writer.put(k, episode.clone())?;

@@ -181,8 +181,10 @@ impl DqnTrainer {
             Layout::Categorical { sizes } if sizes.len() == 1 => sizes[0],
             _ => return Err(TrainError::Config("DQN needs a discrete action space".into())),
         };
-        if config.policy.history > 1 {
-            return Err(TrainError::Config("DQN acts on single observations (policy.history = 1)".into()));
+        if !config.policy.single_step() {
+            return Err(TrainError::Config(
+                "DQN acts on single observations (policy.history = 1, policy.kind = \"mlp\")".into(),
+            ));
         }
         if (config.demo_ratio > 0.0 || config.pretrain_steps > 0) && demos.is_empty() {
             return Err(TrainError::NoData(

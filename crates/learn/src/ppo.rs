@@ -262,8 +262,10 @@ impl PpoTrainer {
         if config.bc_weight > 0.0 && demos.is_empty() {
             return Err(TrainError::NoData("bc_weight learns from demonstrations: give --demos".into()));
         }
-        if config.policy.history > 1 {
-            return Err(TrainError::Config("PPO acts on single observations (policy.history = 1)".into()));
+        if !config.policy.single_step() {
+            return Err(TrainError::Config(
+                "PPO acts on single observations (policy.history = 1, policy.kind = \"mlp\")".into(),
+            ));
         }
         if config.envs == 0 || config.rollout_steps == 0 || config.minibatches == 0 {
             return Err(TrainError::Config("envs, rollout_steps and minibatches must be at least 1".into()));

@@ -113,7 +113,7 @@ impl ReinforceTrainer {
     pub fn new(env: &ScenarioEnv, config: &ReinforceConfig, device: &Device) -> Result<ReinforceTrainer, TrainError> {
         let space = env.action_space().clone();
         if !matches!(config.policy.layout(&space), Layout::Categorical { .. } | Layout::Gaussian { tanh: false, .. })
-            || config.policy.history > 1
+            || !config.policy.single_step()
         {
             return Err(TrainError::Config(
                 "REINFORCE needs a categorical (discrete actions) or `gaussian` head on single observations".into(),

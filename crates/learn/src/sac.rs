@@ -180,11 +180,13 @@ impl SacTrainer {
             ));
         }
         let policy_config = init.map_or(config.policy.clone(), |p| p.policy.config.clone());
-        if !matches!(policy_config.layout(&space), Layout::Gaussian { tanh: true, .. }) || policy_config.history > 1 {
+        if !matches!(policy_config.layout(&space), Layout::Gaussian { tanh: true, .. }) || !policy_config.single_step()
+        {
             return Err(TrainError::Config(format!(
-                "SAC's actor needs a tanh_gaussian head on single observations (policy.head = {:?}, history = {}){}",
+                "SAC's actor needs a tanh_gaussian head on single observations (policy.head = {:?}, history = {}, kind = {:?}){}",
                 policy_config.head,
                 policy_config.history,
+                policy_config.kind,
                 if init.is_some() { "; pretrain with --set policy.head=tanh_gaussian" } else { "" }
             )));
         }

@@ -106,7 +106,8 @@ impl Td3Trainer {
                 "TD3 needs continuous (Box) actions; use DQN or PPO for discrete ones".into(),
             ));
         }
-        if !matches!(config.policy.layout(&space), Layout::Gaussian { tanh: true, .. }) || config.policy.history > 1 {
+        if !matches!(config.policy.layout(&space), Layout::Gaussian { tanh: true, .. }) || !config.policy.single_step()
+        {
             return Err(TrainError::Config("TD3's actor is a tanh_gaussian head's mean on single observations".into()));
         }
         let obs_dim = env.observation_space().dim();

@@ -51,6 +51,12 @@ pub struct ChunkConfig {
     /// Sample a chunk every step and average the overlapping chunks' actions for it
     /// (temporal ensembling, older chunks weigh more) instead of executing n.
     pub ensemble: bool,
+    /// Candidate chunks drawn at each replanning; the one that best continues the previous
+    /// chunk's unexecuted actions is executed (backward coherence, as in bidirectional
+    /// decoding), so fresh noise does not switch modes mid-manoeuvre: with `execute = 2` it
+    /// lets detour replan often without switching sides. 1 (the default) draws one chunk; on
+    /// push_t, fresh chunks do better than coherent ones.
+    pub coherence: usize,
     /// Widths of the denoiser MLP's hidden layers.
     pub hidden: Vec<usize>,
     /// Nonlinearity of the denoiser: relu, tanh, gelu or silu.
@@ -85,6 +91,7 @@ impl Default for ChunkConfig {
             horizon: 16,
             execute: 8,
             ensemble: false,
+            coherence: 1,
             hidden: vec![256, 256, 256],
             activation: Activation::Silu,
             method: Method::Flow,
@@ -174,6 +181,8 @@ pub struct ChunkPolicy {
     recent: VecDeque<Vec<f32>>,
     /// Actions still to execute from the last chunk (scaled to [-1, 1]).
     queue: VecDeque<Vec<f32>>,
+    /// The last chunk's actions past the executed ones: what the next chunk should continue.
+    tail: Vec<Vec<f32>>,
     /// Temporal ensembling: the chunks sampled so far with the step each began at.
     chunks: VecDeque<(usize, Vec<Vec<f32>>)>,
     step: usize,
@@ -198,6 +207,7 @@ impl ChunkPolicy {
             schedule,
             recent: VecDeque::new(),
             queue: VecDeque::new(),
+            tail: Vec::new(),
             chunks: VecDeque::new(),
             step: 0,
             rng: ChaCha8Rng::seed_from_u64(0),
@@ -222,6 +232,13 @@ impl ChunkPolicy {
         flat.chunks(d.max(1)).map(|c| c.chunks(self.action_dim().max(1)).map(<[f32]>::to_vec).collect()).collect()
     }
 
+    /// A fresh chunk at `obs`: of `coherence` candidates, the one that best continues the
+    /// previous chunk's unexecuted tail.
+    fn coherent_chunk(&mut self, obs: &[f32]) -> Vec<Vec<f32>> {
+        let candidates = if self.tail.is_empty() { 1 } else { self.config.coherence.max(1) };
+        most_coherent(self.sample_chunks(obs, candidates), &self.tail)
+    }
+
     /// The next scaled action: from the queue, or the ensemble of overlapping chunks.
     fn next(&mut self, obs: &[f32]) -> Vec<f32> {
         if self.config.ensemble {
@@ -239,8 +256,10 @@ impl ChunkPolicy {
             return sum.into_iter().map(|s| s / total).collect();
         }
         if self.queue.is_empty() {
-            let chunk = self.sample_chunks(obs, 1).remove(0);
-            self.queue.extend(chunk.into_iter().take(self.config.execute.clamp(1, self.config.horizon.max(1))));
+            let mut chunk = self.coherent_chunk(obs);
+            let execute = self.config.execute.clamp(1, chunk.len().max(1));
+            self.tail = chunk.split_off(execute.min(chunk.len()));
+            self.queue.extend(chunk);
         }
         self.queue.pop_front().unwrap_or_else(|| vec![0.0; self.action_dim()])
     }
@@ -255,6 +274,7 @@ impl ChunkPolicy {
     pub fn reset(&mut self, seed: u64) {
         self.recent.clear();
         self.queue.clear();
+        self.tail.clear();
         self.chunks.clear();
         self.step = 0;
         self.rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0F10_57EE_D5EE_D000);
@@ -269,6 +289,15 @@ impl sim::Policy for ChunkPolicy {
     fn reset(&mut self, seed: u64) {
         ChunkPolicy::reset(self, seed);
     }
+}
+
+/// The candidate whose first actions lie closest (squared distance) to `tail`, the actions the
+/// previous chunk planned for the same steps.
+fn most_coherent(candidates: Vec<Vec<Vec<f32>>>, tail: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let gap = |chunk: &Vec<Vec<f32>>| -> f32 {
+        chunk.iter().zip(tail).flat_map(|(a, b)| a.iter().zip(b)).map(|(a, b)| (a - b).powi(2)).sum()
+    };
+    candidates.into_iter().min_by(|a, b| gap(a).total_cmp(&gap(b))).unwrap_or_default()
 }
 
 /// The chunk of scaled actions demonstrated from step `t` of `actions`: H of them, the last
@@ -351,5 +380,21 @@ impl PolicyArtifact for ChunkPolicy {
 
     fn boxed(&self) -> Box<dyn PolicyArtifact> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::most_coherent;
+
+    #[test]
+    fn the_candidate_continuing_the_tail_is_chosen() {
+        let left = vec![vec![-1.0, 0.0], vec![-1.0, 0.0], vec![-0.5, 0.0]];
+        let right = vec![vec![1.0, 0.0], vec![1.0, 0.0], vec![0.5, 0.0]];
+        let tail = vec![vec![0.8, 0.1], vec![0.9, 0.0]];
+        assert_eq!(most_coherent(vec![left.clone(), right.clone()], &tail), right);
+        assert_eq!(most_coherent(vec![right, left.clone()], &[vec![-0.7, 0.0]]), left);
+        // No tail yet (an episode's first chunk): the first candidate.
+        assert_eq!(most_coherent(vec![left.clone()], &[]), left);
     }
 }

@@ -7,6 +7,7 @@
 //! nobody demonstrated.
 
 use super::mlp::Mlp;
+use super::sequence::HistoryTransformer;
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -113,6 +114,9 @@ pub struct PolicyNet {
     /// One learned log standard deviation per dimension (Gaussian heads whose std does not
     /// depend on the state).
     log_std: Option<Param<Tensor<1>>>,
+    /// A transformer over the observation history whose features the networks read instead
+    /// of the stacked observations (`policy.kind = "transformer"`).
+    encoder: Option<HistoryTransformer>,
     #[module(skip)]
     layout: Layout,
 }
@@ -140,7 +144,29 @@ impl PolicyNet {
             }
             _ => None,
         };
-        PolicyNet { nets, log_std, layout }
+        PolicyNet { nets, log_std, encoder: None, layout }
+    }
+
+    /// The same networks reading `encoder`'s features (their input width must be its width).
+    pub fn with_encoder(self, encoder: Option<HistoryTransformer>) -> PolicyNet {
+        PolicyNet { encoder, ..self }
+    }
+
+    /// What the networks read: the input itself, or the history encoder's features of it.
+    fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        match &self.encoder {
+            Some(encoder) => encoder.forward(x),
+            None => x,
+        }
+    }
+
+    /// `features` of one input row, as a row.
+    fn row_features(&self, x: &[f32], device: &Device) -> Vec<f32> {
+        if self.encoder.is_none() {
+            return x.to_vec();
+        }
+        let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), device);
+        self.features(t).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
     }
 
     pub fn layout(&self) -> &Layout {
@@ -153,7 +179,7 @@ impl PolicyNet {
     pub fn loss(&self, x: Tensor<2>, target: &Target, weights: Option<Tensor<1>>) -> Tensor<1> {
         match (&self.layout, target, weights) {
             (Layout::Regression { .. }, Target::Continuous(a), None) => {
-                (self.nets[0].forward(x) - a.clone()).square().mean()
+                (self.nets[0].forward(self.features(x)) - a.clone()).square().mean()
             }
             (_, _, None) => self.nll(x, target).mean(),
             (_, _, Some(w)) => (self.nll(x, target) * w).mean(),
@@ -163,6 +189,7 @@ impl PolicyNet {
     /// Per-sample loss, [batch].
     pub fn nll(&self, x: Tensor<2>, target: &Target) -> Tensor<1> {
         let b = x.dims()[0];
+        let x = self.features(x);
         let per_sample = match (&self.layout, target) {
             (Layout::Regression { .. }, Target::Continuous(a)) => {
                 (self.nets[0].forward(x) - a.clone()).square().mean_dim(1)
@@ -229,13 +256,14 @@ impl PolicyNet {
     /// The (first) network's raw output, [batch, input] → [batch, outputs]: a categorical
     /// head's logits, which DQN reads as Q-values.
     pub fn outputs(&self, x: Tensor<2>) -> Tensor<2> {
-        self.nets[0].forward(x)
+        self.nets[0].forward(self.features(x))
     }
 
     /// The mean of a Gaussian (or deterministic) head's action, squashed by tanh for the
     /// tanh-Gaussian head, clamped to [-1, 1] otherwise: [batch, input] → [batch, dims].
     /// `None` for the other heads.
     pub fn mean_action(&self, x: Tensor<2>) -> Option<Tensor<2>> {
+        let x = self.features(x);
         match &self.layout {
             Layout::Regression { .. } => Some(self.nets[0].forward(x).clamp(-1.0, 1.0)),
             Layout::Gaussian { dims, tanh, .. } => {
@@ -252,7 +280,7 @@ impl PolicyNet {
     pub fn rsample(&self, x: Tensor<2>, noise: Tensor<2>) -> Option<(Tensor<2>, Tensor<1>)> {
         let Layout::Gaussian { dims, tanh: true, .. } = &self.layout else { return None };
         let b = x.dims()[0];
-        let out = self.nets[0].forward(x);
+        let out = self.nets[0].forward(self.features(x));
         let mu = out.clone().narrow(1, 0, *dims);
         let log_std = match &self.log_std {
             Some(p) => p.val().clamp(LOG_STD.0, LOG_STD.1).unsqueeze_dim::<2>(0).repeat_dim(0, b),
@@ -270,6 +298,7 @@ impl PolicyNet {
     /// form (categorical, untransformed Gaussian); `None` for the others. `x`: [batch, input].
     pub fn entropy(&self, x: Tensor<2>) -> Option<Tensor<1>> {
         let b = x.dims()[0];
+        let x = self.features(x);
         let per_sample = match &self.layout {
             Layout::Categorical { sizes } => {
                 let out = self.nets[0].forward(x);
@@ -299,6 +328,8 @@ impl PolicyNet {
     /// The action for one input row: the distribution's mode, or a sample when `rng` is given.
     /// Continuous actions come back scaled to [-1, 1].
     pub fn decide(&self, x: &[f32], device: &Device, mut rng: Option<&mut ChaCha8Rng>) -> Action {
+        let features = self.row_features(x, device);
+        let x = features.as_slice();
         let out = |net: usize, input: &[f32]| -> Vec<f32> {
             let t = Tensor::<2>::from_data(TensorData::new(input.to_vec(), [1, input.len()]), device);
             self.nets[net].forward(t).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
@@ -348,7 +379,8 @@ impl PolicyNet {
     /// heaviest first. `None` for other heads.
     pub fn mixture_modes(&self, x: &[f32], device: &Device) -> Option<Vec<(f32, Vec<f32>)>> {
         let Layout::Mixture { dims: d, components: k } = self.layout else { return None };
-        let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), device);
+        let x = self.row_features(x, device);
+        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, x.len()]), device);
         let o = self.nets[0].forward(t).into_data().convert::<f32>().try_into_vec::<f32>().ok()?;
         let weights = softmax(&o[..k]);
         let mut modes: Vec<(f32, Vec<f32>)> =
@@ -364,7 +396,8 @@ impl PolicyNet {
         if sizes.len() != 1 {
             return None;
         }
-        let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), device);
+        let x = self.row_features(x, device);
+        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, x.len()]), device);
         let logits = self.nets[0].forward(t).into_data().convert::<f32>().try_into_vec::<f32>().ok()?;
         Some(softmax(&logits))
     }

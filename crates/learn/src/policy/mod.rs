@@ -5,9 +5,11 @@ pub mod chunk;
 mod head;
 mod mlp;
 pub mod saved;
+mod sequence;
 
 pub use head::{Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp};
+pub use sequence::HistoryTransformer;
 
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -15,6 +17,17 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sim::{Action, ScenarioEnv, Space};
 use std::collections::VecDeque;
+
+/// What reads the observations before the head's MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// The MLP reads the last `history` observations stacked side by side.
+    #[default]
+    Mlp,
+    /// A causal transformer reads them as a sequence of tokens; the MLP reads its newest token.
+    Transformer,
+}
 
 /// The architecture of a policy network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -37,6 +50,14 @@ pub struct PolicyConfig {
     pub state_dependent_std: bool,
     /// Observations the policy sees: the latest and the ones before it (1 = only the latest).
     pub history: usize,
+    /// What reads those observations: mlp (stacked) or transformer (a sequence of tokens).
+    pub kind: Network,
+    /// Features per token of the transformer.
+    pub width: usize,
+    /// Encoder layers of the transformer.
+    pub layers: usize,
+    /// Attention heads per transformer layer (they split `width`).
+    pub heads: usize,
 }
 
 impl Default for PolicyConfig {
@@ -50,6 +71,10 @@ impl Default for PolicyConfig {
             bins: 21,
             state_dependent_std: true,
             history: 1,
+            kind: Network::Mlp,
+            width: 64,
+            layers: 2,
+            heads: 4,
         }
     }
 }
@@ -57,13 +82,32 @@ impl Default for PolicyConfig {
 impl PolicyConfig {
     /// A freshly initialized network for observations of `obs_dim` and actions in `space`.
     pub fn build(&self, obs_dim: usize, space: &Space, device: &Device) -> PolicyNet {
+        let history = self.history.max(1);
+        let encoder = (self.kind == Network::Transformer)
+            .then(|| HistoryTransformer::new(obs_dim, history, self.width, self.layers, self.heads, device));
         let torso = Torso {
-            input: obs_dim * self.history.max(1),
+            input: if encoder.is_some() { self.width } else { obs_dim * history },
             hidden: &self.hidden,
             activation: self.activation,
             layer_norm: self.layer_norm,
         };
-        PolicyNet::new(&torso, self.layout(space), device)
+        PolicyNet::new(&torso, self.layout(space), device).with_encoder(encoder)
+    }
+
+    /// What no network can be built from, said in the config's terms.
+    pub fn check(&self) -> Result<(), String> {
+        if self.kind == Network::Transformer && (self.heads == 0 || self.width == 0 || self.width % self.heads != 0) {
+            return Err(format!(
+                "policy.width ({}) must be a positive multiple of policy.heads ({}): the heads split the width",
+                self.width, self.heads
+            ));
+        }
+        Ok(())
+    }
+
+    /// Acts on the latest observation alone (what the RL algorithms' rollouts give a policy).
+    pub fn single_step(&self) -> bool {
+        self.history <= 1 && self.kind == Network::Mlp
     }
 
     pub fn layout(&self, space: &Space) -> Layout {
