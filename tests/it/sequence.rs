@@ -1,6 +1,7 @@
 //! Sequence policies for non-Markovian demonstrators: a causal transformer over the
-//! observation history recalls a cue that the current frame no longer shows (where a
-//! single-frame policy cannot), and a saved transformer run reloads as the same policy.
+//! observation history and a GRU trained by truncated backpropagation through time recall a
+//! cue that the current frame no longer shows (where a single-frame policy cannot), and saved
+//! runs of both reload as the same policy.
 
 use crate::generative::synthetic_episode;
 use apprentice::data::Episode;
@@ -29,6 +30,15 @@ fn cue_episodes(env: &ScenarioEnv, count: u64) -> Vec<Episode> {
         .collect()
 }
 
+fn gru_config() -> BcConfig {
+    let mut config = BcConfig { epochs: 40, patience: 0, lr: 3e-3, ..BcConfig::default() };
+    config.policy.kind = Network::Gru;
+    config.policy.width = 32;
+    config.policy.bptt = 8;
+    config.policy.hidden = vec![64];
+    config
+}
+
 fn transformer_config() -> BcConfig {
     let mut config = BcConfig { epochs: 40, patience: 0, lr: 3e-3, ..BcConfig::default() };
     config.policy.kind = Network::Transformer;
@@ -51,15 +61,18 @@ fn last_action(policy: &mut MlpPolicy, cue: f32) -> f32 {
 }
 
 #[test]
-fn a_transformer_over_the_history_recalls_a_cue_the_current_frame_no_longer_shows() {
+fn sequence_policies_recall_a_cue_the_current_frame_no_longer_shows() {
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
     let episodes = cue_episodes(&env, 64);
     let (mut transformer, _) = bc::train(&env, &episodes, &transformer_config(), &mut |_| {}).unwrap();
+    let (mut gru, _) = bc::train(&env, &episodes, &gru_config(), &mut |_| {}).unwrap();
     let (mut single_frame, _) =
         bc::train(&env, &episodes, &BcConfig { epochs: 40, patience: 0, ..BcConfig::default() }, &mut |_| {}).unwrap();
     for cue in [1.0, -1.0] {
         let recalled = last_action(&mut transformer, cue);
         assert!((recalled - 0.8 * cue).abs() < 0.2, "cue {cue}: the transformer pushes {recalled}");
+        let recalled = last_action(&mut gru, cue);
+        assert!((recalled - 0.8 * cue).abs() < 0.2, "cue {cue}: the GRU pushes {recalled}");
         // Without memory the last frame is the same for both cues: the best guess is their mean.
         let guessed = last_action(&mut single_frame, cue);
         assert!(guessed.abs() < 0.3, "cue {cue}: the single-frame policy pushes {guessed}");
@@ -67,19 +80,33 @@ fn a_transformer_over_the_history_recalls_a_cue_the_current_frame_no_longer_show
 }
 
 #[test]
-fn a_saved_transformer_run_reloads_and_acts_identically() {
+fn saved_sequence_runs_reload_and_act_identically() {
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
     let episodes = cue_episodes(&env, 8);
-    let config = BcConfig { epochs: 2, ..transformer_config() };
-    let (mut policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let run_config = RunConfig::new("bc", "cartpole_continuous", "d".into()).unwrap().with(&config);
-    run::save(dir.path(), &run_config, &env, &policy).unwrap();
-    let mut reloaded = run::load_mlp(dir.path(), &env).unwrap();
-    assert_eq!(reloaded.config.kind, Network::Transformer);
-    for cue in [1.0, -1.0, 0.5] {
-        assert_eq!(last_action(&mut policy, cue), last_action(&mut reloaded, cue));
+    // A GRU whose episodes span three truncated-BPTT segments.
+    let mut gru = gru_config();
+    gru.policy.bptt = 2;
+    for config in [transformer_config(), gru] {
+        let config = BcConfig { epochs: 2, ..config };
+        let (mut policy, _) = bc::train(&env, &episodes, &config, &mut |_| {}).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let run_config = RunConfig::new("bc", "cartpole_continuous", "d".into()).unwrap().with(&config);
+        run::save(dir.path(), &run_config, &env, &policy).unwrap();
+        let mut reloaded = run::load_mlp(dir.path(), &env).unwrap();
+        assert_eq!(reloaded.config.kind, config.policy.kind);
+        for cue in [1.0, -1.0, 0.5] {
+            assert_eq!(last_action(&mut policy, cue), last_action(&mut reloaded, cue));
+        }
     }
+}
+
+#[test]
+fn a_gru_with_a_stacked_history_is_refused() {
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let mut config = gru_config();
+    config.policy.history = 4;
+    let error = bc::train(&env, &cue_episodes(&env, 4), &config, &mut |_| {}).err().expect("refused");
+    assert!(error.to_string().contains("policy.history = 1"), "{error}");
 }
 
 #[test]

@@ -8,7 +8,8 @@ use super::error::TrainError;
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 
 use super::hindsight::GoalLayout;
-use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
+use super::policy::{MlpPolicy, Network, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
+use super::tbptt::Sequences;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -217,6 +218,8 @@ pub struct BcTrainer {
     normalizer: Normalizer,
     train: Samples,
     val: Samples,
+    /// A GRU policy's training and validation episodes, whole (truncated BPTT).
+    sequences: Option<(Sequences, Sequences)>,
     net: PolicyNet,
     optimizer: ModuleOptimizer,
     device: Device,
@@ -242,9 +245,9 @@ impl BcTrainer {
         if episodes.iter().all(|e| e.is_empty()) {
             return Err(TrainError::NoData("the dataset has no steps".into()));
         }
-        if config.hindsight > 0 && config.policy.history > 1 {
+        if config.hindsight > 0 && (config.policy.history > 1 || config.policy.kind != Network::Mlp) {
             return Err(TrainError::Config(
-                "hindsight relabeling works on single observations (policy.history = 1)".into(),
+                "hindsight relabeling works on single observations (policy.history = 1, policy.kind = \"mlp\")".into(),
             ));
         }
         config.policy.check().map_err(TrainError::Config)?;
@@ -275,6 +278,11 @@ impl BcTrainer {
         let normalizer = Normalizer::fit(&train_rows.iter().map(|r| r.obs.clone()).collect::<Vec<_>>(), obs_dim);
         let train = samples(&train_rows, &space, &normalizer, config);
         let val = samples(&val_rows, &space, &normalizer, config);
+        let sequences = (config.policy.kind == Network::Gru).then(|| {
+            let labels = config.use_expert_labels;
+            let of = |eps: &[&Episode]| Sequences::new(eps, &episode_weights(eps, config), &space, &normalizer, labels);
+            (of(&train_eps), of(&val_eps))
+        });
 
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
@@ -287,6 +295,7 @@ impl BcTrainer {
             order: (0..train.len).collect(),
             train,
             val,
+            sequences,
             net,
             optimizer: AdamConfig::new().init(),
             device: autodiff,
@@ -329,6 +338,26 @@ impl BcTrainer {
             return Ok(None);
         }
         let epoch = self.epochs_before + self.log.len();
+        let (train_loss, val_loss) = match self.sequences.is_some() {
+            true => self.sequence_pass(),
+            false => self.minibatch_pass(),
+        };
+        if !train_loss.is_finite() || !val_loss.is_finite() {
+            return Err(TrainError::diverged(train_loss, "epoch", epoch));
+        }
+        let entry = EpochLog { epoch, step: self.step, train_loss, val_loss };
+        self.log.push(entry.clone());
+        if self.best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
+            self.best = Some((val_loss, self.net.valid()));
+            self.stale = 0;
+        } else {
+            self.stale += 1;
+        }
+        Ok(Some(entry))
+    }
+
+    /// One epoch of shuffled minibatches of steps: (train loss, validation loss).
+    fn minibatch_pass(&mut self) -> (f64, f64) {
         self.order.shuffle(&mut self.rng);
         let (mut sum, mut batches) = (0.0, 0);
         let order = std::mem::take(&mut self.order);
@@ -343,26 +372,43 @@ impl BcTrainer {
         }
         self.order = order;
         let train_loss = sum / batches.max(1) as f64;
-        let valid = self.net.valid();
         let val_loss = if self.val.len > 0 {
             let rows: Vec<usize> = (0..self.val.len).collect();
             let (x, target, weights) = self.val.batch(&rows, self.input_dim, &self.inference);
-            scalar(valid.loss(x, &target, weights))
+            scalar(self.net.valid().loss(x, &target, weights))
         } else {
             train_loss
         };
-        if !train_loss.is_finite() || !val_loss.is_finite() {
-            return Err(TrainError::diverged(train_loss, "epoch", epoch));
+        (train_loss, val_loss)
+    }
+
+    /// One epoch of truncated BPTT over whole episodes, `batch_size / bptt` of them side by
+    /// side (so a gradient step sees about `batch_size` steps): (train loss, validation loss).
+    fn sequence_pass(&mut self) -> (f64, f64) {
+        let Some((train, val)) = self.sequences.take() else { return (f64::NAN, f64::NAN) };
+        let bptt = self.config.policy.bptt.max(1);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut self.rng);
+        let (mut sum, mut groups) = (0.0, 0);
+        let (lr, optimizer, step) = (self.config.lr, &mut self.optimizer, &mut self.step);
+        for ids in order.chunks((self.config.batch_size / bptt).max(1)) {
+            sum += train.pass(ids, bptt, &mut self.net, &self.device, &mut |loss, net| {
+                let grads = GradientsParams::from_grads(loss.backward(), net);
+                *step += 1;
+                Some(optimizer.step(lr, net.clone(), grads))
+            });
+            groups += 1;
         }
-        let entry = EpochLog { epoch, step: self.step, train_loss, val_loss };
-        self.log.push(entry.clone());
-        if self.best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
-            self.best = Some((val_loss, valid));
-            self.stale = 0;
-        } else {
-            self.stale += 1;
-        }
-        Ok(Some(entry))
+        let train_loss = sum / groups.max(1) as f64;
+        let val_loss = match val.is_empty() {
+            true => train_loss,
+            false => {
+                let ids: Vec<usize> = (0..val.len()).collect();
+                val.pass(&ids, bptt, &mut self.net.valid(), &self.inference, &mut |_, _| None)
+            }
+        };
+        self.sequences = Some((train, val));
+        (train_loss, val_loss)
     }
 
     /// The policy with the best validation loss so far (the current one before any epoch).

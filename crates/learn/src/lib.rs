@@ -34,6 +34,7 @@ pub mod runs;
 pub mod sac;
 pub mod settings;
 pub mod sink;
+pub mod tbptt;
 pub mod td3;
 pub mod trainer;
 

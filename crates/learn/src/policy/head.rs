@@ -7,7 +7,7 @@
 //! nobody demonstrated.
 
 use super::mlp::Mlp;
-use super::sequence::HistoryTransformer;
+use super::sequence::{HistoryTransformer, Recurrent};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -114,11 +114,21 @@ pub struct PolicyNet {
     /// One learned log standard deviation per dimension (Gaussian heads whose std does not
     /// depend on the state).
     log_std: Option<Param<Tensor<1>>>,
-    /// A transformer over the observation history whose features the networks read instead
-    /// of the stacked observations (`policy.kind = "transformer"`).
-    encoder: Option<HistoryTransformer>,
+    /// What turns the input into the networks' features (none: they read the stacked,
+    /// normalized observations).
+    encoder: Option<Encoder>,
     #[module(skip)]
     layout: Layout,
+}
+
+/// What the head's networks read.
+#[derive(Module, Debug)]
+pub enum Encoder {
+    /// A transformer over the observation history (`policy.kind = "transformer"`).
+    Transformer(HistoryTransformer),
+    /// A GRU step: the input is the observation then the state before it
+    /// (`policy.kind = "gru"`); the state after it is the features.
+    Recurrent(Recurrent),
 }
 
 /// The network shape a head needs: MLPs of `hidden` widths on `input` features.
@@ -148,20 +158,21 @@ impl PolicyNet {
     }
 
     /// The same networks reading `encoder`'s features (their input width must be its width).
-    pub fn with_encoder(self, encoder: Option<HistoryTransformer>) -> PolicyNet {
+    pub fn with_encoder(self, encoder: Option<Encoder>) -> PolicyNet {
         PolicyNet { encoder, ..self }
     }
 
-    /// What the networks read: the input itself, or the history encoder's features of it.
+    /// What the networks read: the input itself, or the encoder's features of it.
     fn features(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.encoder {
-            Some(encoder) => encoder.forward(x),
             None => x,
+            Some(Encoder::Transformer(encoder)) => encoder.forward(x),
+            Some(Encoder::Recurrent(gru)) => gru.step(x),
         }
     }
 
-    /// `features` of one input row, as a row.
-    fn row_features(&self, x: &[f32], device: &Device) -> Vec<f32> {
+    /// `features` of one input row, as a row: for a GRU, its state after the step.
+    pub fn row_features(&self, x: &[f32], device: &Device) -> Vec<f32> {
         if self.encoder.is_none() {
             return x.to_vec();
         }
@@ -188,8 +199,27 @@ impl PolicyNet {
 
     /// Per-sample loss, [batch].
     pub fn nll(&self, x: Tensor<2>, target: &Target) -> Tensor<1> {
+        self.nll_of_features(self.features(x), target)
+    }
+
+    /// A GRU policy's per-step loss over runs of steps: `x` = [batch, steps, obs_dim] from
+    /// `state` → the loss of every step, [batch · steps] (batch-major), and every step's state
+    /// [batch, steps, width]. `None` for other encoders.
+    pub fn sequence_nll(
+        &self,
+        x: Tensor<3>,
+        state: Option<Tensor<2>>,
+        target: &Target,
+    ) -> Option<(Tensor<1>, Tensor<3>)> {
+        let Some(Encoder::Recurrent(gru)) = &self.encoder else { return None };
+        let states = gru.run(x, state);
+        let [b, l, w] = states.dims();
+        Some((self.nll_of_features(states.clone().reshape([b * l, w]), target), states))
+    }
+
+    /// Per-sample loss of the head on the networks' features, [batch].
+    fn nll_of_features(&self, x: Tensor<2>, target: &Target) -> Tensor<1> {
         let b = x.dims()[0];
-        let x = self.features(x);
         let per_sample = match (&self.layout, target) {
             (Layout::Regression { .. }, Target::Continuous(a)) => {
                 (self.nets[0].forward(x) - a.clone()).square().mean_dim(1)

@@ -7,9 +7,9 @@ mod mlp;
 pub mod saved;
 mod sequence;
 
-pub use head::{Head, Layout, PolicyNet, Target, Torso};
+pub use head::{Encoder, Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp};
-pub use sequence::HistoryTransformer;
+pub use sequence::{HistoryTransformer, Recurrent};
 
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -27,6 +27,9 @@ pub enum Network {
     Mlp,
     /// A causal transformer reads them as a sequence of tokens; the MLP reads its newest token.
     Transformer,
+    /// A GRU reads the episode one observation at a time; the MLP reads its hidden state.
+    /// Trained by truncated backpropagation through time (`bptt`); `history` stays 1.
+    Gru,
 }
 
 /// The architecture of a policy network.
@@ -50,14 +53,18 @@ pub struct PolicyConfig {
     pub state_dependent_std: bool,
     /// Observations the policy sees: the latest and the ones before it (1 = only the latest).
     pub history: usize,
-    /// What reads those observations: mlp (stacked) or transformer (a sequence of tokens).
+    /// What reads those observations: mlp (stacked), transformer (a sequence of tokens) or gru
+    /// (the whole episode, through its hidden state).
     pub kind: Network,
-    /// Features per token of the transformer.
+    /// Features per token of the transformer; hidden state size of the GRU.
     pub width: usize,
     /// Encoder layers of the transformer.
     pub layers: usize,
     /// Attention heads per transformer layer (they split `width`).
     pub heads: usize,
+    /// GRU: steps per truncated backpropagation-through-time segment (the state flows on
+    /// across segments of an episode, the gradient stops at their borders).
+    pub bptt: usize,
 }
 
 impl Default for PolicyConfig {
@@ -75,6 +82,7 @@ impl Default for PolicyConfig {
             width: 64,
             layers: 2,
             heads: 4,
+            bptt: 32,
         }
     }
 }
@@ -83,10 +91,20 @@ impl PolicyConfig {
     /// A freshly initialized network for observations of `obs_dim` and actions in `space`.
     pub fn build(&self, obs_dim: usize, space: &Space, device: &Device) -> PolicyNet {
         let history = self.history.max(1);
-        let encoder = (self.kind == Network::Transformer)
-            .then(|| HistoryTransformer::new(obs_dim, history, self.width, self.layers, self.heads, device));
+        let encoder = match self.kind {
+            Network::Mlp => None,
+            Network::Transformer => Some(Encoder::Transformer(HistoryTransformer::new(
+                obs_dim,
+                history,
+                self.width,
+                self.layers,
+                self.heads,
+                device,
+            ))),
+            Network::Gru => Some(Encoder::Recurrent(Recurrent::new(obs_dim, self.width, device))),
+        };
         let torso = Torso {
-            input: if encoder.is_some() { self.width } else { obs_dim * history },
+            input: if self.kind == Network::Mlp { obs_dim * history } else { self.width },
             hidden: &self.hidden,
             activation: self.activation,
             layer_norm: self.layer_norm,
@@ -100,6 +118,12 @@ impl PolicyConfig {
             return Err(format!(
                 "policy.width ({}) must be a positive multiple of policy.heads ({}): the heads split the width",
                 self.width, self.heads
+            ));
+        }
+        if self.kind == Network::Gru && (self.history > 1 || self.bptt == 0 || self.width == 0) {
+            return Err(format!(
+                "a GRU policy remembers through its hidden state: set policy.history = 1 (is {}), and give policy.bptt ({}) and policy.width ({}) positive values",
+                self.history, self.bptt, self.width
             ));
         }
         Ok(())
@@ -209,6 +233,8 @@ pub struct MlpPolicy {
     pub sampling: bool,
     /// The episode's recent observations, newest last (only `history − 1` are kept).
     recent: VecDeque<Vec<f32>>,
+    /// A GRU policy's hidden state after the episode's last step (empty: zeros, at its start).
+    state: Vec<f32>,
     rng: ChaCha8Rng,
 }
 
@@ -228,11 +254,21 @@ impl MlpPolicy {
             device,
             sampling: false,
             recent: VecDeque::new(),
+            state: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(0),
         }
     }
 
+    /// The network's input: the stacked history, or for a GRU the observation and its state.
     fn input(&self, obs: &[f32]) -> Vec<f32> {
+        if self.config.kind == Network::Gru {
+            let mut x: Vec<f32> = self.normalizer.apply(obs).collect();
+            match self.state.is_empty() {
+                true => x.resize(x.len() + self.config.width, 0.0),
+                false => x.extend_from_slice(&self.state),
+            }
+            return x;
+        }
         stacked(&self.normalizer, self.config.history, self.recent.iter().map(Vec::as_slice), obs)
     }
 
@@ -240,6 +276,9 @@ impl MlpPolicy {
     pub fn act(&mut self, obs: &[f32]) -> Action {
         let x = self.input(obs);
         remember(&mut self.recent, self.config.history, obs);
+        if self.config.kind == Network::Gru {
+            self.state = self.net.row_features(&x, &self.device);
+        }
         let rng = if self.sampling { Some(&mut self.rng) } else { None };
         unscale_action(&self.space, self.net.decide(&x, &self.device, rng))
     }
@@ -258,6 +297,7 @@ impl MlpPolicy {
     /// Forgets the episode's observations; reseeds sampling.
     pub fn reset(&mut self, seed: u64) {
         self.recent.clear();
+        self.state.clear();
         self.rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5DEE_CE66_D1CE_4E5B);
     }
 }

@@ -1,10 +1,12 @@
-//! A small causal transformer over the policy's observation history (`policy.kind =
-//! "transformer"`): for demonstrators whose next action depends on more than the current
-//! frame (Gupta's non-Markovian demonstrators), it reads the last `policy.history`
-//! observations as tokens and hands the newest token's features to the head's MLP.
+//! Sequence encoders for demonstrators whose next action depends on more than the current
+//! frame (Gupta's non-Markovian demonstrators): a small causal transformer over the last
+//! `policy.history` observations (`policy.kind = "transformer"`), or a GRU whose hidden state
+//! carries the whole episode (`policy.kind = "gru"`, trained by truncated backpropagation
+//! through time). Either hands its features to the head's MLP.
 
 use burn::module::Param;
 use burn::nn::attention::generate_autoregressive_mask;
+use burn::nn::gru::{Gru, GruConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -49,5 +51,35 @@ impl HistoryTransformer {
         let mask = generate_autoregressive_mask(batch, tokens, &h.device());
         let out = self.encoder.forward(TransformerEncoderInput::new(h).mask_attn(mask));
         out.narrow(1, tokens - 1, 1).reshape([batch, width])
+    }
+}
+
+/// A GRU over the episode's observations; its hidden state is its features.
+#[derive(Module, Debug)]
+pub struct Recurrent {
+    gru: Gru,
+    #[module(skip)]
+    obs_dim: usize,
+}
+
+impl Recurrent {
+    pub fn new(obs_dim: usize, width: usize, device: &Device) -> Recurrent {
+        Recurrent { gru: GruConfig::new(obs_dim, width, true).init(device), obs_dim }
+    }
+
+    /// One step: `x` = [batch, obs_dim + width], the observation then the state before it →
+    /// [batch, width], the state after it.
+    pub fn step(&self, x: Tensor<2>) -> Tensor<2> {
+        let [batch, flat] = x.dims();
+        let obs = x.clone().narrow(1, 0, self.obs_dim).reshape([batch, 1, self.obs_dim]);
+        let state = x.narrow(1, self.obs_dim, flat - self.obs_dim);
+        let width = state.dims()[1];
+        self.gru.forward(obs, Some(state)).reshape([batch, width])
+    }
+
+    /// A run of steps: `x` = [batch, steps, obs_dim] from `state` ([batch, width], zeros when
+    /// none) → every step's state, [batch, steps, width].
+    pub fn run(&self, x: Tensor<3>, state: Option<Tensor<2>>) -> Tensor<3> {
+        self.gru.forward(x, state)
     }
 }
