@@ -273,6 +273,10 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             report.expert_return_mean,
             report.random_return_mean
         );
+        if !report.failed_seeds.is_empty() {
+            let seeds: Vec<String> = report.failed_seeds.iter().map(u64::to_string).collect();
+            println!("  failed from seeds {}", seeds.join(", "));
+        }
     }
     Ok(())
 }

@@ -16,6 +16,9 @@ pub struct EvalReport {
     pub expert_fraction: f64,
     pub expert_return_mean: f64,
     pub random_return_mean: f64,
+    /// Seeds of the policy's episodes that did not succeed, in order, to look at how it
+    /// fails (empty for a scenario with no success condition).
+    pub failed_seeds: Vec<u64>,
 }
 
 /// Runs `episodes` seeded episodes (seeds `seed..`) of the policy, the expert and random play.
@@ -27,7 +30,11 @@ pub fn evaluate(
     seed: u64,
     on_episode: &(dyn Fn() + Sync),
 ) -> Result<EvalReport, ActError> {
-    let policy = summarize(&rollouts(env, make_policy, episodes, seed, &|_| on_episode())?);
+    let results = rollouts(env, make_policy, episodes, seed, &|_| on_episode())?;
+    let judged = env.scenario().success.is_some();
+    let mut failed_seeds: Vec<u64> = results.iter().filter(|r| judged && !r.success).map(|r| r.seed).collect();
+    failed_seeds.sort_unstable();
+    let policy = summarize(&results);
     let expert_return = match env.scenario().expert.clone() {
         Some(spec) => Some(summarize(&rollouts(env, &|| spec.policy(), episodes, seed, &|_| {})?).return_mean),
         None => None,
@@ -48,5 +55,20 @@ pub fn evaluate(
         expert_fraction,
         expert_return_mean: expert_return.unwrap_or(f64::NAN),
         random_return_mean: random.return_mean,
+        failed_seeds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_seeds_name_the_episodes_that_did_not_succeed() {
+        let env = ScenarioEnv::load("detour").unwrap();
+        let random = || Box::new(RandomPolicy::new(3)) as Box<dyn Policy>;
+        let report = evaluate(&env, &random, 6, 40, &|| {}).unwrap();
+        assert_eq!(report.success_rate, 0.0, "random play never reaches detour's goal");
+        assert_eq!(report.failed_seeds, (40..46).collect::<Vec<u64>>());
+    }
 }
