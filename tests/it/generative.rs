@@ -91,80 +91,95 @@ fn flow_and_diffusion_samples_land_in_both_modes_where_mse_averages_them() {
     assert!(a[0].abs() < 0.3, "the MSE head averages the modes: {a:?}");
 }
 
-/// A flow policy's run reloads as the same policy: the same seed gives the same actions.
+/// Every chunked kind's run reloads as the same policy: the same seed gives the same actions.
 #[test]
-fn a_saved_flow_policy_reloads_and_acts_identically() {
+fn saved_chunk_policies_reload_and_act_identically() {
     use apprentice::learn::artifact::PolicyArtifact;
+    use apprentice::learn::policy::chunk::DenoiserKind;
     use apprentice::learn::run;
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
-    let policy = generative::train(&env, &bimodal(&env), &toy_config(Method::Flow)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    PolicyArtifact::save(&policy, dir.path(), &env).unwrap();
-    let mut loaded = run::load_policy(dir.path(), &env).unwrap();
-    assert_eq!(loaded.kind(), "flow");
-    let mut original: Box<dyn PolicyArtifact> = Box::new(policy);
-    let obs = vec![0.1, -0.2, 0.05, 0.0];
-    original.reset(7);
-    loaded.reset(7);
-    for _ in 0..10 {
-        assert_eq!(original.act_obs(&obs), loaded.act_obs(&obs));
+    for (method, denoiser, kind) in [
+        (Method::Flow, DenoiserKind::Mlp, "flow"),
+        (Method::Diffusion, DenoiserKind::Unet, "diffusion"),
+        (Method::Cvae, DenoiserKind::Mlp, "cvae"),
+    ] {
+        let mut config = toy_config(method);
+        (config.epochs, config.policy.denoiser, config.policy.channels) = (10, denoiser, vec![8, 16]);
+        config.policy.sample_latent = true;
+        let policy = generative::train(&env, &bimodal(&env), &config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        PolicyArtifact::save(&policy, dir.path(), &env).unwrap();
+        let mut loaded = run::load_policy(dir.path(), &env).unwrap();
+        assert_eq!(loaded.kind(), kind);
+        let mut original: Box<dyn PolicyArtifact> = Box::new(policy);
+        let obs = vec![0.1, -0.2, 0.05, 0.0];
+        original.reset(7);
+        loaded.reset(7);
+        for _ in 0..10 {
+            assert_eq!(original.act_obs(&obs), loaded.act_obs(&obs), "{kind}");
+        }
     }
 }
 
-/// The export of a flow policy reproduces its chunks in Python with numpy alone: the same
-/// observation and noise through the documented denoiser (MLP, SiLU) and Euler steps.
+/// The CVAE's latent carries the demonstrator's choice: decoded from prior samples it does
+/// each way of doing the task about half the time, where the MSE head averages them.
 #[test]
-fn an_exported_flow_policy_samples_the_same_chunk_in_numpy() {
+fn a_cvae_decodes_both_modes_from_prior_samples() {
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let obs = vec![0.0; env.observation_space().dim()];
+    let mut config = toy_config(Method::Cvae);
+    config.policy.sample_latent = true;
+    let mut policy = generative::train(&env, &bimodal(&env), &config).unwrap();
+    policy.reset(1);
+    let firsts: Vec<f32> = policy.sample_chunks(&obs, 400).iter().map(|chunk| chunk[0][0]).collect();
+    let upper = firsts.iter().filter(|a| (*a - 0.8).abs() < 0.25).count() as f64 / 400.0;
+    let lower = firsts.iter().filter(|a| (*a + 0.8).abs() < 0.25).count() as f64 / 400.0;
+    policy.config.sample_latent = false;
+    let mean = policy.sample_chunks(&obs, 1)[0][0][0];
+    eprintln!("CVAE: {upper:.2} near +0.8, {lower:.2} near -0.8; at z = 0: {mean:.3}");
+    assert!((0.3..=0.7).contains(&upper) && (0.3..=0.7).contains(&lower), "{upper:.2} / {lower:.2}");
+    assert!(upper + lower >= 0.7, "most samples sit in the modes, not between ({upper:.2} + {lower:.2})");
+}
+
+/// The export of every chunked kind reproduces its chunks in Python with numpy alone: the
+/// same observations and noise through `scripts/numpy_policy.py` (the MLP and U-Net
+/// denoisers, Euler steps, DDIM, the CVAE's decoder) give apprentice's chunk.
+#[test]
+fn exported_chunk_policies_sample_the_same_chunk_in_numpy() {
     use apprentice::learn::artifact::PolicyArtifact;
     use apprentice::learn::diffusion::Schedule;
-    use apprentice::learn::policy::chunk;
+    use apprentice::learn::policy::chunk::{self, DenoiserKind};
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
-    let mut config = toy_config(Method::Flow);
-    config.epochs = 5;
-    config.policy.history = 2;
-    let policy = generative::train(&env, &bimodal(&env), &config).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = policy.export(dir.path(), &env).unwrap();
-    // An episode's first observation: the condition repeats it for the missing history.
-    let obs = [0.3f32, -0.1, 0.05, 0.2];
-    let cond: Vec<f32> = (0..2).flat_map(|_| policy.normalizer.apply(&obs).collect::<Vec<_>>()).collect();
-    let noise: Vec<f32> = (0..config.policy.horizon).map(|k| (k as f32 * 0.7).sin()).collect();
-    let schedule = Schedule::cosine(config.policy.diffusion_steps);
-    let expected = chunk::sample(&policy.net, &policy.config, &schedule, &cond, noise.clone(), 1, &policy.device);
-    let script = crate::trainer::READ_EXPORT.to_string()
-        + r#"
-p = meta["policy"]
-obs = (np.array(json.loads(sys.argv[2]), dtype=np.float32) - meta["normalizer"]["mean"]) / meta["normalizer"]["std"]
-cond = np.tile(obs, p["history"])
-x = np.array(json.loads(sys.argv[3]), dtype=np.float32)
-layers = len(p["hidden"]) + 1
-steps = p["inference_steps"]
-for k in range(steps):
-    t = k / steps
-    feats = np.concatenate([[np.sin(2 * np.pi * 2**j * t / 8), np.cos(2 * np.pi * 2**j * t / 8)] for j in range(8)])
-    h = np.concatenate([cond, x, feats]).astype(np.float32)
-    for i in range(layers):
-        h = h @ tensor(f"mlp.layers.{i}.weight") + tensor(f"mlp.layers.{i}.bias")
-        if i < layers - 1:
-            h = h / (1 + np.exp(-h))
-    x = x + h / steps
-print(json.dumps(np.clip(x, -1, 1).tolist()))
-"#;
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            &script,
-            path.to_str().unwrap(),
-            &serde_json::to_string(&obs).unwrap(),
-            &serde_json::to_string(&noise).unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let chunk: Vec<f32> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(chunk.len(), expected.len());
-    for (a, b) in chunk.iter().zip(&expected) {
-        assert!((a - b).abs() < 1e-4, "numpy {chunk:?} vs apprentice {expected:?}");
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/numpy_policy.py");
+    for (method, denoiser) in
+        [(Method::Flow, DenoiserKind::Mlp), (Method::Diffusion, DenoiserKind::Unet), (Method::Cvae, DenoiserKind::Mlp)]
+    {
+        let mut config = toy_config(method);
+        (config.epochs, config.policy.history, config.policy.denoiser) = (5, 2, denoiser);
+        config.policy.channels = vec![8, 16];
+        config.policy.inference_steps = 4;
+        let policy = generative::train(&env, &bimodal(&env), &config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = policy.export(dir.path(), &env).unwrap();
+        // An episode's first two observations.
+        let history = [[0.3f32, -0.1, 0.05, 0.2], [0.25, -0.05, 0.1, 0.1]];
+        let cond: Vec<f32> = history.iter().flat_map(|o| policy.normalizer.apply(o).collect::<Vec<_>>()).collect();
+        let width = config.policy.noise_dim(config.policy.horizon);
+        let noise: Vec<f32> = (0..width).map(|k| (k as f32 * 0.7).sin()).collect();
+        let schedule = Schedule::cosine(config.policy.diffusion_steps);
+        let expected = chunk::sample(&policy.net, &policy.config, &schedule, &cond, noise.clone(), 1, &policy.device);
+        let out = std::process::Command::new("python3")
+            .args([reference, path.to_str().unwrap()])
+            .args([serde_json::to_string(&history).unwrap(), serde_json::to_string(&noise).unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{method:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let chunk: Vec<Vec<f32>> = serde_json::from_slice(&out.stdout).unwrap();
+        let chunk = chunk.concat();
+        assert_eq!(chunk.len(), expected.len());
+        for (a, b) in chunk.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-4, "{method:?} {denoiser:?}: numpy {chunk:?} vs apprentice {expected:?}");
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! DIR/recording.journal        the episode being recorded (see `recorder`)
 //! DIR/writer.lock              the advisory lock every writer holds while it adds episodes
 //! DIR/staging/<writer>/        episodes a batch writer finished ahead of their turn
+//! DIR/staging.lock             held while staging directories are created, recovered, removed
 //! ```
 //!
 //! Several programs may write one dataset at once (two `demos generate`, the app and a
@@ -146,7 +147,12 @@ impl Dataset {
 
     /// Waits for and takes the dataset's writer lock; it is released when the file drops.
     pub(crate) fn lock(&self) -> Result<fs::File, DataError> {
-        let path = self.dir.join(LOCK);
+        self.lock_named(LOCK)
+    }
+
+    /// Waits for and takes the lock file `name` in the dataset directory.
+    pub(crate) fn lock_named(&self, name: &str) -> Result<fs::File, DataError> {
+        let path = self.dir.join(name);
         let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
         file.lock().map_err(io(&path))?;
         Ok(file)

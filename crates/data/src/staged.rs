@@ -17,6 +17,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Name of the lock a live batch writer holds inside its staging directory.
 const OWNER: &str = "owner.lock";
+/// Lock in the dataset directory that serializes creating, recovering and removing staging
+/// directories, so a recovery never sees a writer's directory before its owner lock is held.
+const STAGING_LOCK: &str = "staging.lock";
+
+fn staging_guard(dataset: &Dataset) -> Result<fs::File, DataError> {
+    dataset.lock_named(STAGING_LOCK)
+}
 
 /// Appends a batch's episodes in batch order as they finish (see the module doc).
 pub struct OrderedWriter {
@@ -40,6 +47,7 @@ impl OrderedWriter {
     pub fn new(dataset: &Dataset) -> Result<OrderedWriter, DataError> {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let staging = dataset.dir.join(STAGING).join(format!("{}-{nanos}", std::process::id()));
+        let _guard = staging_guard(dataset)?;
         fs::create_dir_all(&staging).map_err(io(&staging))?;
         let lock = staging.join(OWNER);
         let owner = fs::File::create(&lock).map_err(io(&lock))?;
@@ -75,6 +83,7 @@ impl OrderedWriter {
         let mut state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
         let waiting: Vec<Episode> = std::mem::take(&mut state.waiting).into_values().collect();
         state.ids.extend(self.dataset.append(&waiting)?);
+        let _guard = staging_guard(&self.dataset)?;
         fs::remove_dir_all(&self.staging).map_err(io(&self.staging))?;
         remove_if_empty(&self.dataset.dir.join(STAGING));
         Ok(state.ids)
@@ -95,6 +104,10 @@ fn remove_if_empty(dir: &Path) {
 /// and are reported.
 pub fn recover(dataset: &Dataset) -> Result<Vec<String>, DataError> {
     let root = dataset.dir.join(STAGING);
+    if !root.is_dir() {
+        return Ok(Vec::new());
+    }
+    let _guard = staging_guard(dataset)?;
     let Ok(entries) = fs::read_dir(&root) else { return Ok(Vec::new()) };
     let mut messages = Vec::new();
     for dir in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()) {

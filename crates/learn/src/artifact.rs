@@ -109,6 +109,7 @@ pub const POLICY_KINDS: &[(&str, Loader)] = &[
     ("mlp", super::policy::saved::load),
     ("flow", super::policy::chunk::load),
     ("diffusion", super::policy::chunk::load),
+    ("cvae", super::policy::chunk::load),
 ];
 
 /// The kind `policy.json` names (runs saved before kinds existed hold an MLP).

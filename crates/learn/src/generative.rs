@@ -1,15 +1,16 @@
-//! Training chunked generative policies, shared by flow matching (`flow`) and diffusion
-//! (`diffusion`): every demonstrated step becomes (the last k observations, the next H
-//! actions); each epoch pairs every chunk with fresh noise and a noise level, and the denoiser
-//! regresses the method's target (velocity or noise) with Adam and a cosine-decayed learning
-//! rate; a validation split by episode is logged (and may stop training early).
+//! Training chunked generative policies, shared by flow matching (`flow`), diffusion
+//! (`diffusion`) and the CVAE (`cvae`): every demonstrated step becomes (the last k
+//! observations, the next H actions); each epoch pairs every chunk with fresh noise (and a
+//! noise level), and the network regresses the method's target (velocity, noise or chunk;
+//! the CVAE's reconstruction under its KL term) with Adam and a cosine-decayed learning rate;
+//! a validation split by episode is logged (and may stop training early).
 
 use super::batch::scalar;
 use super::error::TrainError;
 use super::policy::chunk::{
     ChunkConfig, ChunkPolicy, Denoiser, Method, Prediction, TIME_FEATURES, demonstrated_chunk, time_features,
 };
-use super::policy::{Normalizer, stacked};
+use super::policy::{Mlp, Normalizer, stacked};
 use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, table, typed};
 use super::trainer::{Algorithm, Metrics};
 use crate::diffusion::Schedule;
@@ -24,7 +25,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use sim::{Action, Env, ScenarioEnv, Space};
 
-/// Hyperparameters of flow matching and diffusion policies.
+/// Hyperparameters of flow matching, diffusion and CVAE policies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct GenerativeConfig {
@@ -48,6 +49,10 @@ pub struct GenerativeConfig {
     /// Decay of an exponential moving average of the weights, which is then the policy
     /// (0: the last weights; 0.999 is diffusion policy's choice).
     pub ema: f64,
+    /// CVAE: weight β of the KL term that keeps the encoder's latent near the prior N(0, I)
+    /// the decoder acts from. ACT's 10 (beside the same L1 reconstruction) collapses the
+    /// latent on bimodal demonstrations: every sample then does one of the two ways.
+    pub kl_weight: f64,
     /// Seed of initialization, noise, shuffling and the split.
     pub seed: u64,
 }
@@ -63,6 +68,7 @@ impl Default for GenerativeConfig {
             patience: 0,
             use_expert_labels: true,
             ema: 0.0,
+            kl_weight: 0.1,
             seed: 0,
         }
     }
@@ -80,7 +86,7 @@ pub const LIVE: [&str; 4] = ["lr", "batch_size", "epochs", "patience"];
 pub const UNIT: Unit = Unit::GradientSteps;
 pub const PLOTS: &[Plot] = &[Plot::against("Denoising loss", "epoch", Unit::Epochs, &["train/loss", "val/loss"])];
 
-/// The registry entry of a method: flow and diffusion differ in name, summary and defaults.
+/// The registry entry of a method: flow, diffusion and cvae differ in name, summary and defaults.
 pub const fn entry(name: &'static str, summary: &'static str, defaults: fn() -> toml::Table) -> Entry {
     Entry {
         name,
@@ -153,11 +159,13 @@ impl Chunks {
         (self.cond.len() / self.len.max(1), self.chunks.len() / self.len.max(1))
     }
 
-    /// The denoiser's inputs and targets for `rows`, each with fresh noise and level.
+    /// The network's inputs and targets for `rows`, each with fresh noise and level (the
+    /// CVAE's input is the condition, the chunk its encoder sees and the reparameterization's
+    /// noise; its target the chunk).
     fn batch(
         &self,
         rows: &[usize],
-        (method, predict): (Method, Prediction),
+        (method, predict, latent): (Method, Prediction, usize),
         schedule: &Schedule,
         rng: &mut ChaCha8Rng,
         device: &Device,
@@ -167,22 +175,27 @@ impl Chunks {
             (Vec::with_capacity(rows.len() * (c + d + TIME_FEATURES)), Vec::with_capacity(rows.len() * d));
         for &i in rows {
             let chunk = &self.chunks[i * d..(i + 1) * d];
-            let noise: Vec<f32> = (0..d).map(|_| StandardNormal.sample(rng)).collect();
+            let mut noise = |n: usize| -> Vec<f32> { (0..n).map(|_| StandardNormal.sample(&mut *rng)).collect() };
             let (noisy, target, t) = match method {
                 Method::Flow => {
+                    let eps = noise(d);
                     let t: f32 = rng.random();
-                    let (xt, v) = crate::flow::training_pair(chunk, &noise, t);
-                    (xt, v, t)
+                    let (xt, v) = crate::flow::training_pair(chunk, &eps, t);
+                    (xt, v, Some(t))
                 }
                 Method::Diffusion => {
+                    let eps = noise(d);
                     let k = rng.random_range(0..schedule.levels());
-                    let (xk, target) = schedule.training_pair(chunk, &noise, k, predict);
-                    (xk, target, schedule.time(k))
+                    let (xk, target) = schedule.training_pair(chunk, &eps, k, predict);
+                    (xk, target, Some(schedule.time(k)))
                 }
+                Method::Cvae => ([chunk, &noise(latent)].concat(), chunk.to_vec(), None),
             };
             x.extend_from_slice(&self.cond[i * c..(i + 1) * c]);
             x.extend(noisy);
-            time_features(t, &mut x);
+            if let Some(t) = t {
+                time_features(t, &mut x);
+            }
             y.extend(target);
         }
         let n = rows.len();
@@ -225,15 +238,33 @@ impl burn::module::ModuleMapper for Average {
 }
 
 /// One step of the weights' moving average.
-fn average(ema: Denoiser, online: &Denoiser, decay: f64) -> Denoiser {
+fn average<M: burn::module::Module>(ema: M, online: &M, decay: f64) -> M {
     let mut flat = Flatten(Vec::new());
     burn::module::Module::visit(online, &mut flat);
     burn::module::Module::map(ema, &mut Average { online: flat.0.into_iter(), decay })
 }
 
-/// The mean squared error of the denoiser's prediction.
-fn loss(net: &Denoiser, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
-    (net.forward(x) - y).powf_scalar(2.0).mean()
+/// What trains: the network that draws chunks and, for the CVAE, its encoder.
+#[derive(Module, Debug)]
+pub struct Model {
+    pub generator: Denoiser,
+    pub encoder: Option<Mlp>,
+}
+
+impl Model {
+    fn new(cond: usize, chunk: usize, config: &ChunkConfig, device: &Device) -> Model {
+        let encoder = (config.method == Method::Cvae).then(|| crate::cvae::encoder(cond, chunk, config, device));
+        Model { generator: Denoiser::new(cond, chunk, config, device), encoder }
+    }
+
+    /// The training loss on a batch: the mean squared error of the denoiser's prediction, or
+    /// the CVAE's objective.
+    fn loss(&self, x: Tensor<2>, y: Tensor<2>, config: &GenerativeConfig) -> Tensor<1> {
+        match &self.encoder {
+            Some(encoder) => crate::cvae::loss(&self.generator, encoder, x, y, config.policy.latent, config.kl_weight),
+            None => (self.generator.forward(x) - y).powf_scalar(2.0).mean(),
+        }
+    }
 }
 
 /// Training as a sequence of epochs, so the trainer thread can pause and snapshot between.
@@ -244,7 +275,7 @@ pub struct GenerativeTrainer {
     train: Chunks,
     val: Chunks,
     schedule: Schedule,
-    net: Denoiser,
+    net: Model,
     optimizer: ModuleOptimizer,
     device: Device,
     inference: Device,
@@ -252,7 +283,7 @@ pub struct GenerativeTrainer {
     /// The best validation loss so far, for early stopping.
     best: Option<f64>,
     /// The moving average of the weights, when `ema` > 0.
-    average: Option<Denoiser>,
+    average: Option<Model>,
     stale: usize,
     step: usize,
     epoch: usize,
@@ -272,6 +303,7 @@ impl GenerativeTrainer {
                 config.policy.method.kind()
             )));
         }
+        config.policy.check().map_err(TrainError::Config)?;
         if episodes.iter().all(|e| e.is_empty()) {
             return Err(TrainError::NoData("the dataset has no steps".into()));
         }
@@ -312,7 +344,7 @@ impl GenerativeTrainer {
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
         let chunk = config.policy.horizon * space.dim();
-        let net = Denoiser::new(obs_dim * config.policy.history.max(1), chunk, &config.policy, &autodiff);
+        let net = Model::new(obs_dim * config.policy.history.max(1), chunk, &config.policy, &autodiff);
         GenerativeTrainer {
             config: config.clone(),
             space,
@@ -342,7 +374,7 @@ impl GenerativeTrainer {
         if self.finished() {
             return Ok(None);
         }
-        let method = (self.config.policy.method, self.config.policy.predict);
+        let method = (self.config.policy.method, self.config.policy.predict, self.config.policy.latent);
         let progress = self.epoch as f64 / self.config.epochs.max(1) as f64;
         let lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         let mut order: Vec<usize> = (0..self.train.len).collect();
@@ -350,7 +382,7 @@ impl GenerativeTrainer {
         let (mut sum, mut batches) = (0.0, 0);
         for rows in order.chunks(self.config.batch_size.max(1)) {
             let (x, y) = self.train.batch(rows, method, &self.schedule, &mut self.rng, &self.device);
-            let l = loss(&self.net, x, y);
+            let l = self.net.loss(x, y, &self.config);
             let grads = GradientsParams::from_grads(l.backward(), &self.net);
             sum += scalar(l.inner());
             self.net = self.optimizer.step(lr, self.net.clone(), grads);
@@ -369,7 +401,7 @@ impl GenerativeTrainer {
             let mut fixed = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xA11D);
             let rows: Vec<usize> = (0..self.val.len).collect();
             let (x, y) = self.val.batch(&rows, method, &self.schedule, &mut fixed, &self.inference);
-            scalar(loss(&self.net.valid(), x, y))
+            scalar(self.net.valid().loss(x, y, &self.config))
         } else {
             train_loss
         };
@@ -388,7 +420,7 @@ impl GenerativeTrainer {
     /// The policy as trained so far (the weights' moving average, when kept).
     pub fn policy(&self) -> ChunkPolicy {
         ChunkPolicy::new(
-            self.average.clone().unwrap_or_else(|| self.net.valid()),
+            self.average.clone().unwrap_or_else(|| self.net.valid()).generator,
             self.config.policy.clone(),
             self.normalizer.clone(),
             self.space.clone(),

@@ -11,6 +11,7 @@ pub mod batch;
 pub mod bc;
 pub mod buffer;
 pub mod critic;
+pub mod cvae;
 pub mod dagger;
 pub mod describe;
 pub mod device;

@@ -35,6 +35,7 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::awr::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
+    &super::cvae::ENTRY,
 ];
 
 /// The entry named `name`.

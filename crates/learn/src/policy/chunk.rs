@@ -1,9 +1,10 @@
-//! Chunked generative policies (flow matching and diffusion): conditioned on the last k
-//! observations, they sample a chunk of H future actions from noise with a small denoiser
-//! network, execute n of them and sample again (receding horizon), or average overlapping
-//! chunks (temporal ensembling). Saved as policy artifacts of kind `flow` or `diffusion`.
+//! Chunked generative policies (flow matching, diffusion, CVAE): conditioned on the last k
+//! observations, they draw a chunk of H future actions from noise with a small network (a
+//! denoiser, or the CVAE's decoder), execute n of them and draw again (receding horizon), or
+//! average overlapping chunks (temporal ensembling). Saved as policy artifacts of kind
+//! `flow`, `diffusion` or `cvae`.
 
-use super::{Activation, Mlp, Normalizer, saved, scale_action, stacked, unscale_action};
+use super::{Activation, Mlp, Normalizer, UNet1d, saved, scale_action, stacked, unscale_action};
 use crate::artifact::PolicyArtifact;
 use crate::diffusion::Schedule;
 use crate::run::RunError;
@@ -26,6 +27,9 @@ pub enum Method {
     Flow,
     /// DDPM training (predict the noise), DDIM sampling in a few deterministic steps.
     Diffusion,
+    /// A conditional VAE (ACT-style): a decoder maps (observations, latent z) to a chunk in
+    /// one pass; an encoder over the demonstrated chunk trains it and is then dropped.
+    Cvae,
 }
 
 impl Method {
@@ -34,6 +38,7 @@ impl Method {
         match self {
             Method::Flow => "flow",
             Method::Diffusion => "diffusion",
+            Method::Cvae => "cvae",
         }
     }
 }
@@ -57,8 +62,13 @@ pub struct ChunkConfig {
     /// lets detour replan often without switching sides. 1 (the default) draws one chunk; on
     /// push_t, fresh chunks do better than coherent ones.
     pub coherence: usize,
-    /// Widths of the denoiser MLP's hidden layers.
+    /// The denoiser's network: mlp, or unet (a 1-D convolutional U-Net over the chunk's
+    /// steps; flow and diffusion only).
+    pub denoiser: DenoiserKind,
+    /// Widths of the denoiser MLP's hidden layers (and the CVAE encoder's).
     pub hidden: Vec<usize>,
+    /// U-Net: channels per level, finest first; the chunk halves in length at each level down.
+    pub channels: Vec<usize>,
     /// Nonlinearity of the denoiser: relu, tanh, gelu or silu.
     pub activation: Activation,
     /// How chunks are drawn: flow (rectified flow) or diffusion (DDPM/DDIM).
@@ -71,6 +81,22 @@ pub struct ChunkConfig {
     /// denoiser it learns detour in the budget where predicting the noise does not) or the
     /// noise (DDPM's ε).
     pub predict: Prediction,
+    /// CVAE: dimensions of the latent z.
+    pub latent: usize,
+    /// CVAE: decode from a z drawn from the prior N(0, I), so chunks differ and show the
+    /// modes, instead of from its mean z = 0 (ACT's choice: one chunk per observation).
+    pub sample_latent: bool,
+}
+
+/// The network that denoises chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DenoiserKind {
+    /// An MLP over the flattened chunk.
+    #[default]
+    Mlp,
+    /// A 1-D convolutional U-Net over the chunk's time axis, FiLM-conditioned.
+    Unet,
 }
 
 /// The diffusion denoiser's target.
@@ -92,13 +118,48 @@ impl Default for ChunkConfig {
             execute: 8,
             ensemble: false,
             coherence: 1,
+            denoiser: DenoiserKind::Mlp,
             hidden: vec![256, 256, 256],
+            channels: vec![64, 128],
             activation: Activation::Silu,
             method: Method::Flow,
             inference_steps: 10,
             diffusion_steps: 100,
             predict: Prediction::Chunk,
+            latent: 16,
+            sample_latent: false,
         }
+    }
+}
+
+impl ChunkConfig {
+    /// Width of the noise one chunk of `chunk` numbers is drawn from: the chunk's own
+    /// (flow, diffusion) or the CVAE's latent.
+    pub fn noise_dim(&self, chunk: usize) -> usize {
+        if self.method == Method::Cvae { self.latent } else { chunk }
+    }
+
+    /// Time features the network reads after the noise (none for the CVAE's one pass).
+    pub fn time_features(&self) -> usize {
+        if self.method == Method::Cvae { 0 } else { TIME_FEATURES }
+    }
+
+    /// What no policy can be built from, said in the config's terms.
+    pub fn check(&self) -> Result<(), String> {
+        if self.horizon == 0 {
+            return Err("policy.horizon must be at least 1".into());
+        }
+        if self.denoiser == DenoiserKind::Unet {
+            if self.method == Method::Cvae {
+                return Err(
+                    "policy.denoiser = \"unet\" denoises chunks; the CVAE decodes a latent (use \"mlp\")".into()
+                );
+            }
+            if self.channels.is_empty() || self.channels.contains(&0) {
+                return Err(format!("policy.channels {:?} needs at least one level, none empty", self.channels));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -113,22 +174,40 @@ pub fn time_features(t: f32, out: &mut Vec<f32>) {
     }
 }
 
-/// The denoiser: `[condition, noisy chunk, time features] → velocity or noise`, an MLP.
+/// The network that turns noise into chunks, an MLP: the denoiser `[condition, noisy chunk,
+/// time features] → velocity, noise or chunk` (flow, diffusion), or the CVAE's decoder
+/// `[condition, z] → chunk`.
 #[derive(Module, Debug)]
 pub struct Denoiser {
-    mlp: Mlp,
+    mlp: Option<Mlp>,
+    unet: Option<UNet1d>,
+    /// Width of the condition at the start of each input row.
+    #[module(skip)]
+    condition: usize,
 }
 
 impl Denoiser {
+    /// For conditions of `cond` numbers and chunks of `chunk` (= horizon · action dims).
     pub fn new(cond: usize, chunk: usize, config: &ChunkConfig, device: &Device) -> Denoiser {
-        Denoiser {
-            mlp: Mlp::new(cond + chunk + TIME_FEATURES, &config.hidden, chunk, config.activation, false, device),
-        }
+        let input = cond + config.noise_dim(chunk) + config.time_features();
+        let (mlp, unet) = match config.denoiser {
+            DenoiserKind::Mlp => (Some(Mlp::new(input, &config.hidden, chunk, config.activation, false, device)), None),
+            DenoiserKind::Unet => {
+                let (horizon, extra) = (config.horizon.max(1), cond + config.time_features());
+                let unet = UNet1d::new(extra, horizon, chunk / horizon, &config.channels, config.activation, device);
+                (None, Some(unet))
+            }
+        };
+        Denoiser { mlp, unet, condition: cond }
     }
 
-    /// `x`: [batch, cond + chunk + TIME_FEATURES] → [batch, chunk].
+    /// `x`: [batch, cond + noise + time features] → [batch, chunk].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.mlp.forward(x)
+        match (&self.mlp, &self.unet) {
+            (Some(mlp), _) => mlp.forward(x),
+            (None, Some(unet)) => unet.forward(x, self.condition),
+            (None, None) => unreachable!("a denoiser is built with one network"),
+        }
     }
 
     /// One evaluation on rows built on the CPU: `rows` of `width` → rows of `out`.
@@ -140,7 +219,7 @@ impl Denoiser {
 }
 
 /// Draws chunks: `n` conditions (rows of `cond`) → `n` chunks in [-1, 1] (rows of `chunk`),
-/// from standard normal `noise`, with the method's sampler.
+/// from standard normal `noise` (rows of `noise_dim`), with the method's sampler.
 pub fn sample(
     net: &Denoiser,
     config: &ChunkConfig,
@@ -150,20 +229,24 @@ pub fn sample(
     n: usize,
     device: &Device,
 ) -> Vec<f32> {
-    let denoise = |x: &[f32], t: f32| {
+    let evaluate = |x: &[f32], t: Option<f32>| {
         let (c, d) = (cond.len() / n.max(1), x.len() / n.max(1));
         let mut rows = Vec::with_capacity(n * (c + d + TIME_FEATURES));
         for i in 0..n {
             rows.extend_from_slice(&cond[i * c..(i + 1) * c]);
             rows.extend_from_slice(&x[i * d..(i + 1) * d]);
-            time_features(t, &mut rows);
+            if let Some(t) = t {
+                time_features(t, &mut rows);
+            }
         }
         net.eval(rows, n, device)
     };
+    let denoise = |x: &[f32], t: f32| evaluate(x, Some(t));
     let steps = config.inference_steps.max(1);
     let chunk = match config.method {
         Method::Flow => crate::flow::integrate(noise, steps, denoise),
         Method::Diffusion => schedule.ddim(noise, steps, config.predict, denoise),
+        Method::Cvae => evaluate(&noise, None),
     };
     chunk.into_iter().map(|a| a.clamp(-1.0, 1.0)).collect()
 }
@@ -227,7 +310,12 @@ impl ChunkPolicy {
     pub fn sample_chunks(&mut self, obs: &[f32], n: usize) -> Vec<Vec<Vec<f32>>> {
         let cond: Vec<f32> = (0..n).flat_map(|_| self.condition(obs)).collect();
         let d = self.config.horizon * self.action_dim();
-        let noise: Vec<f32> = (0..n * d).map(|_| StandardNormal.sample(&mut self.rng)).collect();
+        let width = n * self.config.noise_dim(d);
+        let noise: Vec<f32> = if self.config.method == Method::Cvae && !self.config.sample_latent {
+            vec![0.0; width]
+        } else {
+            (0..width).map(|_| StandardNormal.sample(&mut self.rng)).collect()
+        };
         let flat = sample(&self.net, &self.config, &self.schedule, &cond, noise, n, &self.device);
         flat.chunks(d.max(1)).map(|c| c.chunks(self.action_dim().max(1)).map(<[f32]>::to_vec).collect()).collect()
     }
@@ -309,7 +397,7 @@ pub fn demonstrated_chunk(actions: &[&Action], space: &Space, t: usize, horizon:
 /// What a saved chunked policy needs to be rebuilt and checked against a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkMeta {
-    /// The artifact kind: `flow` or `diffusion`.
+    /// The artifact kind: `flow`, `diffusion` or `cvae`.
     pub kind: String,
     pub scenario: String,
     pub scenario_hash: String,
@@ -333,7 +421,7 @@ impl ChunkPolicy {
     }
 }
 
-/// Loads a run's chunked policy (kind `flow` or `diffusion`) and checks it fits `env`.
+/// Loads a run's chunked policy (kind `flow`, `diffusion` or `cvae`) and checks it fits `env`.
 pub fn load_chunked(dir: &Path, env: &ScenarioEnv) -> Result<ChunkPolicy, RunError> {
     let (path, meta): (_, ChunkMeta) = saved::read_meta(dir)?;
     saved::check_fits(&path, &meta.scenario, (meta.obs_dim, &meta.action_space), &meta.normalizer, env)?;
@@ -345,7 +433,7 @@ pub fn load_chunked(dir: &Path, env: &ScenarioEnv) -> Result<ChunkPolicy, RunErr
     Ok(ChunkPolicy::new(net, config, meta.normalizer, space.clone(), device))
 }
 
-/// The `flow` and `diffusion` entries of [`crate::artifact::POLICY_KINDS`].
+/// The `flow`, `diffusion` and `cvae` entries of [`crate::artifact::POLICY_KINDS`].
 pub fn load(dir: &Path, env: &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError> {
     Ok(Box::new(load_chunked(dir, env)?))
 }
@@ -363,8 +451,9 @@ impl PolicyArtifact for ChunkPolicy {
     /// is reproducible either way.
     fn set_sampling(&mut self, _sampling: bool) {}
 
+    /// A CVAE decoding from the prior's mean draws the same chunk every time.
     fn stochastic(&self) -> bool {
-        true
+        self.config.method != Method::Cvae || self.config.sample_latent
     }
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
@@ -373,7 +462,8 @@ impl PolicyArtifact for ChunkPolicy {
 
     /// `RUN/export.safetensors`: the denoiser's weights (`mlp.layers.i`), the description as
     /// metadata. Sampling: x from N(0, I); for k in 0..steps, t = k / steps, x += v(cond, x,
-    /// features(t)) / steps (flow), with the features of `time_features`.
+    /// features(t)) / steps (flow), with the features of `time_features`; the CVAE's chunk is
+    /// one pass, decoder(cond, z), with z = 0 unless `sample_latent`.
     fn export(&self, dir: &Path, env: &ScenarioEnv) -> Result<PathBuf, RunError> {
         saved::export_file(dir, &self.meta(env), &self.net)
     }

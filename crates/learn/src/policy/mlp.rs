@@ -17,7 +17,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn apply(self, x: Tensor<2>) -> Tensor<2> {
+    pub(crate) fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         use burn::tensor::activation as a;
         match self {
             Activation::Relu => a::relu(x),

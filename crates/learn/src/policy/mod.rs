@@ -6,10 +6,12 @@ mod head;
 mod mlp;
 pub mod saved;
 mod sequence;
+mod unet;
 
 pub use head::{Encoder, Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp};
 pub use sequence::{HistoryTransformer, Recurrent};
+pub use unet::UNet1d;
 
 use burn::prelude::*;
 use rand::SeedableRng;
