@@ -4,6 +4,9 @@ numpy alone (no apprentice, no torch), reproducing the actions apprentice comput
     policy = load("runs/pusht/export.safetensors")
     chunk = policy.chunk(history, noise)   # flow, diffusion, cvae: H scaled actions
 
+    policy = load("runs/reacher/export.safetensors")
+    policy.reset(); action = policy.act(obs)   # mlp (stacked history or GRU), deterministic head
+
 `history` is the episode's observations so far, newest last (the policy conditions on the last
 `policy.history` of them, repeating the first where the episode is younger). Scaled actions
 lie in [-1, 1]; `policy.unscale` maps one onto the scenario's bounds. The tests run this file
@@ -168,14 +171,64 @@ class ChunkPolicy:
         return low + (np.clip(scaled, -1, 1) + 1) / 2 * (high - low)
 
 
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def gru(w, prefix, x, h):
+    """One step of Burn's GRU (reset applied after the hidden product, as its default)."""
+    gate = lambda g, reset=1.0: linear(w, f"{prefix}.{g}.input_transform", x) + reset * linear(
+        w, f"{prefix}.{g}.hidden_transform", h
+    )
+    z, r = sigmoid(gate("update_gate")), sigmoid(gate("reset_gate"))
+    n = np.tanh(gate("new_gate", r))
+    return (1 - z) * n + z * h
+
+
+class MlpPolicy:
+    """An exported `mlp` policy with a deterministic head: the last `policy.history`
+    observations stacked (`policy.kind = "mlp"`) or a GRU's hidden state (`"gru"`) into the
+    MLP `nets.0`, whose output is clipped to [-1, 1] and mapped onto the action bounds."""
+
+    def __init__(self, weights, meta):
+        self.w, self.meta, self.p = weights, meta, meta["policy"]
+        if self.p["head"] != "deterministic" or self.p.get("kind", "mlp") not in ("mlp", "gru"):
+            raise ValueError(f"no numpy reference yet for head {self.p['head']!r}, kind {self.p.get('kind')!r}")
+        self.activation = ACTIVATIONS[self.p["activation"]]
+        self.mean = np.array(meta["normalizer"]["mean"], dtype=np.float32)
+        self.std = np.array(meta["normalizer"]["std"], dtype=np.float32)
+        self.reset()
+
+    def reset(self):
+        self.recent, self.state = [], np.zeros(self.p["width"], dtype=np.float32)
+
+    def act(self, obs):
+        x = (np.asarray(obs, dtype=np.float32) - self.mean) / self.std
+        if self.p.get("kind", "mlp") == "gru":
+            self.state = gru(self.w, "encoder.Recurrent.gru", x, self.state)
+            features = self.state
+        else:
+            k = self.p["history"]
+            self.recent = (self.recent + [x])[-k:]
+            features = np.concatenate([self.recent[0]] * (k - len(self.recent)) + self.recent)
+        out = mlp(self.w, "nets.0", features.astype(np.float32), self.activation)
+        return ChunkPolicy.unscale(self, out)
+
+
 def load(path):
     weights, meta = read(path)
     if meta["kind"] in ("flow", "diffusion", "cvae"):
         return ChunkPolicy(weights, meta)
+    if meta["kind"] == "mlp":
+        return MlpPolicy(weights, meta)
     raise ValueError(f"{path}: kind {meta['kind']!r} has no numpy reference here yet")
 
 
 if __name__ == "__main__":
-    # python3 numpy_policy.py EXPORT '[[obs...], ...]' '[noise...]' → the chunk as JSON.
-    policy = load(sys.argv[1])
-    print(json.dumps(policy.chunk(json.loads(sys.argv[2]), json.loads(sys.argv[3])).tolist()))
+    # python3 numpy_policy.py EXPORT '[[obs...], ...]' ['[noise...]']: a chunked policy's chunk
+    # at that history, or an mlp policy's actions along it (one episode), as JSON.
+    policy, history = load(sys.argv[1]), json.loads(sys.argv[2])
+    if isinstance(policy, ChunkPolicy):
+        print(json.dumps(policy.chunk(history, json.loads(sys.argv[3])).tolist()))
+    else:
+        print(json.dumps([policy.act(obs).tolist() for obs in history]))

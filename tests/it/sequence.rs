@@ -117,3 +117,35 @@ fn a_transformer_whose_heads_do_not_split_its_width_is_refused() {
     let error = bc::train(&env, &cue_episodes(&env, 4), &config, &mut |_| {}).err().expect("refused");
     assert!(error.to_string().contains("policy.heads"), "{error}");
 }
+
+/// A GRU policy's export acts the same in Python with numpy alone: one episode's
+/// observations through `scripts/numpy_policy.py` give apprentice's actions, step by step.
+#[test]
+fn an_exported_gru_policy_acts_the_same_in_numpy() {
+    use apprentice::learn::artifact::PolicyArtifact;
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let config = BcConfig { epochs: 3, ..gru_config() };
+    let (mut policy, _) = bc::train(&env, &cue_episodes(&env, 8), &config, &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = policy.export(dir.path(), &env).unwrap();
+    let history: Vec<Vec<f32>> = (0..STEPS).map(|t| obs(1.0, t)).collect();
+    policy.reset(0);
+    let expected: Vec<Vec<f32>> = history
+        .iter()
+        .map(|o| match policy.act(o) {
+            Action::Continuous(a) => a,
+            other => panic!("continuous: {other:?}"),
+        })
+        .collect();
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/numpy_policy.py");
+    let out = std::process::Command::new("python3")
+        .args([reference, path.to_str().unwrap(), &serde_json::to_string(&history).unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let actions: Vec<Vec<f32>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(actions.len(), expected.len());
+    for (a, b) in actions.concat().iter().zip(expected.concat()) {
+        assert!((a - b).abs() < 1e-4, "numpy {actions:?} vs apprentice {expected:?}");
+    }
+}
