@@ -5,7 +5,7 @@ numpy alone (no apprentice, no torch), reproducing the actions apprentice comput
     chunk = policy.chunk(history, noise)   # flow, diffusion, cvae: H scaled actions
 
     policy = load("runs/reacher/export.safetensors")
-    policy.reset(); action = policy.act(obs)   # mlp (stacked history or GRU), deterministic head
+    policy.reset(); action = policy.act(obs)   # mlp (stacked, transformer, GRU), deterministic head
 
 `history` is the episode's observations so far, newest last (the policy conditions on the last
 `policy.history` of them, repeating the first where the episode is younger). Scaled actions
@@ -185,14 +185,46 @@ def gru(w, prefix, x, h):
     return (1 - z) * n + z * h
 
 
+def layer_norm(w, prefix, x, eps=1e-5):
+    mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w[prefix + ".gamma"] + w[prefix + ".beta"]
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def transformer(w, prefix, tokens, heads):
+    """The history transformer: tokens [L, obs] (oldest first) → the newest token's features.
+    Burn's pre-norm encoder layer normalizes with `norm_2` before attention and `norm_1`
+    before the feed-forward (GELU); attention is causal."""
+    h = linear(w, prefix + ".embed", tokens) + w[prefix + ".position"]
+    length = h.shape[0]
+    future = np.triu(np.ones((length, length), dtype=bool), 1)
+    layers = sum(1 for k in w if k.startswith(prefix + ".encoder.layers.") and k.endswith(".mha.query.weight"))
+    for i in range(layers):
+        p = f"{prefix}.encoder.layers.{i}"
+        r = layer_norm(w, p + ".norm_2", h)
+        q, k, v = (linear(w, f"{p}.mha.{n}", r).reshape(length, heads, -1).transpose(1, 0, 2) for n in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[2])
+        scores[:, future] = -1e9
+        context = (softmax(scores) @ v).transpose(1, 0, 2).reshape(length, -1)
+        h = h + linear(w, p + ".mha.output", context)
+        r = layer_norm(w, p + ".norm_1", h)
+        h = h + linear(w, p + ".pwff.linear_outer", ACTIVATIONS["gelu"](linear(w, p + ".pwff.linear_inner", r)))
+    return h[-1]
+
+
 class MlpPolicy:
     """An exported `mlp` policy with a deterministic head: the last `policy.history`
-    observations stacked (`policy.kind = "mlp"`) or a GRU's hidden state (`"gru"`) into the
-    MLP `nets.0`, whose output is clipped to [-1, 1] and mapped onto the action bounds."""
+    observations stacked (`policy.kind = "mlp"`), read as tokens by the transformer
+    (`"transformer"`), or a GRU's hidden state (`"gru"`), into the MLP `nets.0`, whose output
+    is clipped to [-1, 1] and mapped onto the action bounds."""
 
     def __init__(self, weights, meta):
         self.w, self.meta, self.p = weights, meta, meta["policy"]
-        if self.p["head"] != "deterministic" or self.p.get("kind", "mlp") not in ("mlp", "gru"):
+        if self.p["head"] != "deterministic":
             raise ValueError(f"no numpy reference yet for head {self.p['head']!r}, kind {self.p.get('kind')!r}")
         self.activation = ACTIVATIONS[self.p["activation"]]
         self.mean = np.array(meta["normalizer"]["mean"], dtype=np.float32)
@@ -210,7 +242,11 @@ class MlpPolicy:
         else:
             k = self.p["history"]
             self.recent = (self.recent + [x])[-k:]
-            features = np.concatenate([self.recent[0]] * (k - len(self.recent)) + self.recent)
+            window = [self.recent[0]] * (k - len(self.recent)) + self.recent
+            if self.p.get("kind", "mlp") == "transformer":
+                features = transformer(self.w, "encoder.Transformer", np.stack(window), self.p["heads"])
+            else:
+                features = np.concatenate(window)
         out = mlp(self.w, "nets.0", features.astype(np.float32), self.activation)
         return ChunkPolicy.unscale(self, out)
 

@@ -118,13 +118,18 @@ fn a_transformer_whose_heads_do_not_split_its_width_is_refused() {
     assert!(error.to_string().contains("policy.heads"), "{error}");
 }
 
-/// A GRU policy's export acts the same in Python with numpy alone: one episode's
-/// observations through `scripts/numpy_policy.py` give apprentice's actions, step by step.
+/// Exported GRU and transformer policies act the same in Python with numpy alone: one
+/// episode's observations through `scripts/numpy_policy.py` give apprentice's actions.
 #[test]
-fn an_exported_gru_policy_acts_the_same_in_numpy() {
+fn exported_sequence_policies_act_the_same_in_numpy() {
+    for config in [gru_config(), transformer_config()] {
+        same_actions_in_numpy(BcConfig { epochs: 3, ..config });
+    }
+}
+
+fn same_actions_in_numpy(config: BcConfig) {
     use apprentice::learn::artifact::PolicyArtifact;
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
-    let config = BcConfig { epochs: 3, ..gru_config() };
     let (mut policy, _) = bc::train(&env, &cue_episodes(&env, 8), &config, &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = policy.export(dir.path(), &env).unwrap();
@@ -146,6 +151,6 @@ fn an_exported_gru_policy_acts_the_same_in_numpy() {
     let actions: Vec<Vec<f32>> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(actions.len(), expected.len());
     for (a, b) in actions.concat().iter().zip(expected.concat()) {
-        assert!((a - b).abs() < 1e-4, "numpy {actions:?} vs apprentice {expected:?}");
+        assert!((a - b).abs() < 1e-4, "{:?}: numpy {actions:?} vs apprentice {expected:?}", config.policy.kind);
     }
 }
