@@ -102,6 +102,16 @@ fn a_person_records_and_trains_with_real_mouse_and_keyboard_events() {
     let demos = data.path().join("cartpole/demos");
     let bundled = Dataset::existing(&demos).unwrap().0.ids().unwrap().len();
     person.click("welcome ok");
+    // A window still starting under load can miss its first click: click until the card
+    // has recorded that it was seen (a person clicks again too).
+    let seen = data.path().join("welcome-seen");
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(500));
+        if seen.exists() {
+            break;
+        }
+        person.click("welcome ok");
+    }
     person.click("record");
     for _ in 0..2 {
         person.hold("Right", Duration::from_millis(1200));

@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use learn::artifact::PolicyArtifact;
 use sim::frame::Frame;
 use sim::{Action, Env, ScenarioEnv};
+use std::sync::{Arc, Mutex};
 
 /// Steps the live scene may move on before the ghosts are simulated again.
 const REFRESH_STEPS: usize = 5;
@@ -39,11 +40,30 @@ pub struct Ghosts {
     pub actions: Vec<Action>,
     /// The state the tracks start from: (seed, step, replay step).
     from: Option<(u64, usize, usize)>,
+    /// The rollouts being simulated on a thread of their own, so a policy that is slow to
+    /// act (a chunked one sampling many chunks) never stalls a frame.
+    job: Option<Job>,
+}
+
+/// Tracks and sampled actions in the making, for the state `from`.
+struct Job {
+    from: (u64, usize, usize),
+    done: Arc<Mutex<Option<(Vec<Track>, Vec<Action>)>>>,
+    /// Finished without a result means the policy panicked: the next refresh tries again.
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Default for Ghosts {
     fn default() -> Ghosts {
-        Ghosts { enabled: true, horizon: 40, samples: 4, tracks: Vec::new(), actions: Vec::new(), from: None }
+        Ghosts {
+            enabled: true,
+            horizon: 40,
+            samples: 4,
+            tracks: Vec::new(),
+            actions: Vec::new(),
+            from: None,
+            job: None,
+        }
     }
 }
 
@@ -75,15 +95,62 @@ fn sample_actions(policy: &dyn PolicyArtifact, obs: &[f32]) -> Vec<Action> {
         .collect()
 }
 
-/// Simulates the tracks again when the scene has moved on enough.
+/// The mode's continuation, `samples` sampled ones and the action draws, from `env`'s state.
+fn simulate(
+    env: &ScenarioEnv,
+    obs: &[f32],
+    policy: &dyn PolicyArtifact,
+    label: &str,
+    (horizon, samples): (usize, usize),
+) -> (Vec<Track>, Vec<Action>) {
+    let mut mode = policy.boxed();
+    mode.set_sampling(false);
+    let mut tracks = vec![Track {
+        label: format!("{label} (mode)"),
+        color: [1.0, 0.45, 0.85, 0.8],
+        frames: rollout(env, obs, mode.as_mut(), horizon),
+    }];
+    let samples = if policy.stochastic() { samples } else { 0 };
+    for k in 0..samples {
+        let mut sampled = policy.boxed();
+        sampled.set_sampling(true);
+        sampled.reset(k as u64 + 1);
+        tracks.push(Track {
+            label: format!("sample {}", k + 1),
+            color: [0.75, 0.6, 1.0, 0.5],
+            frames: rollout(env, obs, sampled.as_mut(), horizon),
+        });
+    }
+    (tracks, sample_actions(policy, obs))
+}
+
+/// Takes a finished job's tracks (unless the scene has since moved to another episode or
+/// replay step) and starts simulating again when the scene has moved on enough; a job still
+/// running is left to finish first.
 fn roll(mut ghosts: ResMut<Ghosts>, session: Res<Session>, replay: Res<Replay>) {
     let Some(live) = session.policy.as_ref().filter(|_| ghosts.enabled) else {
         ghosts.tracks.clear();
         ghosts.actions.clear();
         ghosts.from = None;
+        ghosts.job = None;
         return;
     };
     let here = (session.seed, session.env.steps() as usize, replay.t);
+    if let Some(job) = &ghosts.job {
+        let result = job.done.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if result.is_none() && !job.thread.is_finished() {
+            return;
+        }
+        let from = job.from;
+        ghosts.job = None;
+        match result {
+            Some((tracks, actions)) if (from.0, from.2) == (here.0, here.2) => {
+                (ghosts.tracks, ghosts.actions) = (tracks, actions);
+            }
+            Some(_) => {}
+            None => ghosts.from = None,
+        }
+    }
     let fresh = ghosts.from.is_some_and(|(seed, step, t)| {
         seed == here.0 && t == here.2 && here.1 >= step && here.1 - step < REFRESH_STEPS
     });
@@ -91,26 +158,15 @@ fn roll(mut ghosts: ResMut<Ghosts>, session: Res<Session>, replay: Res<Replay>) 
         return;
     }
     ghosts.from = Some(here);
-    let mut mode = live.policy.boxed();
-    mode.set_sampling(false);
-    let mut tracks = vec![Track {
-        label: format!("{} (mode)", live.label),
-        color: [1.0, 0.45, 0.85, 0.8],
-        frames: rollout(&session.env, &session.obs, mode.as_mut(), ghosts.horizon),
-    }];
-    let samples = if live.policy.stochastic() { ghosts.samples } else { 0 };
-    for k in 0..samples {
-        let mut sampled = live.policy.boxed();
-        sampled.set_sampling(true);
-        sampled.reset(k as u64 + 1);
-        tracks.push(Track {
-            label: format!("sample {}", k + 1),
-            color: [0.75, 0.6, 1.0, 0.5],
-            frames: rollout(&session.env, &session.obs, sampled.as_mut(), ghosts.horizon),
-        });
-    }
-    ghosts.tracks = tracks;
-    ghosts.actions = sample_actions(live.policy.as_ref(), &session.obs);
+    let done = Arc::new(Mutex::new(None));
+    let (env, obs, policy, label) = (session.env.clone(), session.obs.clone(), live.policy.boxed(), live.label.clone());
+    let budget = (ghosts.horizon, ghosts.samples);
+    let out = done.clone();
+    let thread = std::thread::spawn(move || {
+        let result = simulate(&env, &obs, policy.as_ref(), &label, budget);
+        *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    });
+    ghosts.job = Some(Job { from: here, done, thread });
 }
 
 pub fn plugin(app: &mut App) {
