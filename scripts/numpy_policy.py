@@ -166,9 +166,13 @@ class ChunkPolicy:
         return x
 
     def unscale(self, scaled):
-        low = np.array(self.meta["action_space"]["low"])
-        high = np.array(self.meta["action_space"]["high"])
-        return low + (np.clip(scaled, -1, 1) + 1) / 2 * (high - low)
+        return unscale(self.meta, scaled)
+
+
+def unscale(meta, scaled):
+    """A scaled action in [-1, 1] mapped onto the scenario's action bounds."""
+    low, high = np.array(meta["action_space"]["low"]), np.array(meta["action_space"]["high"])
+    return low + (np.clip(scaled, -1, 1) + 1) / 2 * (high - low)
 
 
 def sigmoid(x):
@@ -248,7 +252,7 @@ class MlpPolicy:
             else:
                 features = np.concatenate(window)
         out = mlp(self.w, "nets.0", features.astype(np.float32), self.activation)
-        return ChunkPolicy.unscale(self, out)
+        return unscale(self.meta, out)
 
 
 def load(path):

@@ -8,7 +8,7 @@
 use super::batch::scalar;
 use super::error::TrainError;
 use super::policy::chunk::{
-    ChunkConfig, ChunkPolicy, Denoiser, Method, Prediction, TIME_FEATURES, demonstrated_chunk, time_features,
+    ChunkConfig, ChunkPolicy, Denoiser, Method, TIME_FEATURES, demonstrated_chunk, time_features,
 };
 use super::policy::{Mlp, Normalizer, stacked};
 use super::registry::{Actions, Budget, ConfigType, Context, Entry, Needs, Plot, Unit, table, typed};
@@ -165,7 +165,7 @@ impl Chunks {
     fn batch(
         &self,
         rows: &[usize],
-        (method, predict, latent): (Method, Prediction, usize),
+        policy: &ChunkConfig,
         schedule: &Schedule,
         rng: &mut ChaCha8Rng,
         device: &Device,
@@ -176,7 +176,7 @@ impl Chunks {
         for &i in rows {
             let chunk = &self.chunks[i * d..(i + 1) * d];
             let mut noise = |n: usize| -> Vec<f32> { (0..n).map(|_| StandardNormal.sample(&mut *rng)).collect() };
-            let (noisy, target, t) = match method {
+            let (noisy, target, t) = match policy.method {
                 Method::Flow => {
                     let eps = noise(d);
                     let t: f32 = rng.random();
@@ -186,10 +186,10 @@ impl Chunks {
                 Method::Diffusion => {
                     let eps = noise(d);
                     let k = rng.random_range(0..schedule.levels());
-                    let (xk, target) = schedule.training_pair(chunk, &eps, k, predict);
+                    let (xk, target) = schedule.training_pair(chunk, &eps, k, policy.predict);
                     (xk, target, Some(schedule.time(k)))
                 }
-                Method::Cvae => ([chunk, &noise(latent)].concat(), chunk.to_vec(), None),
+                Method::Cvae => ([chunk, &noise(policy.latent)].concat(), chunk.to_vec(), None),
             };
             x.extend_from_slice(&self.cond[i * c..(i + 1) * c]);
             x.extend(noisy);
@@ -374,14 +374,13 @@ impl GenerativeTrainer {
         if self.finished() {
             return Ok(None);
         }
-        let method = (self.config.policy.method, self.config.policy.predict, self.config.policy.latent);
         let progress = self.epoch as f64 / self.config.epochs.max(1) as f64;
         let lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
         let mut order: Vec<usize> = (0..self.train.len).collect();
         order.shuffle(&mut self.rng);
         let (mut sum, mut batches) = (0.0, 0);
         for rows in order.chunks(self.config.batch_size.max(1)) {
-            let (x, y) = self.train.batch(rows, method, &self.schedule, &mut self.rng, &self.device);
+            let (x, y) = self.train.batch(rows, &self.config.policy, &self.schedule, &mut self.rng, &self.device);
             let l = self.net.loss(x, y, &self.config);
             let grads = GradientsParams::from_grads(l.backward(), &self.net);
             sum += scalar(l.inner());
@@ -400,7 +399,7 @@ impl GenerativeTrainer {
             // The same noise for the held-out chunks every epoch, so their losses compare.
             let mut fixed = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xA11D);
             let rows: Vec<usize> = (0..self.val.len).collect();
-            let (x, y) = self.val.batch(&rows, method, &self.schedule, &mut fixed, &self.inference);
+            let (x, y) = self.val.batch(&rows, &self.config.policy, &self.schedule, &mut fixed, &self.inference);
             scalar(self.net.valid().loss(x, y, &self.config))
         } else {
             train_loss
