@@ -4,7 +4,7 @@
 //! keeps finished episodes, replays branch and trim, keyboard demos train a policy, and the
 //! split view runs a second checkpoint on the same seeds.
 
-use apprentice::app::{self, Driver, Errors, Options, Phase, Recording, Replay, Scenarios, Session, Split, Training};
+use apprentice::app::{self, Driver, Errors, Ghosts, Options, Phase, Recording, Replay, Scenarios, Session, Split, Track, Training};
 use apprentice::data::{Dataset, Source};
 use apprentice::learn::run;
 use apprentice::sim::Action;
@@ -598,4 +598,24 @@ fn a_flow_policy_drives_the_scene() {
     assert_eq!(s.effective_driver(), Driver::Policy);
     assert_eq!(s.proposals.source, Some(Source::Policy));
     assert!(matches!(&s.proposals.executed, Some(Action::Continuous(a)) if a.iter().all(|x| x.is_finite())));
+    // The Policy view's ghosts: the mode's continuation, then sampled chunks replayed open
+    // loop (one chunk's steps each), and the sampled chunks' first actions as the scatter.
+    let (tracks, actions) = wait_for_ghosts(&mut h);
+    let (horizon, samples) = (config.policy.horizon, h.app.world().resource::<Ghosts>().samples);
+    assert_eq!(tracks.len(), 1 + samples, "{:?}", tracks.iter().map(|t| &t.label).collect::<Vec<_>>());
+    assert!(tracks[1..].iter().all(|t| t.frames.len() == horizon), "each sampled chunk is {horizon} steps");
+    assert_eq!(actions.len(), 48);
+    assert!(actions.windows(2).any(|w| w[0] != w[1]), "sampled chunks differ");
+}
+
+/// The ghosts once their thread has simulated them (a few seconds at most).
+fn wait_for_ghosts(h: &mut Harness) -> (Vec<Track>, Vec<Action>) {
+    let start = std::time::Instant::now();
+    while h.app.world().resource::<Ghosts>().tracks.is_empty() {
+        assert!(start.elapsed().as_secs() < 30, "no ghost tracks after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.app.update();
+    }
+    let ghosts = h.app.world().resource::<Ghosts>();
+    (ghosts.tracks.clone(), ghosts.actions.clone())
 }

@@ -1,8 +1,8 @@
 //! Ghost rollouts: what the policy would do next, simulated from the state on screen (live,
 //! or a replayed demonstration's step) on a copy of the world, and drawn translucent over the
 //! scene. Every policy kind draws through the same tracks: the mode's continuation, sampled
-//! continuations of a stochastic head, and later a planner's plans or a chunked policy's
-//! sampled chunks.
+//! continuations of a stochastic head, a chunked policy's sampled chunks, and later a
+//! planner's plans.
 
 use super::replay::Replay;
 use super::session::Session;
@@ -69,11 +69,17 @@ impl Default for Ghosts {
 
 /// The policy's continuation from `env`'s state for up to `horizon` steps.
 pub fn rollout(env: &ScenarioEnv, obs: &[f32], policy: &mut dyn PolicyArtifact, horizon: usize) -> Vec<Frame> {
+    unroll(env, obs, horizon, |obs| Some(policy.act_obs(obs)))
+}
+
+/// Steps a copy of `env` with the actions `act` chooses from each observation, until it has
+/// none, the episode ends, or `horizon` steps.
+fn unroll(env: &ScenarioEnv, obs: &[f32], horizon: usize, mut act: impl FnMut(&[f32]) -> Option<Action>) -> Vec<Frame> {
     let mut env = env.clone();
     let mut obs = obs.to_vec();
     let mut frames = Vec::with_capacity(horizon);
     for _ in 0..horizon {
-        let Ok(step) = env.step(&policy.act_obs(&obs)) else { break };
+        let Some(Ok(step)) = act(&obs).map(|a| env.step(&a)) else { break };
         frames.push(env.frame());
         if step.done() {
             break;
@@ -95,7 +101,13 @@ fn sample_actions(policy: &dyn PolicyArtifact, obs: &[f32]) -> Vec<Action> {
         .collect()
 }
 
+fn sampled_track(k: usize, frames: Vec<Frame>) -> Track {
+    Track { label: format!("sample {}", k + 1), color: [0.75, 0.6, 1.0, 0.5], frames }
+}
+
 /// The mode's continuation, `samples` sampled ones and the action draws, from `env`'s state.
+/// A chunked policy's samples are chunks drawn in one batch and replayed open loop (what
+/// each sampled plan would do), its action draws those chunks' first actions.
 fn simulate(
     env: &ScenarioEnv,
     obs: &[f32],
@@ -111,15 +123,18 @@ fn simulate(
         frames: rollout(env, obs, mode.as_mut(), horizon),
     }];
     let samples = if policy.stochastic() { samples } else { 0 };
+    if let Some(chunks) = policy.sampled_chunks(obs, ACTION_SAMPLES.max(samples)) {
+        for (k, chunk) in chunks.iter().take(samples).enumerate() {
+            let mut actions = chunk.iter().cloned();
+            tracks.push(sampled_track(k, unroll(env, obs, horizon, |_| actions.next())));
+        }
+        return (tracks, chunks.into_iter().filter_map(|c| c.into_iter().next()).collect());
+    }
     for k in 0..samples {
         let mut sampled = policy.boxed();
         sampled.set_sampling(true);
         sampled.reset(k as u64 + 1);
-        tracks.push(Track {
-            label: format!("sample {}", k + 1),
-            color: [0.75, 0.6, 1.0, 0.5],
-            frames: rollout(env, obs, sampled.as_mut(), horizon),
-        });
+        tracks.push(sampled_track(k, rollout(env, obs, sampled.as_mut(), horizon)));
     }
     (tracks, sample_actions(policy, obs))
 }
@@ -163,10 +178,21 @@ fn roll(mut ghosts: ResMut<Ghosts>, session: Res<Session>, replay: Res<Replay>) 
     let budget = (ghosts.horizon, ghosts.samples);
     let out = done.clone();
     let thread = std::thread::spawn(move || {
+        yield_to_frames();
         let result = simulate(&env, &obs, policy.as_ref(), &label, budget);
         *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
     });
     ghosts.job = Some(Job { from: here, done, thread });
+}
+
+/// Lowers the calling thread's scheduling priority (Linux's nice is per thread), so on a
+/// busy machine the ghosts take the cores the frame leaves free instead of sharing them.
+fn yield_to_frames() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who = 0` names the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
 }
 
 pub fn plugin(app: &mut App) {

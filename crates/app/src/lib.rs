@@ -124,8 +124,8 @@ pub fn bundled(scenario: &str) -> PathBuf {
         .join(scenario)
 }
 
-/// The simulation, input, recording, replay and training: everything but the window, so
-/// tests can run it under `MinimalPlugins`.
+/// The simulation, input, recording, replay, training and the ghosts' rollouts: everything
+/// but the window, so tests can run it under `MinimalPlugins`.
 pub fn core_plugin(app: &mut App) {
     app.init_resource::<Errors>().configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain()).add_plugins((
         session::plugin,
@@ -136,12 +136,13 @@ pub fn core_plugin(app: &mut App) {
         training::plugin,
         split::plugin,
         scenarios::plugin,
+        ghost::plugin,
     ));
 }
 
 /// Rendering, panels and the autopilot: what needs a window.
 fn view_plugin(app: &mut App) {
-    app.add_plugins((render::plugin, overlays::plugin, ghost::plugin, ui::plugin, autopilot::plugin));
+    app.add_plugins((render::plugin, overlays::plugin, ui::plugin, autopilot::plugin));
 }
 
 /// The app's state for `options`, loaded through the library so a bad file is a clear

@@ -60,6 +60,11 @@ pub trait PolicyArtifact: sim::Policy + Debug + Send + Sync {
     fn distribution(&self, _obs: &[f32]) -> Option<Distribution> {
         None
     }
+    /// `n` action chunks sampled at `obs` in one pass, for kinds that act in chunks: the app
+    /// draws them as the sampled ghosts (the chunks themselves, replayed open loop).
+    fn sampled_chunks(&self, _obs: &[f32], _n: usize) -> Option<Vec<Vec<Action>>> {
+        None
+    }
     /// The states a planner intends to visit from here, where it plans.
     fn planned(&self) -> Option<Vec<Vec<f32>>> {
         None

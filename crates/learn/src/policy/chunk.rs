@@ -451,6 +451,14 @@ impl PolicyArtifact for ChunkPolicy {
     /// is reproducible either way.
     fn set_sampling(&mut self, _sampling: bool) {}
 
+    fn sampled_chunks(&self, obs: &[f32], n: usize) -> Option<Vec<Vec<Action>>> {
+        let chunks = self.clone().sample_chunks(obs, n);
+        let unscaled = |chunk: Vec<Vec<f32>>| {
+            chunk.into_iter().map(|a| unscale_action(&self.space, Action::Continuous(a))).collect()
+        };
+        Some(chunks.into_iter().map(unscaled).collect())
+    }
+
     /// A CVAE decoding from the prior's mean draws the same chunk every time.
     fn stochastic(&self) -> bool {
         self.config.method != Method::Cvae || self.config.sample_latent
