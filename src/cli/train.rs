@@ -30,7 +30,8 @@ fn about(entry: &Entry) -> String {
         (false, _, _) => "from the scenario's reward",
     };
     let init = if n.init { "; --init RUN starts from a pretrained policy" } else { "" };
-    format!("{} (learns {from}{init})", entry.summary)
+    let reward = if n.learned_reward { "; --reward RUN optimizes a run's learned reward instead" } else { "" };
+    format!("{} (learns {from}{init}{reward})", entry.summary)
 }
 
 impl FromArgMatches for Train {
@@ -73,6 +74,10 @@ pub struct TrainArgs {
     /// Start the actor from this run's policy (pretraining, e.g. BC, then RL finetuning).
     #[arg(long, value_name = "RUN")]
     init: Option<PathBuf>,
+    /// Optimize this run's learned reward (from gail, airl or gcl) instead of the scenario's;
+    /// evaluation still reports the scenario's return.
+    #[arg(long, value_name = "RUN")]
+    reward: Option<PathBuf>,
     /// Run directory to write.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
@@ -154,6 +159,9 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
         }
         if args.init.is_some() {
             base.init = args.init.clone();
+        }
+        if args.reward.is_some() {
+            base.reward = args.reward.clone();
         }
         (base, out)
     };

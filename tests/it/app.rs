@@ -598,12 +598,13 @@ fn a_flow_policy_drives_the_scene() {
     assert_eq!(s.effective_driver(), Driver::Policy);
     assert_eq!(s.proposals.source, Some(Source::Policy));
     assert!(matches!(&s.proposals.executed, Some(Action::Continuous(a)) if a.iter().all(|x| x.is_finite())));
-    // The Policy view's ghosts: the mode's continuation, then sampled chunks replayed open
-    // loop (one chunk's steps each), and the sampled chunks' first actions as the scatter.
+    // The Policy view's ghosts: the mode's continuation and sampled ones, each as long as
+    // asked, and the first actions of 48 sampled chunks as the scatter.
     let (tracks, actions) = wait_for_ghosts(&mut h);
-    let (horizon, samples) = (config.policy.horizon, h.app.world().resource::<Ghosts>().samples);
-    assert_eq!(tracks.len(), 1 + samples, "{:?}", tracks.iter().map(|t| &t.label).collect::<Vec<_>>());
-    assert!(tracks[1..].iter().all(|t| t.frames.len() == horizon), "each sampled chunk is {horizon} steps");
+    let ghosts = h.app.world().resource::<Ghosts>();
+    assert_eq!(tracks.len(), 1 + ghosts.samples, "{:?}", tracks.iter().map(|t| &t.label).collect::<Vec<_>>());
+    assert!(tracks.iter().all(|t| t.frames.len() == ghosts.horizon));
+    assert!(tracks[1..].windows(2).any(|w| w[0].frames != w[1].frames), "sampled continuations differ");
     assert_eq!(actions.len(), 48);
     assert!(actions.windows(2).any(|w| w[0] != w[1]), "sampled chunks differ");
 }

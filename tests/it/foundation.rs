@@ -71,7 +71,7 @@ fn every_registered_algorithm_has_a_subcommand_a_form_plots_and_trains_a_unit() 
         let demos = if entry.needs.demos { expert_demos(&mut env, 4) } else { Vec::new() };
         let out = tempfile::tempdir().unwrap();
         let device = Device::flex();
-        let context = Context { env: &env, demos, init: None, device: &device, out: out.path(), resume: None };
+        let context = Context { env: &env, demos, init: None, device: &device, out: out.path(), resume: None, reward: None };
         let mut algorithm = (entry.build)(&config.hyperparameters, context).unwrap();
         let row = algorithm.advance().unwrap().unwrap_or_else(|| panic!("{} trains a unit", entry.name));
         for plot in entry.plots {

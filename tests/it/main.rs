@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each file under tests/ would link everything again).
 
+mod adversarial;
 #[cfg(feature = "gui")]
 mod app;
 mod bad_scenarios;

@@ -69,17 +69,11 @@ impl Default for Ghosts {
 
 /// The policy's continuation from `env`'s state for up to `horizon` steps.
 pub fn rollout(env: &ScenarioEnv, obs: &[f32], policy: &mut dyn PolicyArtifact, horizon: usize) -> Vec<Frame> {
-    unroll(env, obs, horizon, |obs| Some(policy.act_obs(obs)))
-}
-
-/// Steps a copy of `env` with the actions `act` chooses from each observation, until it has
-/// none, the episode ends, or `horizon` steps.
-fn unroll(env: &ScenarioEnv, obs: &[f32], horizon: usize, mut act: impl FnMut(&[f32]) -> Option<Action>) -> Vec<Frame> {
     let mut env = env.clone();
     let mut obs = obs.to_vec();
     let mut frames = Vec::with_capacity(horizon);
     for _ in 0..horizon {
-        let Some(Ok(step)) = act(&obs).map(|a| env.step(&a)) else { break };
+        let Ok(step) = env.step(&policy.act_obs(&obs)) else { break };
         frames.push(env.frame());
         if step.done() {
             break;
@@ -101,13 +95,8 @@ fn sample_actions(policy: &dyn PolicyArtifact, obs: &[f32]) -> Vec<Action> {
         .collect()
 }
 
-fn sampled_track(k: usize, frames: Vec<Frame>) -> Track {
-    Track { label: format!("sample {}", k + 1), color: [0.75, 0.6, 1.0, 0.5], frames }
-}
-
 /// The mode's continuation, `samples` sampled ones and the action draws, from `env`'s state.
-/// A chunked policy's samples are chunks drawn in one batch and replayed open loop (what
-/// each sampled plan would do), its action draws those chunks' first actions.
+/// A chunked policy's action draws are the first actions of chunks sampled in one batch.
 fn simulate(
     env: &ScenarioEnv,
     obs: &[f32],
@@ -123,20 +112,21 @@ fn simulate(
         frames: rollout(env, obs, mode.as_mut(), horizon),
     }];
     let samples = if policy.stochastic() { samples } else { 0 };
-    if let Some(chunks) = policy.sampled_chunks(obs, ACTION_SAMPLES.max(samples)) {
-        for (k, chunk) in chunks.iter().take(samples).enumerate() {
-            let mut actions = chunk.iter().cloned();
-            tracks.push(sampled_track(k, unroll(env, obs, horizon, |_| actions.next())));
-        }
-        return (tracks, chunks.into_iter().filter_map(|c| c.into_iter().next()).collect());
-    }
     for k in 0..samples {
         let mut sampled = policy.boxed();
         sampled.set_sampling(true);
         sampled.reset(k as u64 + 1);
-        tracks.push(sampled_track(k, rollout(env, obs, sampled.as_mut(), horizon)));
+        tracks.push(Track {
+            label: format!("sample {}", k + 1),
+            color: [0.75, 0.6, 1.0, 0.5],
+            frames: rollout(env, obs, sampled.as_mut(), horizon),
+        });
     }
-    (tracks, sample_actions(policy, obs))
+    let actions = match policy.sampled_chunks(obs, ACTION_SAMPLES) {
+        Some(chunks) => chunks.into_iter().filter_map(|c| c.into_iter().next()).collect(),
+        None => sample_actions(policy, obs),
+    };
+    (tracks, actions)
 }
 
 /// Takes a finished job's tracks (unless the scene has since moved to another episode or

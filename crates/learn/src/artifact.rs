@@ -60,8 +60,8 @@ pub trait PolicyArtifact: sim::Policy + Debug + Send + Sync {
     fn distribution(&self, _obs: &[f32]) -> Option<Distribution> {
         None
     }
-    /// `n` action chunks sampled at `obs` in one pass, for kinds that act in chunks: the app
-    /// draws them as the sampled ghosts (the chunks themselves, replayed open loop).
+    /// `n` action chunks sampled at `obs` in one pass, for kinds that act in chunks (the
+    /// app's scatter of sampled actions shows their first actions).
     fn sampled_chunks(&self, _obs: &[f32], _n: usize) -> Option<Vec<Vec<Action>>> {
         None
     }

@@ -258,7 +258,7 @@ pub const ENTRY: Entry = Entry {
     name: "awr",
     summary: "Advantage-weighted regression on the demonstrations' rewards (offline)",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Any, init: false, resume: false },
+    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
     live: &LIVE,
     step: Unit::Iterations,
     plots: &[

@@ -479,7 +479,7 @@ pub const ENTRY: Entry = Entry {
     name: "bc",
     summary: "Behaviour cloning: supervised learning of the demonstrated actions",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: false, actions: Actions::Any, init: false, resume: true },
+    needs: Needs { demos: true, expert: false, reward: false, actions: Actions::Any, init: false, resume: true, learned_reward: false },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[Plot::against("Loss", "epoch", Unit::Epochs, &["train/loss", "val/loss"])],

@@ -246,7 +246,7 @@ pub const ENTRY: Entry = Entry {
     name: "dagger",
     summary: "DAgger: behaviour cloning, then rounds where the policy drives and the scripted expert labels every state",
     preset_of: None,
-    needs: Needs { demos: true, expert: true, reward: false, actions: Actions::Any, init: false, resume: false },
+    needs: Needs { demos: true, expert: true, reward: false, actions: Actions::Any, init: false, resume: false, learned_reward: false },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

@@ -386,7 +386,7 @@ pub const ENTRY: Entry = Entry {
     name: "dqn",
     summary: "Deep Q-learning: double Q, replay buffer, target network",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Discrete, init: false, resume: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Discrete, init: false, resume: false, learned_reward: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

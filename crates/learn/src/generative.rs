@@ -99,6 +99,7 @@ pub const fn entry(name: &'static str, summary: &'static str, defaults: fn() -> 
             actions: Actions::Continuous,
             init: false,
             resume: false,
+            learned_reward: false,
         },
         live: &LIVE,
         step: UNIT,

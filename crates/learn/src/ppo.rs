@@ -26,7 +26,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use sim::{Env, ScenarioEnv, Space, VecEnv};
+use super::reward::{RewardModel, Transition};
+use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 
 /// PPO's hyperparameters (defaults: RL-Zoo's CartPole settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -193,15 +194,27 @@ pub struct ActorCritic {
 }
 
 /// One rollout, time-major (row t·envs + i is environment i at step t).
-struct Rollout {
+pub struct Rollout {
+    /// Observations as the actor saw them (normalized).
     obs: Vec<f32>,
     /// Scaled continuous actions, or class indices.
     floats: Vec<f32>,
     classes: Vec<i64>,
-    rewards: Vec<f32>,
+    /// The reward of each row: the scenario's, until a learned reward relabels them.
+    pub rewards: Vec<f32>,
     ends: Vec<bool>,
     /// Truncated episodes' last observations, to bootstrap from: (row, observation).
     cut: Vec<(usize, Vec<f32>)>,
+    /// Each row's raw observation, action and next observation (the episode's last one at
+    /// its end), for a learned reward to score.
+    pub raw: Vec<(Vec<f32>, Action, Vec<f32>)>,
+}
+
+impl Rollout {
+    /// The rows as transitions.
+    pub fn transitions(&self) -> Vec<Transition<'_>> {
+        self.raw.iter().map(|(obs, action, next)| Transition { obs, action, next }).collect()
+    }
 }
 
 /// Demonstrated steps for the BC term: raw observations, and scaled actions or class indices.
@@ -231,6 +244,8 @@ pub struct PpoTrainer {
     inference: Device,
     rng: ChaCha8Rng,
     episode_returns: Vec<f32>,
+    /// A learned reward (`--reward RUN`) that replaces the scenario's in every rollout.
+    learned: Option<RewardModel>,
     env_steps: usize,
     updates: usize,
 }
@@ -302,9 +317,22 @@ impl PpoTrainer {
             device: autodiff,
             inference: device.clone(),
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15),
+            learned: None,
             env_steps: 0,
             updates: 0,
         })
+    }
+
+    /// Optimizes `reward` instead of the scenario's reward (evaluation still reports the
+    /// scenario's return, and so does `rollout/return_mean`).
+    pub fn with_reward(mut self, reward: Option<RewardModel>) -> PpoTrainer {
+        self.learned = reward;
+        self
+    }
+
+    /// Environment steps taken so far.
+    pub fn env_steps(&self) -> usize {
+        self.env_steps
     }
 
     /// The normalizer the actor sees observations through (identity without `normalize_obs`).
@@ -330,8 +358,8 @@ impl PpoTrainer {
     }
 
     /// Steps the environments `rollout_steps` times with actions sampled from the actor;
-    /// returns the rollout and the returns of the episodes that finished in it.
-    fn collect(&mut self) -> Result<(Rollout, Vec<f32>), TrainError> {
+    /// returns the rollout and the (scenario) returns of the episodes that finished in it.
+    pub fn collect(&mut self) -> Result<(Rollout, Vec<f32>), TrainError> {
         let (n, steps) = (self.obs.len(), self.config.rollout_steps);
         let actor = self.model.actor.valid();
         let mut r = Rollout {
@@ -341,6 +369,7 @@ impl PpoTrainer {
             rewards: Vec::with_capacity(n * steps),
             ends: Vec::with_capacity(n * steps),
             cut: Vec::new(),
+            raw: Vec::with_capacity(n * steps),
         };
         let mut finished = Vec::new();
         for _ in 0..steps {
@@ -359,6 +388,8 @@ impl PpoTrainer {
                 self.episode_returns[i] += step.reward;
                 r.rewards.push(step.reward);
                 r.ends.push(step.terminated || step.truncated);
+                let next = step.final_obs.as_ref().unwrap_or(&step.obs).clone();
+                r.raw.push((self.obs[i].clone(), actions[i].clone(), next));
                 if step.terminated || step.truncated {
                     finished.push(std::mem::take(&mut self.episode_returns[i]));
                 }
@@ -425,13 +456,32 @@ impl PpoTrainer {
         }
     }
 
-    /// One update: a rollout, its advantages, `epochs` passes of minibatch steps.
+    /// Whether another rollout fits the budget (a bound: none starts that would pass it).
+    pub fn has_budget(&self) -> bool {
+        self.env_steps + self.obs.len() * self.config.rollout_steps <= self.config.total_steps
+    }
+
+    /// One update: a rollout (its rewards the learned reward's, with `--reward`), then learning from it.
     pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
-        // The budget is a bound: no rollout starts that would take training past it.
-        if self.env_steps + self.obs.len() * self.config.rollout_steps > self.config.total_steps {
+        if !self.has_budget() {
             return Ok(None);
         }
         let (mut rollout, finished) = self.collect()?;
+        let mut learned_mean = None;
+        if let Some(model) = &self.learned {
+            rollout.rewards = model.score(&rollout.transitions());
+            learned_mean = Some(rollout.rewards.iter().sum::<f32>() as f64 / rollout.rewards.len().max(1) as f64);
+        }
+        let mut metrics = self.learn(rollout, &finished)?;
+        if let Some(mean) = learned_mean {
+            metrics.values.push(("rollout/learned_reward_mean", mean));
+        }
+        Ok(Some(metrics))
+    }
+
+    /// Learns from a rollout: its advantages, then `epochs` passes of minibatch steps.
+    /// `finished` are the returns of the episodes that ended in it.
+    pub fn learn(&mut self, mut rollout: Rollout, finished: &[f32]) -> Result<Metrics, TrainError> {
         let (advantages, returns) = self.targets(&mut rollout);
         let rows = rollout.rewards.len();
         let all: Vec<usize> = (0..rows).collect();
@@ -470,7 +520,7 @@ impl PpoTrainer {
         // NaN when no episode ended in this rollout (the column exists from the first row).
         let mean = finished.iter().sum::<f32>() as f64 / finished.len() as f64;
         values.push(("rollout/return_mean", if finished.is_empty() { f64::NAN } else { mean }));
-        Ok(Some(Metrics { step: self.env_steps, values }))
+        Ok(Metrics { step: self.env_steps, values })
     }
 
     /// One gradient step on a minibatch; with `log`, returns its policy loss, value loss,
@@ -568,7 +618,7 @@ pub const ENTRY: Entry = Entry {
     name: "ppo",
     summary: "Proximal policy optimization: clipped policy gradient on vectorized rollouts",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: true, resume: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: true, resume: false, learned_reward: true },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -577,7 +627,10 @@ pub const ENTRY: Entry = Entry {
     ],
     config: ConfigType::of::<PpoConfig>(defaults_of::<PpoConfig>),
     budget: |t| Ok(Budget::steps(typed::<PpoConfig>(t)?.total_steps)),
-    build: |t, cx| Ok(Box::new(PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?)),
+    build: |t, cx| {
+        let trainer = PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?;
+        Ok(Box::new(trainer.with_reward(cx.reward)))
+    },
 };
 
 /// DAPG: PPO with a decaying behaviour-cloning term on the demonstrations.

@@ -33,6 +33,7 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::sac::SACFD,
     &super::dqn::DQFD,
     &super::awr::ENTRY,
+    &super::gail::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
     &super::cvae::ENTRY,
@@ -88,6 +89,8 @@ pub struct Needs {
     pub init: bool,
     /// Can continue a run from its last checkpoint (`--resume`).
     pub resume: bool,
+    /// Can optimize a run's learned reward instead of the scenario's (`--reward RUN`).
+    pub learned_reward: bool,
 }
 
 /// The action spaces an algorithm handles.
@@ -200,6 +203,8 @@ pub struct Context<'a> {
     pub out: &'a Path,
     /// Continue from the checkpoint in `out`: (log steps, step counter) so far.
     pub resume: Option<(usize, usize)>,
+    /// The learned reward of `--reward RUN`, to optimize instead of the scenario's.
+    pub reward: Option<super::reward::RewardModel>,
 }
 
 /// A config type seen through its TOML table: the registry keeps every algorithm's

@@ -242,7 +242,7 @@ pub const ENTRY: Entry = Entry {
     name: "reinforce",
     summary: "REINFORCE: policy gradient on reward-to-go with a learned baseline",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[Plot::steps("Losses", Unit::EnvSteps, &["train/policy_loss", "train/value_loss"])],

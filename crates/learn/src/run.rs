@@ -41,6 +41,10 @@ pub struct RunConfig {
     /// A run whose policy the actor starts from (`--init`: BC pretraining, then RL finetuning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<PathBuf>,
+    /// A run whose learned reward (`reward.json`) is optimized instead of the scenario's
+    /// (`--reward`); evaluation still reports the scenario's return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<PathBuf>,
     /// The algorithm's hyperparameters, as its config type reads them.
     pub hyperparameters: toml::Table,
 }
@@ -55,6 +59,7 @@ impl RunConfig {
             demos,
             episodes: None,
             init: None,
+            reward: None,
             hyperparameters: entry.defaults(),
         })
     }
@@ -276,6 +281,15 @@ pub fn algorithm(
     if resume.is_some() && !entry.needs.resume {
         return Err(TrainError::Config(format!("{} runs cannot be resumed; start a new run", entry.name)));
     }
-    let context = Context { env, demos: episodes, init: init.as_ref(), device, out, resume };
+    let reward = match &config.reward {
+        Some(_) if !entry.needs.learned_reward => {
+            return Err(TrainError::Config(format!("{} does not optimize a learned reward (--reward)", entry.name)));
+        }
+        Some(dir) => Some(
+            super::reward::load_reward(dir, env).map_err(|e| TrainError::Config(format!("--reward: {e}")))?,
+        ),
+        None => None,
+    };
+    let context = Context { env, demos: episodes, init: init.as_ref(), device, out, resume, reward };
     (entry.build)(&config.hyperparameters, context)
 }

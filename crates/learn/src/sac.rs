@@ -14,7 +14,8 @@ use super::buffer::{Batch, ReplayBuffer};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
-use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
+use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet, unscale_action};
+use super::reward::{RewardModel, Transition};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
@@ -149,6 +150,9 @@ pub struct SacTrainer {
     rng: ChaCha8Rng,
     /// Environment steps when the actor may start learning.
     actor_starts: usize,
+    /// A learned reward that relabels every sampled minibatch, replacing the scenario's
+    /// (`--reward RUN`, or GAIL's discriminator as it learns).
+    pub learned: Option<RewardModel>,
     gradient_steps: usize,
 }
 
@@ -227,6 +231,7 @@ impl SacTrainer {
             inference: device.clone(),
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5AC0_5AC0_5AC0_5AC0),
             actor_starts: if init.is_some() { config.actor_warmup } else { learning_starts },
+            learned: None,
             gradient_steps: 0,
             space,
         })
@@ -263,10 +268,42 @@ impl SacTrainer {
         }
     }
 
+    /// A minibatch's rows as the environment saw them: (observation, action, next observation).
+    fn raw(&self, batch: &Batch) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
+        let n = &self.explorer.normalizer;
+        let d = n.mean.len();
+        let unnormalize = |x: &[f32]| x.iter().zip(n.mean.iter().zip(&n.std)).map(|(x, (m, s))| x * s + m).collect();
+        (0..batch.len())
+            .map(|k| {
+                let action = Action::Continuous(batch.actions[k * self.dims..(k + 1) * self.dims].to_vec());
+                (
+                    unnormalize(&batch.obs[k * d..(k + 1) * d]),
+                    unscale_action(&self.space, action),
+                    unnormalize(&batch.next_obs[k * d..(k + 1) * d]),
+                )
+            })
+            .collect()
+    }
+
+    /// `n` transitions drawn from the replay buffer, as the environment saw them.
+    pub fn replayed(&mut self, n: usize) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
+        let batch = self.explorer.buffer.sample(n, &mut self.rng);
+        self.raw(&batch)
+    }
+
+    /// Environment steps taken so far.
+    pub fn env_steps(&self) -> usize {
+        self.explorer.env_steps
+    }
+
     /// One gradient step of the critics, then (past the warm-up) the actor and α.
     fn learn(&mut self, log: bool) -> Option<Losses> {
         let size = self.config.batch_size.max(1);
-        let batch = self.explorer.sample(&self.demos, size, self.config.demo_ratio, &mut self.rng);
+        let mut batch = self.explorer.sample(&self.demos, size, self.config.demo_ratio, &mut self.rng);
+        if let Some(model) = &self.learned {
+            let raw = self.raw(&batch);
+            batch.rewards = model.score(&raw.iter().map(|(obs, action, next)| Transition { obs, action, next }).collect::<Vec<_>>());
+        }
         let b = batch.len();
         let alpha = self.alpha();
         // Critics: regress onto the soft Bellman target, computed without gradients.
@@ -379,7 +416,7 @@ pub const ENTRY: Entry = Entry {
     name: "sac",
     summary: "Soft actor-critic: twin Q, tanh-Gaussian actor, automatic entropy temperature",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: true, resume: false },
+    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: true, resume: false, learned_reward: true },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
@@ -389,7 +426,11 @@ pub const ENTRY: Entry = Entry {
     ],
     config: ConfigType::of::<SacConfig>(defaults_of::<SacConfig>),
     budget: |t| Ok(Budget::steps(typed::<SacConfig>(t)?.total_steps)),
-    build: |t, cx| Ok(Box::new(SacTrainer::new(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?)),
+    build: |t, cx| {
+        let mut trainer = SacTrainer::new(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?;
+        trainer.learned = cx.reward;
+        Ok(Box::new(trainer))
+    },
 };
 
 /// SACfD: SAC with demonstrations in every replay batch.

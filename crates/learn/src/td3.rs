@@ -239,6 +239,7 @@ pub const ENTRY: Entry = Entry {
         actions: Actions::Continuous,
         init: false,
         resume: false,
+        learned_reward: false,
     },
     live: &LIVE,
     step: Unit::EnvSteps,

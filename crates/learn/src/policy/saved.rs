@@ -57,15 +57,26 @@ impl MlpPolicy {
 /// the old ones and renames them over them, so a crash mid-write leaves the last good
 /// checkpoint. Every policy kind saves through it.
 pub(crate) fn save_files<M: Module>(dir: &Path, meta: &impl Serialize, net: &M) -> Result<Vec<String>, RunError> {
+    save_named(dir, "policy", meta, net)
+}
+
+/// Writes `STEM.json` (the description) and `STEM.safetensors` (the weights) the same way.
+pub(crate) fn save_named<M: Module>(
+    dir: &Path,
+    stem: &str,
+    meta: &impl Serialize,
+    net: &M,
+) -> Result<Vec<String>, RunError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let (json, weights) = (dir.join("policy.json"), dir.join("policy.safetensors"));
-    let (json_tmp, weights_tmp) = (dir.join("policy.json.partial"), dir.join("policy.safetensors.partial"));
+    let names = [format!("{stem}.json"), format!("{stem}.safetensors")];
+    let (json, weights) = (dir.join(&names[0]), dir.join(&names[1]));
+    let (json_tmp, weights_tmp) = (dir.join(format!("{}.partial", names[0])), dir.join(format!("{}.partial", names[1])));
     std::fs::write(&json_tmp, serde_json::to_vec_pretty(meta).expect("serializes")).map_err(io(&json_tmp))?;
     let mut store = SafetensorsStore::from_file(&weights_tmp);
     net.save_into(&mut store).map_err(|e| invalid(&weights_tmp, format!("{e:?}")))?;
     std::fs::rename(&weights_tmp, &weights).map_err(io(&weights))?;
     std::fs::rename(&json_tmp, &json).map_err(io(&json))?;
-    Ok(vec!["policy.json".into(), "policy.safetensors".into()])
+    Ok(names.into())
 }
 
 /// Writes `RUN/export.safetensors` for Python users: the network's weights (Burn's names;
@@ -113,8 +124,13 @@ pub(crate) fn check_fits(
 }
 
 /// Loads a run's weights into `net` (same architecture, any device): resuming a run.
-pub fn load_weights<M: Module>(dir: &Path, mut net: M) -> Result<M, RunError> {
-    let path = dir.join("policy.safetensors");
+pub fn load_weights<M: Module>(dir: &Path, net: M) -> Result<M, RunError> {
+    load_named(dir, "policy", net)
+}
+
+/// Loads `STEM.safetensors` into `net`.
+pub(crate) fn load_named<M: Module>(dir: &Path, stem: &str, mut net: M) -> Result<M, RunError> {
+    let path = dir.join(format!("{stem}.safetensors"));
     let mut store = SafetensorsStore::from_file(&path);
     net.load_from(&mut store).map_err(|e| invalid(&path, format!("{e:?}")))?;
     Ok(net)
