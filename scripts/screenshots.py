@@ -166,6 +166,16 @@ def main():
             "--set", "epochs=600", "--set", "batch_size=64", "--device", "cpu", data=scenes)
         shot(display, "flow_samples", scenes, ["--scenario", "detour", "--policy", str(flow), "--autopilot", "policy"],
              frames=14)
+
+        # The learned-reward view: GAIL's discriminator from 20 lander demos colours the trail.
+        cli("demos", "generate", "--scenario", "lunar_lander_continuous", "--episodes", "20", "--out",
+            str(work / "lander_demos"), data=scenes)
+        lander = work / "runs" / "lander_gail"
+        cli("train", "gail", "--scenario", "lunar_lander_continuous", "--demos", str(work / "lander_demos"), "--out",
+            str(lander), "--set", "generator=\"sac\"", "--set", "total_steps=80000", "--set", "sac.learning_starts=10000",
+            "--set", "sac.tau=0.01", "--set", "sac.lr=0.00073", "--device", "cpu", data=scenes)
+        shot(display, "learned_reward", scenes, ["--scenario", "lunar_lander_continuous", "--policy", str(lander), "--autopilot", "policy"],
+             clicks=["tab Policy view"], frames=110)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -620,3 +620,33 @@ fn wait_for_ghosts(h: &mut Harness) -> (Vec<Track>, Vec<Action>) {
     let ghosts = h.app.world().resource::<Ghosts>();
     (ghosts.tracks.clone(), ghosts.actions.clone())
 }
+
+/// A run with a learned reward, loaded to drive the scene, turns on the reward view: every
+/// step the scene takes is scored by that reward, as the model itself scores the transition.
+#[test]
+fn the_learned_reward_of_the_loaded_run_scores_each_step_of_the_scene() {
+    use apprentice::learn::artifact::Artifact;
+    use apprentice::learn::policy::{Activation, Normalizer};
+    use apprentice::learn::reward::{Divergence, RewardModel, Transition};
+    let mut h = Harness::new("cartpole", Driver::Policy);
+    let env = h.session().env.clone();
+    let normalizer = Normalizer { mean: vec![0.0; 4], std: vec![1.0; 4] };
+    let device = burn::prelude::Device::flex();
+    let model = RewardModel::new(&env, (false, Divergence::Js), (&[8], Activation::Relu), normalizer, &device);
+    let run = tempfile::tempdir().unwrap();
+    model.save(run.path()).unwrap();
+    let policy = h.session().policy.as_ref().unwrap().policy.clone();
+    h.session().set_policy(policy, run.path().display().to_string());
+    h.steps(10);
+    let before = h.session().obs.clone();
+    h.steps(1);
+    let (action, next) = {
+        let s = h.session();
+        (s.proposals.executed.clone().unwrap(), s.obs.clone())
+    };
+    let view = h.app.world().resource::<apprentice::app::LearnedReward>();
+    assert!(view.enabled && view.model.as_ref().is_some_and(|(_, d)| d == run.path()));
+    assert!(view.scores.len() >= 10, "{} scores", view.scores.len());
+    let expected = model.score(&[Transition { obs: &before, action: &action, next: &next }])[0];
+    assert_eq!(view.scores.back(), Some(&expected));
+}

@@ -9,6 +9,7 @@ mod overlays;
 mod record;
 mod render;
 mod replay;
+mod reward_view;
 mod scenarios;
 mod session;
 mod split;
@@ -21,6 +22,7 @@ pub use curate::{Curate, set_matching};
 pub use ghost::{Ghosts, Track, rollout as ghost_rollout};
 pub use record::Recording;
 pub use replay::Replay;
+pub use reward_view::LearnedReward;
 pub use scenarios::Scenarios;
 pub use session::{Driver, Session, Speed, blend};
 pub use split::{Comparison, Split};
@@ -124,7 +126,8 @@ pub fn bundled(scenario: &str) -> PathBuf {
         .join(scenario)
 }
 
-/// The simulation, input, recording, replay, training and the ghosts' rollouts: everything
+/// The simulation, input, recording, replay, training, the ghosts' rollouts and the learned
+/// reward's scores: everything
 /// but the window, so tests can run it under `MinimalPlugins`.
 pub fn core_plugin(app: &mut App) {
     app.init_resource::<Errors>().configure_sets(FixedUpdate, (SimSet::Input, SimSet::Step).chain()).add_plugins((
@@ -137,6 +140,7 @@ pub fn core_plugin(app: &mut App) {
         split::plugin,
         scenarios::plugin,
         ghost::plugin,
+        reward_view::plugin,
     ));
 }
 

@@ -4,6 +4,7 @@
 //! controlled body, and the ghost rollouts of what the policy would do next.
 
 use super::ghost::Ghosts;
+use super::reward_view::LearnedReward;
 use super::render::{Pane, RivalGizmos, SceneRect, arrow_tip, color, pane_rect, pixels_per_metre, pose, view_size};
 use super::session::Session;
 use super::split::Split;
@@ -112,13 +113,28 @@ fn draw_frame<G: GizmoConfigGroup>(frames: &[Frame; 2], t: f32, ppm: f32, gizmos
     }
 }
 
-/// The controlled body's last steps, fading into the past.
-fn trail<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, session: &Session) {
-    let n = session.trail.len().max(1) as f32;
+/// The controlled body's last steps, fading into the past; with the learned-reward view on,
+/// each step coloured by its learned reward (low blue, high yellow, over the trail's range).
+fn trail<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, session: &Session, learned: &LearnedReward) {
+    let n = session.trail.len();
+    let scores = &learned.scores;
+    let range = learned.range().filter(|_| learned.enabled && learned.model.is_some());
     gizmos.linestrip_gradient_2d(session.trail.iter().enumerate().map(|(k, p)| {
-        let alpha = 0.05 + 0.75 * (k as f32 + 1.0) / n;
-        (Vec2::from(*p), Color::srgba(TRAIL[0], TRAIL[1], TRAIL[2], alpha))
+        let alpha = 0.05 + 0.75 * (k as f32 + 1.0) / n.max(1) as f32;
+        // Scores belong to the trail's newest points (the first point has no step before it).
+        let score = (k + scores.len()).checked_sub(n).and_then(|i| scores.get(i));
+        let rgb = match (range, score) {
+            (Some((lo, hi)), Some(s)) => reward_colour((s - lo) / (hi - lo).max(1e-6)),
+            _ => TRAIL,
+        };
+        (Vec2::from(*p), Color::srgba(rgb[0], rgb[1], rgb[2], alpha.max(0.6 * f32::from(range.is_some()))))
     }));
+}
+
+/// Blue (0) through magenta to yellow (1).
+fn reward_colour(t: f32) -> [f32; 3] {
+    let t = t.clamp(0.0, 1.0);
+    [0.25 + 0.75 * t, 0.35 + 0.55 * t * t, 1.0 - 0.75 * t]
 }
 
 /// Each ghost track: its bodies' outlines every few steps, fading with distance ahead, and
@@ -145,6 +161,7 @@ fn draw(
     session: Res<Session>,
     split: Res<Split>,
     ghost: Res<Ghosts>,
+    learned: Res<LearnedReward>,
     rect: Res<SceneRect>,
     fixed: Res<Time<Fixed>>,
     mut main: Gizmos,
@@ -153,7 +170,7 @@ fn draw(
     let t = fixed.overstep_fraction().clamp(0.0, 1.0);
     let ppm = |pane: Pane, frame: &Frame| pixels_per_metre(frame, pane_rect(pane, &rect, split.is_open()));
     draw_frame(&session.frames, t, ppm(Pane::Main, &session.frames[1]), &mut main);
-    trail(&mut main, &session);
+    trail(&mut main, &session, &learned);
     ghosts(&mut main, &ghost, &session.frames[1]);
     if let Some(frames) = Pane::Rival.frames(&session, &split) {
         draw_frame(frames, t, ppm(Pane::Rival, &frames[1]), &mut rival);

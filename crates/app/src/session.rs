@@ -75,7 +75,7 @@ impl Speed {
 }
 
 /// Steps the trail of the controlled body keeps.
-const TRAIL_STEPS: usize = 90;
+pub(crate) const TRAIL_STEPS: usize = 90;
 
 /// Wall-clock time per frame that "as fast as possible" spends stepping.
 const FAST_FORWARD_BUDGET: Duration = Duration::from_millis(12);

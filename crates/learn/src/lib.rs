@@ -5,6 +5,7 @@
 //! writes run directories (config, metrics, artifacts) for the CLI and the app alike; and
 //! evaluation against the expert.
 
+pub mod airl;
 pub mod artifact;
 pub mod awr;
 pub mod batch;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod eval;
 pub mod flow;
 pub mod gail;
+pub mod gcl;
 pub mod generative;
 pub mod hindsight;
 pub mod metrics;

@@ -34,6 +34,8 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::dqn::DQFD,
     &super::awr::ENTRY,
     &super::gail::ENTRY,
+    &super::airl::ENTRY,
+    &super::gcl::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
     &super::cvae::ENTRY,

@@ -60,11 +60,22 @@ pub struct Transition<'a> {
     pub next: &'a [f32],
 }
 
+/// How a reward model reads a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardFormat {
+    /// A classifier's logit over (s, a) or (s, s′), read through the divergence (GAIL).
+    Discriminator,
+    /// A reward of the state alone, g(s), read as it is (AIRL's disentangled reward).
+    StateReward,
+    /// A reward over (s, a) or (s, s′) read as it is (guided cost learning's −cost).
+    Reward,
+}
+
 /// What a saved reward model needs to be rebuilt and checked against a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RewardMeta {
-    /// The artifact's format: `discriminator`.
-    pub format: String,
+    pub format: RewardFormat,
     pub scenario: String,
     pub scenario_hash: String,
     pub obs_dim: usize,
@@ -110,14 +121,22 @@ fn push_action(space: &Space, action: &Action, out: &mut Vec<f32>) {
 }
 
 impl RewardMeta {
-    /// The discriminator's input width.
+    /// The network's input width.
     pub fn features(&self) -> usize {
-        self.obs_dim + if self.state_only { self.obs_dim } else { action_width(&self.action_space) }
+        match self.format {
+            RewardFormat::StateReward => self.obs_dim,
+            _ if self.state_only => 2 * self.obs_dim,
+            _ => self.obs_dim + action_width(&self.action_space),
+        }
     }
 
-    /// The input row of one transition: standardized s, then the action's features or s′.
+    /// The input row of one transition: standardized s, then (for a discriminator) the
+    /// action's features or s′.
     pub fn row(&self, t: &Transition, out: &mut Vec<f32>) {
         out.extend(self.normalizer.apply(t.obs));
+        if self.format == RewardFormat::StateReward {
+            return;
+        }
         if self.state_only {
             out.extend(self.normalizer.apply(t.next));
         } else {
@@ -143,7 +162,7 @@ impl RewardModel {
         device: &Device,
     ) -> RewardModel {
         let meta = RewardMeta {
-            format: "discriminator".into(),
+            format: RewardFormat::Discriminator,
             scenario: env.scenario().name.clone(),
             scenario_hash: env.scenario().source_hash.clone(),
             obs_dim: env.observation_space().dim(),
@@ -169,8 +188,11 @@ impl RewardModel {
 
     /// The learned reward of each transition.
     pub fn score(&self, transitions: &[Transition]) -> Vec<f32> {
-        let divergence = self.meta.divergence;
-        self.logits(self.meta.rows(transitions)).into_iter().map(|h| divergence.reward(h)).collect()
+        let out = self.logits(self.meta.rows(transitions));
+        match self.meta.format {
+            RewardFormat::Discriminator => out.into_iter().map(|h| self.meta.divergence.reward(h)).collect(),
+            RewardFormat::StateReward | RewardFormat::Reward => out,
+        }
     }
 }
 
@@ -184,7 +206,11 @@ impl Artifact for RewardModel {
     }
 
     fn format(&self) -> &str {
-        &self.meta.format
+        match self.meta.format {
+            RewardFormat::Discriminator => "discriminator",
+            RewardFormat::StateReward => "state_reward",
+            RewardFormat::Reward => "reward",
+        }
     }
 
     /// `reward.json` (the description) and `reward.safetensors` (the weights), each written
@@ -244,7 +270,7 @@ mod tests {
     #[test]
     fn discrete_actions_are_one_hot_and_state_only_rows_hold_the_next_state() {
         let mut meta = RewardMeta {
-            format: "discriminator".into(),
+            format: RewardFormat::Discriminator,
             scenario: "t".into(),
             scenario_hash: String::new(),
             obs_dim: 2,
@@ -260,5 +286,7 @@ mod tests {
         meta.state_only = true;
         assert_eq!(meta.rows(&[t]), vec![1.0, 1.0, 2.0, -1.0]);
         assert_eq!(meta.features(), 4);
+        meta.format = RewardFormat::StateReward;
+        assert_eq!(meta.rows(&[t]), vec![1.0, 1.0]);
     }
 }

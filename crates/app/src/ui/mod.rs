@@ -56,6 +56,7 @@ pub struct Ui<'w, 's> {
     pub split: ResMut<'w, Split>,
     pub curate: ResMut<'w, Curate>,
     pub ghosts: ResMut<'w, Ghosts>,
+    pub learned: ResMut<'w, crate::reward_view::LearnedReward>,
     pub scenarios: ResMut<'w, Scenarios>,
     pub filter: Local<'s, data::Filter>,
     pub runs: Local<'s, runs::RunsState>,

@@ -11,6 +11,23 @@ use sim::Action;
 use sim::scenario::Bindings;
 use sim::{Env, Space};
 
+/// The learned-reward view's switch and legend, when the run in the scene has a reward.
+fn reward_controls(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
+    let Some((_, dir)) = &ui.learned.model else { return };
+    let from = dir.display().to_string();
+    side.separator();
+    side.checkbox(&mut ui.learned.enabled, "Colour the trail by the learned reward")
+        .on_hover_text(format!("The reward learned in {from}, scored on every step the scene takes"));
+    if let (true, Some((lo, hi))) = (ui.learned.enabled, ui.learned.range()) {
+        side.horizontal(|row| {
+            row.colored_label(egui::Color32::from_rgb(64, 90, 255), format!("low {lo:.2}"));
+            row.label("to");
+            row.colored_label(egui::Color32::from_rgb(255, 230, 64), format!("high {hi:.2}"));
+            row.label(format!("(last step {:.2})", ui.learned.scores.back().copied().unwrap_or(f32::NAN)));
+        });
+    }
+}
+
 fn show(action: &Option<Action>) -> String {
     match action {
         None => "—".into(),
@@ -55,6 +72,7 @@ pub fn panel(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
     }
     side.separator();
     ghost_controls(side, ui);
+    reward_controls(side, ui);
     side.separator();
     side.label(
         "Take over at any time with the keys or a gamepad: those steps are recorded as interventions \
