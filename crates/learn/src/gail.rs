@@ -230,7 +230,7 @@ impl GailTrainer {
         // AIRL reads (s, s′): its g sees s, its shaping both.
         let state_only = config.state_only || config.form == Form::Airl;
         let spec = (state_only, config.divergence);
-        let rows = RewardModel::new(env, spec, (&config.disc_hidden, Activation::Relu), normalizer, device).meta;
+        let rows = RewardMeta::new(env, spec, (&config.disc_hidden, Activation::Relu), normalizer);
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed ^ 0xD15C);
         let obs_dim = rows.obs_dim;
@@ -244,7 +244,7 @@ impl GailTrainer {
             generator,
             disc,
             optimizer: AdamConfig::new().init(),
-            expert_rows: expert.iter().map(|t| row_of(&rows, t)).collect(),
+            expert_rows: borrowed(&expert).iter().map(|t| row_of(&rows, t)).collect(),
             expert,
             rows,
             gamma: gamma as f32,
@@ -282,7 +282,7 @@ impl GailTrainer {
 
     /// Transitions as discriminator samples (AIRL's with the current policy's log π).
     fn samples(&self, transitions: &[Transition]) -> Samples {
-        let rows = transitions.iter().map(|t| row_of_borrowed(&self.rows, t)).collect();
+        let rows = transitions.iter().map(|t| row_of(&self.rows, t)).collect();
         let log_probs = match self.config.form {
             Form::Airl => log_probs(&self.policy(), transitions),
             Form::Gcl => sampler_log_density(&self.policy(), transitions),
@@ -306,9 +306,9 @@ impl GailTrainer {
 
     /// The generator's reward for `samples`: the divergence's reading of each logit (GCL's
     /// reward as it is).
-    fn rewards(&self, samples: Samples) -> Vec<f32> {
+    fn rewards(&self, samples: &Samples) -> Vec<f32> {
         let disc = self.disc.valid();
-        let logits = floats(self.logits(&disc, samples.rows.concat(), samples.log_probs, &self.inference));
+        let logits = floats(self.logits(&disc, samples.rows.concat(), samples.log_probs.clone(), &self.inference));
         match self.config.form {
             Form::Gcl => logits,
             _ => logits.into_iter().map(|h| self.config.divergence.reward(h)).collect(),
@@ -384,8 +384,10 @@ impl GailTrainer {
             return Ok(None);
         }
         let (mut rollout, finished) = ppo.collect()?;
-        let disc = self.train_discriminator(&self.samples(&rollout.transitions()));
-        rollout.rewards = self.rewards(self.samples(&rollout.transitions()));
+        // The policy does not change while the discriminator trains: one set of samples serves both.
+        let samples = self.samples(&rollout.transitions());
+        let disc = self.train_discriminator(&samples);
+        rollout.rewards = self.rewards(&samples);
         let learned_mean = mean(&rollout.rewards);
         let Learner::Ppo(ppo) = &mut self.generator else { unreachable!("a PPO generator") };
         Ok(Some((ppo.learn(rollout, &finished)?, disc, learned_mean)))
@@ -402,8 +404,8 @@ impl GailTrainer {
         let (disc, learned_mean) = if replayed.is_empty() {
             (None, f64::NAN)
         } else {
-            let disc = self.train_discriminator(&self.samples(&borrowed(&replayed)));
-            (disc, mean(&self.rewards(self.samples(&borrowed(&replayed)))))
+            let samples = self.samples(&borrowed(&replayed));
+            (self.train_discriminator(&samples), mean(&self.rewards(&samples)))
         };
         let reward = self.reward();
         let Learner::Sac(sac) = &mut self.generator else { unreachable!("a SAC generator") };
@@ -428,11 +430,7 @@ fn mean(v: &[f32]) -> f64 {
     v.iter().sum::<f32>() as f64 / v.len().max(1) as f64
 }
 
-fn row_of(meta: &RewardMeta, (obs, action, next): &Owned) -> Vec<f32> {
-    row_of_borrowed(meta, &Transition { obs, action, next })
-}
-
-fn row_of_borrowed(meta: &RewardMeta, t: &Transition) -> Vec<f32> {
+fn row_of(meta: &RewardMeta, t: &Transition) -> Vec<f32> {
     let mut row = Vec::with_capacity(meta.features());
     meta.row(t, &mut row);
     row

@@ -121,6 +121,27 @@ fn push_action(space: &Space, action: &Action, out: &mut Vec<f32>) {
 }
 
 impl RewardMeta {
+    /// A discriminator's description for `env`: (s, a) rows, or (s, s′) with `state_only`.
+    pub fn new(
+        env: &ScenarioEnv,
+        (state_only, divergence): (bool, Divergence),
+        (hidden, activation): (&[usize], Activation),
+        normalizer: Normalizer,
+    ) -> RewardMeta {
+        RewardMeta {
+            format: RewardFormat::Discriminator,
+            scenario: env.scenario().name.clone(),
+            scenario_hash: env.scenario().source_hash.clone(),
+            obs_dim: env.observation_space().dim(),
+            action_space: env.action_space().clone(),
+            state_only,
+            divergence,
+            hidden: hidden.to_vec(),
+            activation,
+            normalizer,
+        }
+    }
+
     /// The network's input width.
     pub fn features(&self) -> usize {
         match self.format {
@@ -156,24 +177,13 @@ impl RewardModel {
     /// A fresh discriminator for `env`, its observations standardized by `normalizer`.
     pub fn new(
         env: &ScenarioEnv,
-        (state_only, divergence): (bool, Divergence),
-        (hidden, activation): (&[usize], Activation),
+        spec: (bool, Divergence),
+        net: (&[usize], Activation),
         normalizer: Normalizer,
         device: &Device,
     ) -> RewardModel {
-        let meta = RewardMeta {
-            format: RewardFormat::Discriminator,
-            scenario: env.scenario().name.clone(),
-            scenario_hash: env.scenario().source_hash.clone(),
-            obs_dim: env.observation_space().dim(),
-            action_space: env.action_space().clone(),
-            state_only,
-            divergence,
-            hidden: hidden.to_vec(),
-            activation,
-            normalizer,
-        };
-        let net = Mlp::new(meta.features(), hidden, 1, activation, false, device);
+        let meta = RewardMeta::new(env, spec, net, normalizer);
+        let net = Mlp::new(meta.features(), &meta.hidden, 1, meta.activation, false, device);
         RewardModel { net, meta, device: device.clone() }
     }
 
