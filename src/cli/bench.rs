@@ -5,6 +5,7 @@ use crate::data::ops::{Generator, record_episode};
 use crate::learn::bc::{BcConfig, BcTrainer};
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::sim::{Env, ScenarioEnv, VecEnv};
+use anyhow::Context;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -24,6 +25,9 @@ pub enum Bench {
     /// How long a run's policy (any kind) takes to choose one action, acting through whole
     /// episodes of its scenario: a chunked policy's sampling is amortized over its chunk.
     Policy(PolicyArgs),
+    /// How long the sampling planner (MPC on the true simulator) takes per action on one
+    /// core, and how well it does, over whole episodes.
+    Planner(PlannerArgs),
     /// Frame rate of the app's real window while the expert drives and a BC run trains
     /// (needs a display; `xvfb-run` provides one).
     #[cfg(feature = "gui")]
@@ -114,6 +118,113 @@ fn policy(args: PolicyArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct PlannerArgs {
+    #[arg(long)]
+    scenario: String,
+    #[arg(long, default_value_t = 5)]
+    episodes: usize,
+    /// Episode k starts from seed `seed + k`.
+    #[arg(long, default_value_t = 1_000_000)]
+    seed: u64,
+    /// Override one planner setting, e.g. `--set samples=64` (default: the scenario's
+    /// `Planner(...)`, or the planner's defaults).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct PlannerResult {
+    scenario: String,
+    planner: crate::sim::planner::PlannerConfig,
+    /// Simulated steps per action: samples × iterations × horizon (fewer where rollouts end).
+    budget_steps: usize,
+    actions: usize,
+    ms_per_action: f64,
+    ms_max: f64,
+    control_period_ms: f64,
+    return_mean: f64,
+    success_rate: f64,
+}
+
+/// The planner's settings for `env` (its `Planner(...)`, or the defaults) with `--set` overrides.
+fn planner_config(env: &ScenarioEnv, set: &[String]) -> anyhow::Result<crate::sim::planner::PlannerConfig> {
+    use crate::sim::experts::ExpertSpec;
+    let Some(ExpertSpec::Planner(base)) = env.with_planner_expert().scenario().expert.clone() else {
+        unreachable!("with_planner_expert sets a planner")
+    };
+    let mut table = toml::Table::try_from(&base)?;
+    for kv in set {
+        let (key, value) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
+        if !table.contains_key(key) {
+            let known: Vec<&String> = table.keys().collect();
+            anyhow::bail!("--set {kv}: the planner has no setting `{key}` (known: {known:?})");
+        }
+        // A TOML value (number, boolean), or else the text itself (`method=cem`).
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}")).ok().and_then(|mut t| t.remove("v"));
+        table.insert(key.to_string(), parsed.unwrap_or_else(|| toml::Value::String(value.to_string())));
+    }
+    table.try_into().map_err(|e| anyhow::anyhow!("--set: {e}"))
+}
+
+/// Times the planner driving whole episodes, on this thread (one core).
+fn planner(args: PlannerArgs) -> anyhow::Result<()> {
+    use crate::sim::Policy;
+    use crate::sim::planner::Planner;
+    let mut env = ScenarioEnv::load(&args.scenario)?;
+    let config = planner_config(&env, &args.set)?;
+    let mut planner = Planner::new(config.clone());
+    let (mut actions, mut total, mut slowest, mut returns, mut successes) = (0usize, 0.0f64, 0.0f64, 0.0f64, 0usize);
+    let bar = progress(args.episodes as u64, "bench planner");
+    for k in 0..args.episodes as u64 {
+        let mut obs = env.reset(args.seed + k);
+        planner.reset(args.seed + k);
+        let mut success = false;
+        loop {
+            let start = Instant::now();
+            let action = planner.act(&env, &obs);
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            (actions, total, slowest) = (actions + 1, total + ms, slowest.max(ms));
+            let step = env.step(&action)?;
+            returns += step.reward as f64;
+            success |= step.success;
+            if step.done() {
+                break;
+            }
+            obs = step.obs;
+        }
+        successes += usize::from(success);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let episodes = args.episodes.max(1) as f64;
+    let result = PlannerResult {
+        scenario: env.scenario().name.clone(),
+        budget_steps: config.samples * config.iterations * config.horizon,
+        planner: config,
+        actions,
+        ms_per_action: total / actions.max(1) as f64,
+        ms_max: slowest,
+        control_period_ms: env.scenario().timestep as f64 * 1000.0,
+        return_mean: returns / episodes,
+        success_rate: successes as f64 / episodes,
+    };
+    report(&result, args.json, || {
+        format!(
+            "planner on {}: {:.2} ms per action (slowest {:.2} ms, {} simulated steps each), return {:.1}, success {:.0}% over {} episodes",
+            result.scenario,
+            result.ms_per_action,
+            result.ms_max,
+            result.budget_steps,
+            result.return_mean,
+            result.success_rate * 100.0,
+            args.episodes
+        )
+    })
+}
+
+#[derive(Debug, clap::Args)]
 pub struct SimArgs {
     #[arg(long, default_value = "cartpole")]
     scenario: String,
@@ -178,6 +289,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Scaling(args) => scaling(args),
         Bench::Train(args) => train(args),
         Bench::Policy(args) => policy(args),
+        Bench::Planner(args) => planner(args),
         #[cfg(feature = "gui")]
         Bench::App(args) => super::app::bench(args),
     }

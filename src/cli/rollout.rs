@@ -1,4 +1,5 @@
-//! `apprentice rollout`: run the scripted expert or random play for N seeded episodes.
+//! `apprentice rollout`: run the scripted expert, the sampling planner or random play for N
+//! seeded episodes.
 
 use super::output::{json_line, progress};
 use crate::sim::rollout::{rollouts, summarize};
@@ -26,7 +27,10 @@ pub struct Args {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Driver {
+    /// The scenario's expert (scripted, or the `Planner(...)` it names).
     Expert,
+    /// The sampling planner on the true simulator (the scenario's `Planner(...)` settings, or the defaults).
+    Planner,
     Random,
 }
 
@@ -47,10 +51,13 @@ struct Final<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let env = ScenarioEnv::load(&args.scenario)?;
+    let mut env = ScenarioEnv::load(&args.scenario)?;
+    if let Driver::Planner = args.policy {
+        env = env.with_planner_expert();
+    }
     let name = env.scenario().name.clone();
     let make_policy: Box<dyn Fn() -> Box<dyn Policy> + Sync> = match args.policy {
-        Driver::Expert => {
+        Driver::Expert | Driver::Planner => {
             let spec = env.scenario().expert.clone().with_context(|| format!("scenario `{name}` names no expert"))?;
             Box::new(move || spec.policy())
         }

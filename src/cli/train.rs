@@ -78,6 +78,10 @@ pub struct TrainArgs {
     /// evaluation still reports the scenario's return.
     #[arg(long, value_name = "RUN")]
     reward: Option<PathBuf>,
+    /// Who labels states (DAgger) and sets evaluation's expert fraction: the scenario's
+    /// scripted expert, or the sampling planner on the true simulator (any scenario).
+    #[arg(long, value_enum)]
+    expert: Option<ExpertChoice>,
     /// Run directory to write.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
@@ -111,6 +115,12 @@ pub struct TrainArgs {
     /// Print the final report as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpertChoice {
+    Scripted,
+    Planner,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -163,6 +173,9 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
         if args.reward.is_some() {
             base.reward = args.reward.clone();
         }
+        if let Some(expert) = args.expert {
+            base.planner_expert = expert == ExpertChoice::Planner;
+        }
         (base, out)
     };
     if config.algorithm != algorithm {
@@ -184,7 +197,7 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         bail!("{algorithm} runs cannot be resumed (--resume); start a new run");
     }
     let (mut config, out) = run_config(algorithm, &args)?;
-    let env = ScenarioEnv::load(&config.scenario)?;
+    let env = config.env()?;
     // An algorithm that needs demonstrations gets them; another takes them only when given.
     let with_demos = config.uses_demos() || !config.demos.as_os_str().is_empty();
     let episodes = if with_demos { demonstrations(&mut config, &env)? } else { Vec::new() };
@@ -257,11 +270,14 @@ fn demonstrations(config: &mut RunConfig, env: &ScenarioEnv) -> anyhow::Result<V
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let scenario = match args.scenario {
-        Some(s) => s,
-        None => run::load_config(&args.policy)?.scenario,
+    let config = run::load_config(&args.policy);
+    let scenario = match (args.scenario, &config) {
+        (Some(s), _) => s,
+        (None, config) => config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?.scenario.clone(),
     };
     let env = ScenarioEnv::load(&scenario)?;
+    // The run's expert is evaluation's reference too.
+    let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
     let mut policy = run::load_policy(&args.policy, &env)?;
     policy.set_sampling(args.sample);
     let bar = progress(args.episodes as u64, "eval");

@@ -11,6 +11,7 @@ mod foundation;
 mod generative;
 mod hybrids;
 mod learn;
+mod planning;
 mod rl;
 mod scenarios;
 #[cfg(feature = "gui")]

@@ -47,8 +47,13 @@ pub fn perturb(space: &Space, action: &Action, scale: f32, rng: &mut ChaCha8Rng)
 /// Who drives generated episodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Generator {
+    /// The scenario's scripted expert.
     Scripted,
+    /// Uniformly random actions.
     Random,
+    /// The sampling planner on the true simulator (MPC with the scenario's reward): the
+    /// scenario's own `Planner(...)` settings, or the defaults.
+    Planner,
 }
 
 /// Chooses the executed action (and who chose it) from the state, its observation and the
@@ -113,9 +118,12 @@ pub fn record_episode(
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xDA27);
     let space = env.action_space().clone();
     let mut episode = match generator {
-        Generator::Scripted => record_labeled(env, expert, seed, "scripted", &mut |_, _, label| {
-            (perturb(&space, label, noise, &mut rng), Source::Expert)
-        })?,
+        Generator::Scripted | Generator::Planner => {
+            let device = if generator == Generator::Planner { "planner" } else { "scripted" };
+            record_labeled(env, expert, seed, device, &mut |_, _, label| {
+                (perturb(&space, label, noise, &mut rng), Source::Expert)
+            })?
+        }
         Generator::Random => {
             record_labeled(env, expert, seed, "random", &mut |_, _, _| (space.sample(&mut rng), Source::Policy))?
         }
@@ -137,9 +145,11 @@ pub fn generate(
     dataset: &Dataset,
     on_episode: &(dyn Fn() + Sync),
 ) -> Result<Vec<String>, DataError> {
+    let planned = (generator == Generator::Planner).then(|| env.with_planner_expert());
+    let env = planned.as_ref().unwrap_or(env);
     let expert = env.scenario().expert.clone().ok_or_else(|| DataError::Invalid {
         path: dataset.dir.clone(),
-        what: format!("scenario `{}` names no expert", env.scenario().name),
+        what: format!("scenario `{}` names no scripted expert (try --expert planner)", env.scenario().name),
     })?;
     let writer = OrderedWriter::new(dataset)?;
     // Seeds are handed out in order (par_bridge), so episodes mostly finish in their turn.

@@ -48,6 +48,14 @@ impl Batch {
         Batch { obs: zeros.clone(), actions: zeros.clone(), next_obs: zeros, rewards, terminated, steps }
     }
 
+    /// Adds γ^steps·`value` to each terminated row's reward: a learned reward's return after
+    /// the episode's end (its absorbing state's), where a terminal row does not bootstrap.
+    pub fn add_terminal_value(&mut self, value: f32, gamma: f32) {
+        for k in 0..self.len() {
+            self.rewards[k] += self.terminated[k] * gamma.powf(self.steps[k]) * value;
+        }
+    }
+
     /// The regression targets r + γ^steps·(1 − terminated)·next_value, per row.
     pub fn targets(&self, next_value: &[f32], gamma: f32) -> Vec<f32> {
         (0..self.len())
@@ -241,6 +249,14 @@ mod tests {
             assert_eq!((batch.obs[k], batch.next_obs[k]), (*r, r + 1.0), "rows stay whole");
             assert_eq!(batch.terminated[k], if *r == 4.0 { 1.0 } else { 0.0 });
         }
+    }
+
+    #[test]
+    fn a_learned_terminal_value_adds_to_terminal_rows_only_discounted_by_their_span() {
+        let mut batch = Batch::of_rewards(vec![1.0, 1.0, 1.0], vec![0.0, 1.0, 1.0], vec![1.0, 1.0, 2.0]);
+        batch.add_terminal_value(10.0, 0.5);
+        // Row 0 bootstraps; row 1 ends one step on (+½·10); row 2 two steps on (+¼·10).
+        assert_eq!(batch.rewards, vec![1.0, 6.0, 3.5]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! DAgger (Ross, Gordon & Bagnell 2011) with the scripted expert as labeler: train, let a
-//! β-mixture of expert and policy drive, have the expert label every state visited,
-//! aggregate, retrain. The policy learns to recover from its own mistakes, which plain
+//! DAgger (Ross, Gordon & Bagnell 2011) with the scenario's expert as labeler (scripted, or
+//! the sampling planner with `--expert planner`): train, let a β-mixture of expert and policy
+//! drive, have the expert label every state visited, aggregate, retrain. The policy learns to recover from its own mistakes, which plain
 //! behaviour cloning never sees (the compounding-error argument of Ross & Bagnell 2010, as Daumé's imitation-learning lecture tells it).
 
 use super::bc::{self, BcConfig};
@@ -101,7 +101,10 @@ fn collect(
 }
 
 fn no_expert(env: &ScenarioEnv) -> TrainError {
-    TrainError::NoData(format!("scenario `{}` has no scripted expert to label states", env.scenario().name))
+    TrainError::NoData(format!(
+        "scenario `{}` has no scripted expert to label states (--expert planner labels them with the sampling planner)",
+        env.scenario().name
+    ))
 }
 
 /// DAgger as a sequence of rounds (round 0 is the initial behaviour cloning), so a trainer
@@ -246,7 +249,15 @@ pub const ENTRY: Entry = Entry {
     name: "dagger",
     summary: "DAgger: behaviour cloning, then rounds where the policy drives and the scripted expert labels every state",
     preset_of: None,
-    needs: Needs { demos: true, expert: true, reward: false, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: true,
+        reward: false,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

@@ -16,17 +16,17 @@ use super::batch::{floats, matrix, push_target, scalar, vector};
 use super::error::TrainError;
 use super::policy::{Activation, Mlp, MlpPolicy, Normalizer, Target};
 use super::ppo::{PpoConfig, PpoTrainer};
-use super::sac::{SacConfig, SacTrainer};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::reward::{Divergence, RewardFormat, RewardMeta, RewardModel, Transition, discriminator_loss};
 use super::rl::Pretrained;
+use super::sac::{SacConfig, SacTrainer};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use data::Episode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 use sim::{Action, Env, ScenarioEnv};
 
@@ -70,6 +70,12 @@ pub struct GailConfig {
     pub state_only: bool,
     /// The discriminator's form: `classifier` (GAIL), `airl` or `gcl`.
     pub form: Form,
+    /// The classifier also judges the absorbing state after a terminal step, whose learned
+    /// reward is earned forever (DAC): JS's reward, positive everywhere, otherwise pays the
+    /// generator never to end an episode, even at the goal. Off by default: while the
+    /// classifier still scores the absorbing row like the demonstrations' mean state, ending
+    /// an episode pays more than living (cartpole's GAIL then learns to fall).
+    pub absorbing: bool,
     /// Environment steps to train for (the generator's own `total_steps` is replaced by it).
     pub total_steps: usize,
     /// Widths of the discriminator's hidden layers (and of AIRL's shaping network).
@@ -95,6 +101,7 @@ impl Default for GailConfig {
             divergence: Divergence::Js,
             state_only: false,
             form: Form::Classifier,
+            absorbing: false,
             total_steps: 100_000,
             disc_hidden: vec![64, 64],
             disc_lr: 1e-3,
@@ -230,7 +237,14 @@ impl GailTrainer {
         // AIRL reads (s, s′): its g sees s, its shaping both.
         let state_only = config.state_only || config.form == Form::Airl;
         let spec = (state_only, config.divergence);
-        let rows = RewardMeta::new(env, spec, (&config.disc_hidden, Activation::Relu), normalizer);
+        let mut rows = RewardMeta::new(env, spec, (&config.disc_hidden, Activation::Relu), normalizer);
+        rows.absorbing = config.absorbing && config.form == Form::Classifier;
+        let mut expert_rows: Vec<Vec<f32>> = borrowed(&expert).iter().map(|t| row_of(&rows, t)).collect();
+        if rows.absorbing {
+            // Each demonstration that ended inside the task goes on in the absorbing state.
+            let ended = demos.iter().filter(|e| e.steps.last().is_some_and(|s| s.terminated)).count();
+            expert_rows.extend(std::iter::repeat_n(rows.absorbing_row(), ended));
+        }
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed ^ 0xD15C);
         let obs_dim = rows.obs_dim;
@@ -244,7 +258,7 @@ impl GailTrainer {
             generator,
             disc,
             optimizer: AdamConfig::new().init(),
-            expert_rows: borrowed(&expert).iter().map(|t| row_of(&rows, t)).collect(),
+            expert_rows,
             expert,
             rows,
             gamma: gamma as f32,
@@ -291,6 +305,19 @@ impl GailTrainer {
         Samples { rows, log_probs }
     }
 
+    /// `samples` and, with absorbing states, one absorbing row per transition that ended
+    /// its episode inside the task: what the discriminator learns from.
+    fn with_absorbing(&self, samples: &Samples, terminated: &[bool]) -> Samples {
+        let mut out = Samples { rows: samples.rows.clone(), log_probs: samples.log_probs.clone() };
+        if self.rows.absorbing {
+            for _ in terminated.iter().filter(|&&t| t) {
+                out.rows.push(self.rows.absorbing_row());
+                out.log_probs.push(0.0);
+            }
+        }
+        out
+    }
+
     /// Logits of flat rows on `disc`: [n]. AIRL's: g(s) + γ·h(s′) − h(s) − log π(a|s); GCL's:
     /// the reward −c(s, a) itself.
     fn logits(&self, disc: &Discriminator, rows: Vec<f32>, log_probs: Vec<f32>, device: &Device) -> Tensor<1> {
@@ -322,7 +349,7 @@ impl GailTrainer {
         let expert_log_probs = match self.config.form {
             Form::Airl => log_probs(&self.policy(), &borrowed(&self.expert)),
             Form::Gcl => sampler_log_density(&self.policy(), &borrowed(&self.expert)),
-            Form::Classifier => vec![0.0; self.expert.len()],
+            Form::Classifier => vec![0.0; self.expert_rows.len()],
         };
         let mut last = None;
         for k in 0..self.config.disc_steps {
@@ -346,7 +373,10 @@ impl GailTrainer {
                 // transition earns more than the learner's.
                 let right = match self.config.form {
                     Form::Gcl => (h_expert.inner() - h_learner.inner()).greater_elem(0.0).float().sum() * 2.0,
-                    _ => h_expert.inner().greater_elem(0.0).float().sum() + h_learner.inner().lower_elem(0.0).float().sum(),
+                    _ => {
+                        h_expert.inner().greater_elem(0.0).float().sum()
+                            + h_learner.inner().lower_elem(0.0).float().sum()
+                    }
                 };
                 last = Some((scalar(loss.clone().inner()), scalar(right) / (2 * b) as f64));
             }
@@ -386,9 +416,10 @@ impl GailTrainer {
         let (mut rollout, finished) = ppo.collect()?;
         // The policy does not change while the discriminator trains: one set of samples serves both.
         let samples = self.samples(&rollout.transitions());
-        let disc = self.train_discriminator(&samples);
-        rollout.rewards = self.rewards(&samples);
-        let learned_mean = mean(&rollout.rewards);
+        let disc = self.train_discriminator(&self.with_absorbing(&samples, &rollout.terminated));
+        let rewards = self.rewards(&samples);
+        let learned_mean = mean(&rewards);
+        rollout.relabel(rewards, self.reward().absorbing_value(self.gamma), self.gamma);
         let Learner::Ppo(ppo) = &mut self.generator else { unreachable!("a PPO generator") };
         Ok(Some((ppo.learn(rollout, &finished)?, disc, learned_mean)))
     }
@@ -400,12 +431,13 @@ impl GailTrainer {
     fn update_sac(&mut self) -> Result<Option<(Metrics, Option<(f64, f64)>, f64)>, TrainError> {
         let Learner::Sac(sac) = &mut self.generator else { unreachable!("a SAC generator") };
         sac.config.total_steps = self.config.total_steps;
-        let replayed = if sac.env_steps() > 0 { sac.replayed(self.config.disc_batch) } else { Vec::new() };
+        let (replayed, terminated) =
+            if sac.env_steps() > 0 { sac.replayed(self.config.disc_batch) } else { (Vec::new(), Vec::new()) };
         let (disc, learned_mean) = if replayed.is_empty() {
             (None, f64::NAN)
         } else {
             let samples = self.samples(&borrowed(&replayed));
-            (self.train_discriminator(&samples), mean(&self.rewards(&samples)))
+            (self.train_discriminator(&self.with_absorbing(&samples, &terminated)), mean(&self.rewards(&samples)))
         };
         let reward = self.reward();
         let Learner::Sac(sac) = &mut self.generator else { unreachable!("a SAC generator") };
@@ -443,7 +475,15 @@ pub const ENTRY: Entry = Entry {
     name: "gail",
     summary: "GAIL: a discriminator's reward, optimized by PPO or SAC (any f-divergence; state_only for (s, s') demos)",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: false, actions: Actions::Any, init: true, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: false,
+        reward: false,
+        actions: Actions::Any,
+        init: true,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

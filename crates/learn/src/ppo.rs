@@ -15,6 +15,7 @@ use super::policy::{
     Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action,
 };
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::reward::{RewardModel, Transition};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::grad_clipping::GradientClippingConfig;
@@ -26,7 +27,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use super::reward::{RewardModel, Transition};
 use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
 
 /// PPO's hyperparameters (defaults: RL-Zoo's CartPole settings).
@@ -203,6 +203,8 @@ pub struct Rollout {
     /// The reward of each row: the scenario's, until a learned reward relabels them.
     pub rewards: Vec<f32>,
     ends: Vec<bool>,
+    /// Rows whose episode ended inside the task (not cut by the step limit).
+    pub terminated: Vec<bool>,
     /// Truncated episodes' last observations, to bootstrap from: (row, observation).
     cut: Vec<(usize, Vec<f32>)>,
     /// Each row's raw observation, action and next observation (the episode's last one at
@@ -214,6 +216,17 @@ impl Rollout {
     /// The rows as transitions.
     pub fn transitions(&self) -> Vec<Transition<'_>> {
         self.raw.iter().map(|(obs, action, next)| Transition { obs, action, next }).collect()
+    }
+
+    /// Replaces the rewards with learned ones, each terminal row's gaining γ·`terminal_value`
+    /// (the learned return after the end, see `RewardModel::absorbing_value`).
+    pub fn relabel(&mut self, rewards: Vec<f32>, terminal_value: f32, gamma: f32) {
+        self.rewards = rewards;
+        for (r, &end) in self.rewards.iter_mut().zip(&self.terminated) {
+            if end {
+                *r += gamma * terminal_value;
+            }
+        }
     }
 }
 
@@ -368,6 +381,7 @@ impl PpoTrainer {
             classes: Vec::new(),
             rewards: Vec::with_capacity(n * steps),
             ends: Vec::with_capacity(n * steps),
+            terminated: Vec::with_capacity(n * steps),
             cut: Vec::new(),
             raw: Vec::with_capacity(n * steps),
         };
@@ -388,6 +402,7 @@ impl PpoTrainer {
                 self.episode_returns[i] += step.reward;
                 r.rewards.push(step.reward);
                 r.ends.push(step.terminated || step.truncated);
+                r.terminated.push(step.terminated);
                 let next = step.final_obs.as_ref().unwrap_or(&step.obs).clone();
                 r.raw.push((self.obs[i].clone(), actions[i].clone(), next));
                 if step.terminated || step.truncated {
@@ -469,8 +484,10 @@ impl PpoTrainer {
         let (mut rollout, finished) = self.collect()?;
         let mut learned_mean = None;
         if let Some(model) = &self.learned {
-            rollout.rewards = model.score(&rollout.transitions());
-            learned_mean = Some(rollout.rewards.iter().sum::<f32>() as f64 / rollout.rewards.len().max(1) as f64);
+            let rewards = model.score(&rollout.transitions());
+            learned_mean = Some(rewards.iter().sum::<f32>() as f64 / rewards.len().max(1) as f64);
+            let gamma = self.config.gamma as f32;
+            rollout.relabel(rewards, model.absorbing_value(gamma), gamma);
         }
         let mut metrics = self.learn(rollout, &finished)?;
         if let Some(mean) = learned_mean {
@@ -618,7 +635,15 @@ pub const ENTRY: Entry = Entry {
     name: "ppo",
     summary: "Proximal policy optimization: clipped policy gradient on vectorized rollouts",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: true, resume: false, learned_reward: true },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: true,
+        resume: false,
+        learned_reward: true,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

@@ -29,8 +29,9 @@ pub enum Divergence {
     ForwardKl,
 }
 
-/// The forward-KL reward's logit bound: −h·eʰ grows exponentially past it.
-const FORWARD_KL_CLAMP: f32 = 5.0;
+/// The logit bound of the forward-KL reward (−h·eʰ grows exponentially past it) and of the
+/// absorbing state's reward (earned forever, it would otherwise dwarf every other).
+const LOGIT_CLAMP: f32 = 5.0;
 
 impl Divergence {
     /// The reward for a discriminator logit.
@@ -39,7 +40,7 @@ impl Divergence {
             Divergence::Js => h.max(0.0) + (-h.abs()).exp().ln_1p(),
             Divergence::ReverseKl => h,
             Divergence::ForwardKl => {
-                let h = h.clamp(-FORWARD_KL_CLAMP, FORWARD_KL_CLAMP);
+                let h = h.clamp(-LOGIT_CLAMP, LOGIT_CLAMP);
                 -h * h.exp()
             }
         }
@@ -87,6 +88,10 @@ pub struct RewardMeta {
     pub activation: Activation,
     /// Observations are standardized by the demonstrations' statistics.
     pub normalizer: Normalizer,
+    /// Rows end with an absorbing-state indicator (DAC, Kostrikov et al. 2019): the state
+    /// after a terminal step is one more input, whose learned reward is earned forever.
+    #[serde(default)]
+    pub absorbing: bool,
 }
 
 /// A discriminator read as a reward.
@@ -139,30 +144,43 @@ impl RewardMeta {
             hidden: hidden.to_vec(),
             activation,
             normalizer,
+            absorbing: false,
         }
     }
 
     /// The network's input width.
     pub fn features(&self) -> usize {
-        match self.format {
+        let transition = match self.format {
             RewardFormat::StateReward => self.obs_dim,
             _ if self.state_only => 2 * self.obs_dim,
             _ => self.obs_dim + action_width(&self.action_space),
-        }
+        };
+        transition + usize::from(self.absorbing)
     }
 
     /// The input row of one transition: standardized s, then (for a discriminator) the
     /// action's features or s′.
     pub fn row(&self, t: &Transition, out: &mut Vec<f32>) {
         out.extend(self.normalizer.apply(t.obs));
-        if self.format == RewardFormat::StateReward {
-            return;
+        if self.format != RewardFormat::StateReward {
+            if self.state_only {
+                out.extend(self.normalizer.apply(t.next));
+            } else {
+                push_action(&self.action_space, t.action, out);
+            }
         }
-        if self.state_only {
-            out.extend(self.normalizer.apply(t.next));
-        } else {
-            push_action(&self.action_space, t.action, out);
+        if self.absorbing {
+            out.push(0.0);
         }
+    }
+
+    /// The absorbing state's row: zeros and the indicator (only with `absorbing`).
+    pub fn absorbing_row(&self) -> Vec<f32> {
+        let mut row = vec![0.0; self.features()];
+        if let Some(flag) = row.last_mut() {
+            *flag = 1.0;
+        }
+        row
     }
 
     /// The input rows of `transitions`, flat.
@@ -198,10 +216,24 @@ impl RewardModel {
 
     /// The learned reward of each transition.
     pub fn score(&self, transitions: &[Transition]) -> Vec<f32> {
-        let out = self.logits(self.meta.rows(transitions));
+        self.read(self.logits(self.meta.rows(transitions)))
+    }
+
+    /// The learned return after a terminal step: the absorbing state's reward earned forever,
+    /// r_abs / (1 − γ) (zero without an absorbing state). A terminal row's reward gains γ
+    /// times it, in place of the bootstrap a terminal step does not have.
+    pub fn absorbing_value(&self, gamma: f32) -> f32 {
+        if !self.meta.absorbing {
+            return 0.0;
+        }
+        let h = self.logits(self.meta.absorbing_row())[0].clamp(-LOGIT_CLAMP, LOGIT_CLAMP);
+        self.read(vec![h])[0] / (1.0 - gamma).max(1e-3)
+    }
+
+    fn read(&self, logits: Vec<f32>) -> Vec<f32> {
         match self.meta.format {
-            RewardFormat::Discriminator => out.into_iter().map(|h| self.meta.divergence.reward(h)).collect(),
-            RewardFormat::StateReward | RewardFormat::Reward => out,
+            RewardFormat::Discriminator => logits.into_iter().map(|h| self.meta.divergence.reward(h)).collect(),
+            RewardFormat::StateReward | RewardFormat::Reward => logits,
         }
     }
 }
@@ -263,7 +295,7 @@ mod tests {
         // The JS reward stays finite and exact far out on both sides.
         assert!((Divergence::Js.reward(-30.0) - (-30f32).exp()).abs() < 1e-12);
         assert!((Divergence::Js.reward(30.0) - 30.0).abs() < 1e-6);
-        assert_eq!(Divergence::ForwardKl.reward(50.0), Divergence::ForwardKl.reward(FORWARD_KL_CLAMP));
+        assert_eq!(Divergence::ForwardKl.reward(50.0), Divergence::ForwardKl.reward(LOGIT_CLAMP));
     }
 
     #[test]
@@ -290,12 +322,17 @@ mod tests {
             hidden: vec![],
             activation: Activation::Relu,
             normalizer: Normalizer { mean: vec![1.0, 0.0], std: vec![2.0, 1.0] },
+            absorbing: false,
         };
         let t = Transition { obs: &[3.0, 1.0], action: &Action::Discrete(2), next: &[5.0, -1.0] };
         assert_eq!(meta.rows(&[t]), vec![1.0, 1.0, 0.0, 0.0, 1.0]);
         meta.state_only = true;
         assert_eq!(meta.rows(&[t]), vec![1.0, 1.0, 2.0, -1.0]);
         assert_eq!(meta.features(), 4);
+        meta.absorbing = true;
+        assert_eq!(meta.rows(&[t]), vec![1.0, 1.0, 2.0, -1.0, 0.0]);
+        assert_eq!(meta.absorbing_row(), vec![0.0, 0.0, 0.0, 0.0, 1.0]);
+        meta.absorbing = false;
         meta.format = RewardFormat::StateReward;
         assert_eq!(meta.rows(&[t]), vec![1.0, 1.0]);
     }

@@ -45,6 +45,10 @@ pub struct RunConfig {
     /// (`--reward`); evaluation still reports the scenario's return.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward: Option<PathBuf>,
+    /// The run's expert (DAgger's labeller, evaluation's reference) is the sampling planner on
+    /// the true simulator rather than the scenario's scripted expert (`--expert planner`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub planner_expert: bool,
     /// The algorithm's hyperparameters, as its config type reads them.
     pub hyperparameters: toml::Table,
 }
@@ -60,8 +64,15 @@ impl RunConfig {
             episodes: None,
             init: None,
             reward: None,
+            planner_expert: false,
             hyperparameters: entry.defaults(),
         })
+    }
+
+    /// The run's environment: its scenario, with the planner as expert if the run asks.
+    pub fn env(&self) -> Result<ScenarioEnv, sim::ScenarioError> {
+        let env = ScenarioEnv::load(&self.scenario)?;
+        Ok(if self.planner_expert { env.with_planner_expert() } else { env })
     }
 
     /// The same run with the hyperparameters of `config` (the algorithm's config type).
@@ -285,9 +296,9 @@ pub fn algorithm(
         Some(_) if !entry.needs.learned_reward => {
             return Err(TrainError::Config(format!("{} does not optimize a learned reward (--reward)", entry.name)));
         }
-        Some(dir) => Some(
-            super::reward::load_reward(dir, env).map_err(|e| TrainError::Config(format!("--reward: {e}")))?,
-        ),
+        Some(dir) => {
+            Some(super::reward::load_reward(dir, env).map_err(|e| TrainError::Config(format!("--reward: {e}")))?)
+        }
         None => None,
     };
     let context = Context { env, demos: episodes, init: init.as_ref(), device, out, resume, reward };

@@ -15,8 +15,8 @@ use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet, unscale_action};
-use super::reward::{RewardModel, Transition};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::reward::{RewardModel, Transition};
 use super::rl::Pretrained;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::module::Param;
@@ -285,10 +285,11 @@ impl SacTrainer {
             .collect()
     }
 
-    /// `n` transitions drawn from the replay buffer, as the environment saw them.
-    pub fn replayed(&mut self, n: usize) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
+    /// `n` transitions drawn from the replay buffer, as the environment saw them, and whether
+    /// each ended its episode inside the task.
+    pub fn replayed(&mut self, n: usize) -> (Vec<(Vec<f32>, Action, Vec<f32>)>, Vec<bool>) {
         let batch = self.explorer.buffer.sample(n, &mut self.rng);
-        self.raw(&batch)
+        (self.raw(&batch), batch.terminated.iter().map(|&t| t > 0.0).collect())
     }
 
     /// Environment steps taken so far.
@@ -302,7 +303,10 @@ impl SacTrainer {
         let mut batch = self.explorer.sample(&self.demos, size, self.config.demo_ratio, &mut self.rng);
         if let Some(model) = &self.learned {
             let raw = self.raw(&batch);
-            batch.rewards = model.score(&raw.iter().map(|(obs, action, next)| Transition { obs, action, next }).collect::<Vec<_>>());
+            batch.rewards = model
+                .score(&raw.iter().map(|(obs, action, next)| Transition { obs, action, next }).collect::<Vec<_>>());
+            let gamma = self.config.gamma as f32;
+            batch.add_terminal_value(model.absorbing_value(gamma), gamma);
         }
         let b = batch.len();
         let alpha = self.alpha();
@@ -416,7 +420,15 @@ pub const ENTRY: Entry = Entry {
     name: "sac",
     summary: "Soft actor-critic: twin Q, tanh-Gaussian actor, automatic entropy temperature",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Continuous, init: true, resume: false, learned_reward: true },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Continuous,
+        init: true,
+        resume: false,
+        learned_reward: true,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

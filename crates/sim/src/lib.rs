@@ -6,6 +6,7 @@ pub mod experts;
 pub mod frame;
 pub mod measure;
 pub mod path;
+pub mod planner;
 pub mod policy;
 pub mod rollout;
 pub mod scenario;

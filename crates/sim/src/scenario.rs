@@ -60,6 +60,10 @@ pub struct Scenario {
     /// The scripted expert that demonstrates this task.
     #[serde(default)]
     pub expert: Option<crate::experts::ExpertSpec>,
+    /// Settings of the sampling planner for this task (`--expert planner`), where its
+    /// defaults do not suit it: a reward that pays off beyond 30 steps needs a longer horizon.
+    #[serde(default)]
+    pub planner: Option<crate::planner::PlannerConfig>,
     /// World rectangle the camera should show, `((min_x, min_y), (max_x, max_y))`;
     /// fitted to the bodies when absent.
     #[serde(default)]

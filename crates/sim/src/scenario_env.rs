@@ -180,6 +180,20 @@ impl ScenarioEnv {
         Ok(self.observe())
     }
 
+    /// Puts this environment in `other`'s exact state (both built from one scenario), reusing
+    /// this one's allocations: a planner starts thousands of rollouts a second from the state
+    /// it plans for.
+    pub fn copy_from(&mut self, other: &ScenarioEnv) {
+        self.world.restore(&other.world);
+        self.goal = other.goal;
+        self.steps = other.steps;
+        self.commands.clone_from(&other.commands);
+        self.laps.clone_from(&other.laps);
+        self.previous_goal_distance.clone_from(&other.previous_goal_distance);
+        self.success_streak = other.success_streak;
+        self.rays.clone_from(&other.rays);
+    }
+
     /// The observation of the current state.
     pub fn observation(&mut self) -> Vec<f32> {
         self.observe()

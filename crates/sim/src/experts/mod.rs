@@ -12,6 +12,7 @@ mod push_t;
 mod reacher;
 mod swing_up;
 
+use super::planner::{Planner, PlannerConfig};
 use super::policy::Policy;
 use super::scenario::{ActionSpec, Scenario};
 use super::scenario_check::Ref;
@@ -38,6 +39,9 @@ pub enum ExpertSpec {
     Reacher(Reacher),
     PurePursuit(PurePursuit),
     Detour(Detour),
+    /// Model-predictive control on the true simulator with the scenario's own reward: an
+    /// expert for a scenario nobody scripted one for.
+    Planner(PlannerConfig),
 }
 
 /// An expert's control law: desired actuator commands for the current state.
@@ -63,22 +67,53 @@ macro_rules! each_expert {
             ExpertSpec::Reacher($e) => $body,
             ExpertSpec::PurePursuit($e) => $body,
             ExpertSpec::Detour($e) => $body,
+            ExpertSpec::Planner(_) => unreachable!("the planner is no controller"),
         }
     };
 }
 
 impl ExpertSpec {
     pub fn references<'a>(&'a self, out: &mut Vec<Ref<'a>>) {
-        each_expert!(self, e => e.references(out))
+        if !matches!(self, ExpertSpec::Planner(_)) {
+            each_expert!(self, e => e.references(out))
+        }
     }
 
     pub fn check(&self, scenario: &Scenario) -> Result<(), String> {
-        each_expert!(self, e => e.check(scenario))
+        match self {
+            ExpertSpec::Planner(p) if p.horizon == 0 || p.samples == 0 || p.iterations == 0 => {
+                Err("a Planner needs horizon, samples and iterations of at least 1".into())
+            }
+            ExpertSpec::Planner(_) => Ok(()),
+            _ => each_expert!(self, e => e.check(scenario)),
+        }
     }
 
     /// A policy that runs this expert.
     pub fn policy(&self) -> Box<dyn Policy> {
-        each_expert!(self, e => Box::new(Expert(e.clone())))
+        match self {
+            ExpertSpec::Planner(config) => Box::new(Planner::new(config.clone())),
+            _ => each_expert!(self, e => Box::new(Expert(e.clone()))),
+        }
+    }
+}
+
+impl Scenario {
+    /// This scenario with the sampling planner as its expert, in place of its scripted expert
+    /// (or of none): the expert `Planner(...)` it names, else its `planner` settings, else the
+    /// planner's defaults.
+    pub fn with_planner_expert(mut self) -> Scenario {
+        if !matches!(self.expert, Some(ExpertSpec::Planner(_))) {
+            self.expert = Some(ExpertSpec::Planner(self.planner.clone().unwrap_or_default()));
+        }
+        self
+    }
+}
+
+impl ScenarioEnv {
+    /// An environment of the same scenario whose expert is the sampling planner.
+    pub fn with_planner_expert(&self) -> ScenarioEnv {
+        ScenarioEnv::new(self.scenario().clone().with_planner_expert())
     }
 }
 

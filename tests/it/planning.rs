@@ -1,0 +1,163 @@
+//! Model-based control: the sampling planner on the true simulator, as an expert for any
+//! scenario (the drone example has no scripted one).
+
+use apprentice::sim::experts::ExpertSpec;
+use apprentice::sim::planner::{Method, Planner, PlannerConfig};
+use apprentice::sim::{Action, Env, Policy, ScenarioEnv};
+use std::process::Command;
+
+const DRONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/drone.ron");
+
+/// Whether the planner succeeds in each episode from `seeds`, and its mean return.
+fn plan_episodes(env: &mut ScenarioEnv, config: &PlannerConfig, seeds: std::ops::Range<u64>) -> (Vec<bool>, f32) {
+    let mut planner = Planner::new(config.clone());
+    let (mut successes, mut total) = (Vec::new(), 0.0);
+    let episodes = seeds.end - seeds.start;
+    for seed in seeds {
+        let mut obs = env.reset(seed);
+        planner.reset(seed);
+        let mut success = false;
+        loop {
+            let action = planner.act(env, &obs);
+            let step = env.step(&action).unwrap();
+            total += step.reward;
+            success |= step.success;
+            if step.done() {
+                break;
+            }
+            obs = step.obs;
+        }
+        successes.push(success);
+    }
+    (successes, total / episodes as f32)
+}
+
+#[test]
+fn an_environment_copied_into_another_steps_exactly_like_the_original() {
+    let mut original = ScenarioEnv::load("lunar_lander_continuous").unwrap();
+    let mut scratch = original.clone();
+    original.reset(7);
+    for _ in 0..30 {
+        original.step(&Action::Continuous(vec![0.6, 0.3])).unwrap();
+    }
+    // The scratch environment has gone its own way; copying puts it exactly where the original is.
+    scratch.reset(99);
+    scratch.step(&Action::Continuous(vec![1.0, -1.0])).unwrap();
+    scratch.copy_from(&original);
+    for k in 0..40 {
+        let action = Action::Continuous(vec![(k as f32 * 0.3).sin().abs(), (k as f32 * 0.7).cos()]);
+        assert_eq!(scratch.step(&action).unwrap(), original.step(&action).unwrap(), "step {k}");
+    }
+}
+
+/// The planner settings `--expert planner` uses on `env`.
+fn planner_of(env: &ScenarioEnv) -> PlannerConfig {
+    let Some(ExpertSpec::Planner(config)) = env.with_planner_expert().scenario().expert.clone() else {
+        panic!("with_planner_expert names a planner")
+    };
+    config
+}
+
+#[test]
+fn the_planner_balances_the_continuous_cartpole_and_swings_up_the_pendulum() {
+    let mut cartpole = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let config = planner_of(&cartpole);
+    assert_eq!(config.horizon, 80, "the scenario's own planner settings");
+    let (balanced, _) = plan_episodes(&mut cartpole, &config, 1_000_000..1_000_001);
+    assert_eq!(balanced, vec![true], "500 steps balanced");
+    let mut pendulum = ScenarioEnv::load("pendulum").unwrap();
+    let config = planner_of(&pendulum);
+    let (upright, _) = plan_episodes(&mut pendulum, &config, 1_000_000..1_000_002);
+    assert_eq!(upright, vec![true, true], "swung up and held");
+}
+
+#[test]
+fn cem_plans_discrete_actions_too() {
+    // Cart-pole's reward is flat while the pole stands: only a long look ahead sees the cart
+    // reach the end of its track.
+    let config =
+        PlannerConfig { method: Method::Cem, horizon: 80, iterations: 1, samples: 48, ..PlannerConfig::default() };
+    let mut cartpole = ScenarioEnv::load("cartpole").unwrap();
+    let (balanced, ret) = plan_episodes(&mut cartpole, &config, 1_000_000..1_000_001);
+    assert_eq!(balanced, vec![true], "return {ret}");
+}
+
+#[test]
+fn the_planner_flies_the_drone_nobody_scripted_an_expert_for() {
+    let mut drone = ScenarioEnv::load(DRONE).unwrap();
+    let Some(ExpertSpec::Planner(config)) = drone.scenario().expert.clone() else {
+        panic!("the drone names a planner")
+    };
+    assert_eq!(planner_of(&drone), config);
+    let (reached, ret) = plan_episodes(&mut drone, &config, 1_000_000..1_000_002);
+    assert_eq!(reached, vec![true, true], "return {ret}");
+}
+
+fn apprentice(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_planner_demonstrates_and_labels_for_dagger_on_a_scenario_without_a_scripted_expert() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("drone");
+    let run = dir.path().join("dagger");
+    let (demos_arg, run_arg) = (demos.to_str().unwrap(), run.to_str().unwrap());
+    // A scenario without any expert: the error says what to do.
+    let bare = dir.path().join("bare.ron");
+    let text = std::fs::read_to_string(DRONE).unwrap();
+    let start = text.find("    expert: Planner").unwrap();
+    std::fs::write(&bare, format!("{}{}", &text[..start], &text[start..].split_once('\n').unwrap().1)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apprentice"))
+        .args(["demos", "generate", "--scenario", bare.to_str().unwrap(), "--episodes", "1", "--out", demos_arg])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--expert planner"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    apprentice(&[
+        "demos",
+        "generate",
+        "--scenario",
+        DRONE,
+        "--expert",
+        "planner",
+        "--episodes",
+        "4",
+        "--out",
+        demos_arg,
+    ]);
+    let info: serde_json::Value = serde_json::from_str(&apprentice(&["demos", "info", demos_arg, "--json"])).unwrap();
+    assert_eq!(info["episodes"], 4, "{info}");
+    assert_eq!(info["success_rate"], 1.0, "{info}");
+    assert_eq!(info["devices"]["planner"], 4, "the episodes say who drove them: {info}");
+    let config = apprentice::learn::run::load_config;
+    apprentice(&[
+        "train",
+        "dagger",
+        "--scenario",
+        DRONE,
+        "--demos",
+        demos_arg,
+        "--expert",
+        "planner",
+        "--out",
+        run_arg,
+        "--set",
+        "rounds=1",
+        "--set",
+        "episodes_per_round=2",
+        "--set",
+        "bc.epochs=20",
+    ]);
+    assert!(config(&run).unwrap().planner_expert, "the run records who labelled its states");
+    let (dataset, _) = apprentice::data::Dataset::open(&run.join("dataset")).unwrap();
+    let aggregated = dataset.load(None).unwrap();
+    assert_eq!(aggregated.episodes.len(), 2, "the round's episodes, every state labelled by the planner");
+    assert!(aggregated.episodes.iter().all(|e| e.episode.steps.iter().all(|s| s.expert_label.is_some())));
+}
