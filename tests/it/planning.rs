@@ -161,3 +161,39 @@ fn the_planner_demonstrates_and_labels_for_dagger_on_a_scenario_without_a_script
     assert_eq!(aggregated.episodes.len(), 2, "the round's episodes, every state labelled by the planner");
     assert!(aggregated.episodes.iter().all(|e| e.episode.steps.iter().all(|s| s.expert_label.is_some())));
 }
+
+#[test]
+fn corrective_labels_from_the_simulator_let_bc_drive_every_lap_from_one_demonstration() {
+    use apprentice::learn::corrective::{CorrectiveConfig, corrective_episodes};
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("ct1");
+    let demos_arg = demos.to_str().unwrap();
+    apprentice(&["demos", "generate", "--scenario", "car_track", "--episodes", "1", "--out", demos_arg]);
+    // The labels: one-step episodes from perturbed states, each replaying exactly.
+    let env = ScenarioEnv::load("car_track").unwrap();
+    let (dataset, _) = apprentice::data::Dataset::open(&demos).unwrap();
+    let demo = dataset.load(Some(&env)).unwrap().episodes.remove(0).episode;
+    let config = CorrectiveConfig { per_state: 1, ..CorrectiveConfig::default() };
+    let labelled = corrective_episodes(&env, &[&demo], &config).unwrap();
+    assert_eq!(labelled.len(), demo.steps.len());
+    for episode in labelled.iter().step_by(50) {
+        let mut replay = env.clone();
+        let obs = replay.restore_state(&episode.initial).unwrap();
+        assert_eq!(obs, episode.steps[0].obs, "the perturbed state's observation");
+        assert_eq!(replay.step(&episode.steps[0].action).unwrap().obs, episode.final_obs);
+        assert_eq!(episode.meta.device, "corrective");
+    }
+    // Plain BC never completes a lap; with 4 corrective labels per state it completes them.
+    let laps = |extra: &[&str]| {
+        let run = dir.path().join(format!("bc{}", extra.len()));
+        let run_arg = run.to_str().unwrap();
+        let mut args = vec!["train", "bc", "--scenario", "car_track", "--demos", demos_arg, "--out", run_arg];
+        args.extend(extra);
+        apprentice(&args);
+        let report: serde_json::Value =
+            serde_json::from_str(&apprentice(&["eval", "--policy", run_arg, "--episodes", "20", "--json"])).unwrap();
+        report["success_rate"].as_f64().unwrap()
+    };
+    assert_eq!(laps(&[]), 0.0, "plain BC crashes");
+    assert!(laps(&["--set", "corrective.per_state=4"]) >= 0.8, "BC with corrective labels drives the laps");
+}

@@ -7,6 +7,7 @@ use super::batch::{push_target, scalar};
 use super::error::TrainError;
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 
+use super::corrective::{CorrectiveConfig, corrective_episodes};
 use super::hindsight::GoalLayout;
 use super::policy::{MlpPolicy, Network, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
 use super::tbptt::Sequences;
@@ -58,6 +59,10 @@ pub struct BcConfig {
     pub weighting: Weighting,
     /// Temperature β of return weighting, in units of return: exp(R / β).
     pub temperature: f64,
+    /// Corrective labels: perturbed copies of the training steps, labelled by a search on the
+    /// simulator for the action that steers back onto the demonstration (`corrective.per_state`
+    /// > 0 turns it on; single observations only).
+    pub corrective: CorrectiveConfig,
     /// Seed of initialization, shuffling and the split.
     pub seed: u64,
 }
@@ -75,6 +80,7 @@ impl Default for BcConfig {
             hindsight: 0,
             weighting: Weighting::Uniform,
             temperature: 10.0,
+            corrective: CorrectiveConfig::default(),
             seed: 0,
         }
     }
@@ -250,6 +256,11 @@ impl BcTrainer {
                 "hindsight relabeling works on single observations (policy.history = 1, policy.kind = \"mlp\")".into(),
             ));
         }
+        if config.corrective.per_state > 0 && (config.policy.history > 1 || config.policy.kind != Network::Mlp) {
+            return Err(TrainError::Config(
+                "corrective labels are single steps: they need policy.history = 1 and policy.kind = \"mlp\"".into(),
+            ));
+        }
         config.policy.check().map_err(TrainError::Config)?;
         let space = env.action_space().clone();
         let obs_dim = env.observation_space().dim();
@@ -265,6 +276,9 @@ impl BcTrainer {
             let (v, t) = order.split_at(n_val);
             (v.iter().map(|&i| &episodes[i]).collect(), t.iter().map(|&i| &episodes[i]).collect())
         };
+        // Corrective labels come from the training episodes only, and train with them.
+        let corrected = corrective_episodes(env, &train_eps, &config.corrective)?;
+        let train_eps: Vec<&Episode> = train_eps.into_iter().chain(&corrected).collect();
         let layout = GoalLayout::of(env.scenario()).filter(|_| config.hindsight > 0);
         let train_rows = rows(&train_eps, config, layout.as_ref().map(|l| (l, &mut rng)));
         if train_rows.is_empty() {

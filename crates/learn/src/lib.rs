@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod awr;
 pub mod batch;
 pub mod bc;
+pub mod corrective;
 pub mod buffer;
 pub mod critic;
 pub mod cvae;

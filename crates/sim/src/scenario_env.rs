@@ -194,6 +194,31 @@ impl ScenarioEnv {
         self.rays.clone_from(&other.rays);
     }
 
+    /// Indices of the scenario's dynamic bodies (those physics moves).
+    pub fn dynamic_bodies(&self) -> Vec<usize> {
+        let dynamic = |b: &&super::scenario::Body| b.kind == super::scenario::BodyKind::Dynamic;
+        self.scenario.bodies.iter().enumerate().filter(|(_, b)| dynamic(b)).map(|(i, _)| i).collect()
+    }
+
+    /// Position and angle of scenario body `i`: (x, y, angle).
+    pub fn body_pose(&self, i: usize) -> [f32; 3] {
+        let rb = &self.world.physics.bodies[self.world.bodies[i]];
+        [rb.translation().x, rb.translation().y, rb.rotation().angle()]
+    }
+
+    /// Moves scenario body `i` by (dx, dy), turns it by `da` and adds (dvx, dvy) to its
+    /// velocity, as if the world had been pushed (the perturbed states of corrective labels);
+    /// contacts and ray readings catch up. Returns the observation there.
+    pub fn nudge_body(&mut self, i: usize, [dx, dy, da]: [f32; 3], [dvx, dvy]: [f32; 2]) -> Vec<f32> {
+        let w = &mut self.world;
+        let rb = &mut w.physics.bodies[w.bodies[i]];
+        let pose = Pose::new(rb.translation() + Vector::new(dx, dy), rb.rotation().angle() + da);
+        rb.set_position(pose, true);
+        rb.set_linvel(rb.linvel() + Vector::new(dvx, dvy), true);
+        self.world.physics.detect_collisions(&(), &());
+        self.observe()
+    }
+
     /// The observation of the current state.
     pub fn observation(&mut self) -> Vec<f32> {
         self.observe()
