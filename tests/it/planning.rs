@@ -197,3 +197,21 @@ fn corrective_labels_from_the_simulator_let_bc_drive_every_lap_from_one_demonstr
     assert_eq!(laps(&[]), 0.0, "plain BC crashes");
     assert!(laps(&["--set", "corrective.per_state=4"]) >= 0.8, "BC with corrective labels drives the laps");
 }
+
+#[test]
+fn aggrevate_learns_the_laps_from_one_demonstration_by_trying_actions_and_rolling_out_the_expert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demos, run) = (dir.path().join("ct1"), dir.path().join("aggrevate"));
+    let (demos_arg, run_arg) = (demos.to_str().unwrap(), run.to_str().unwrap());
+    apprentice(&["demos", "generate", "--scenario", "car_track", "--episodes", "1", "--out", demos_arg]);
+    apprentice(&["train", "aggrevate", "--scenario", "car_track", "--demos", demos_arg, "--out", run_arg]);
+    let rows = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
+    let last: Vec<&str> = rows.lines().last().unwrap().split(',').collect();
+    let column = |name: &str| last[header.iter().position(|h| *h == name).unwrap()].parse::<f64>().unwrap();
+    assert_eq!(column("aggrevate/episodes"), 1.0 + 3.0 * 4.0 * 40.0, "the demo, then 3 rounds of 4 roll-ins × 40 labels");
+    assert!(column("aggrevate/reference_steps") > 0.0);
+    let report: serde_json::Value =
+        serde_json::from_str(&apprentice(&["eval", "--policy", run_arg, "--episodes", "20", "--json"])).unwrap();
+    assert!(report["success_rate"].as_f64().unwrap() >= 0.8, "{report}");
+}

@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sim::planner::{PlannerConfig, SequenceSearch};
-use sim::{Env, ScenarioEnv};
+use sim::{Action, Env, ScenarioEnv};
 
 /// How demonstrated states are perturbed and relabelled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -127,9 +127,6 @@ fn label(state: &ScenarioEnv, ahead: &[Vec<[f32; 3]>], demo: &Episode, seed: u64
     let action = search.next_action(&mut |candidates| {
         candidates.iter().map(|actions| -tracking_cost(&mut scratch, &pushed, actions, ahead, config)).collect()
     });
-    let mut after = pushed.clone();
-    let initial = pushed.state();
-    let step = after.step(&action).expect("the search draws actions of the action space");
     let meta = EpisodeMeta {
         device: "corrective".into(),
         tags: vec!["corrective".into()],
@@ -137,8 +134,16 @@ fn label(state: &ScenarioEnv, ahead: &[Vec<[f32; 3]>], demo: &Episode, seed: u64
         partial: false,
         ..demo.meta.clone()
     };
+    one_step_episode(&pushed, obs, action, meta)
+}
+
+/// A one-step episode starting from `state`'s world: `action` executed there, and its label
+/// (an action searched for, not asked of an expert). It replays exactly like any episode.
+pub fn one_step_episode(state: &ScenarioEnv, obs: Vec<f32>, action: Action, meta: EpisodeMeta) -> Episode {
+    let mut after = state.clone();
+    let step = after.step(&action).expect("labels are actions of the action space");
     let record = StepRecord::from_step(obs, action.clone(), &step, Source::Expert, Some(action));
-    Episode { meta, initial, steps: vec![record], final_obs: step.obs }
+    Episode { meta, initial: state.state(), steps: vec![record], final_obs: step.obs }
 }
 
 /// How far `actions` from `start` keep the dynamic bodies from the demonstrated poses: the
@@ -146,7 +151,7 @@ fn label(state: &ScenarioEnv, ahead: &[Vec<[f32; 3]>], demo: &Episode, seed: u64
 fn tracking_cost(
     scratch: &mut ScenarioEnv,
     start: &ScenarioEnv,
-    actions: &[sim::Action],
+    actions: &[Action],
     ahead: &[Vec<[f32; 3]>],
     config: &CorrectiveConfig,
 ) -> f32 {

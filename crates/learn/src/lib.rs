@@ -5,6 +5,7 @@
 //! writes run directories (config, metrics, artifacts) for the CLI and the app alike; and
 //! evaluation against the expert.
 
+pub mod aggrevate;
 pub mod airl;
 pub mod artifact;
 pub mod awr;

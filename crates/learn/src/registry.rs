@@ -24,6 +24,7 @@ use std::path::Path;
 pub const ALGORITHMS: &[&Entry] = &[
     &super::bc::ENTRY,
     &super::dagger::ENTRY,
+    &super::aggrevate::ENTRY,
     &super::reinforce::ENTRY,
     &super::ppo::ENTRY,
     &super::dqn::ENTRY,
