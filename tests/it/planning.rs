@@ -215,3 +215,40 @@ fn aggrevate_learns_the_laps_from_one_demonstration_by_trying_actions_and_rollin
         serde_json::from_str(&apprentice(&["eval", "--policy", run_arg, "--episodes", "20", "--json"])).unwrap();
     assert!(report["success_rate"].as_f64().unwrap() >= 0.8, "{report}");
 }
+
+#[test]
+fn a_dynamics_ensemble_predicts_held_out_pendulum_steps_and_is_saved_as_the_runs_artifact() {
+    use burn::prelude::Device;
+    use apprentice::data::ops::{Generator, record_episode};
+    use apprentice::learn::dynamics::{DynamicsConfig, DynamicsTrainer};
+    let mut env = ScenarioEnv::load("pendulum").unwrap();
+    let expert = env.scenario().expert.clone().unwrap();
+    // DART noise spreads the states and actions the model sees.
+    let demos: Vec<_> =
+        (0..10).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.3).unwrap()).collect();
+    let config = DynamicsConfig { members: 3, epochs: 150, lr: 3e-3, ..DynamicsConfig::default() };
+    let mut trainer = DynamicsTrainer::new(&env, &demos, &config, &Device::flex()).unwrap();
+    while trainer.update().unwrap().is_some() {}
+    let (one_step, ten_steps) = trainer.errors();
+    // What predicting "nothing changes" scores, one and ten steps ahead.
+    let stay = |h: usize| {
+        let errors: Vec<f32> = demos
+            .iter()
+            .flat_map(|e| (0..e.steps.len() - h).map(move |t| (&e.steps[t].obs, &e.steps[t + h].obs)))
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>() / a.len() as f32)
+            .collect();
+        errors.iter().sum::<f32>() as f64 / errors.len() as f64
+    };
+    assert!(one_step < 0.1 * stay(1), "one step: {one_step} vs {}", stay(1));
+    assert!(ten_steps < 0.5 * stay(10), "ten steps open loop: {ten_steps} vs {}", stay(10));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, run) = (dir.path().join("p3"), dir.path().join("dynamics"));
+    apprentice(&["demos", "generate", "--scenario", "pendulum", "--episodes", "3", "--out", data.to_str().unwrap()]);
+    apprentice(&[
+        "train", "dynamics", "--scenario", "pendulum", "--demos", data.to_str().unwrap(), "--out", run.to_str().unwrap(),
+        "--set", "epochs=2",
+    ]);
+    let listed = std::fs::read_to_string(run.join("artifacts.json")).unwrap();
+    assert!(listed.contains("\"dynamics\"") && run.join("dynamics.safetensors").is_file(), "{listed}");
+}

@@ -127,6 +127,24 @@ struct Row<'a> {
     weight: f32,
 }
 
+/// Episodes shuffled and split into (validation, training): `val_fraction` of them held out,
+/// at least one when there are two or more, never all.
+pub(crate) fn split_episodes<'a>(
+    episodes: &'a [Episode],
+    val_fraction: f64,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<&'a Episode>, Vec<&'a Episode>) {
+    let mut order: Vec<usize> = (0..episodes.len()).collect();
+    order.shuffle(rng);
+    let n_val = if episodes.len() >= 2 {
+        ((episodes.len() as f64 * val_fraction).round() as usize).clamp(1, episodes.len() - 1)
+    } else {
+        0
+    };
+    let (v, t) = order.split_at(n_val);
+    (v.iter().map(|&i| &episodes[i]).collect(), t.iter().map(|&i| &episodes[i]).collect())
+}
+
 /// Per-episode weights of a weighting scheme (before normalization).
 fn episode_weights(episodes: &[&Episode], config: &BcConfig) -> Vec<f32> {
     match config.weighting {
@@ -265,17 +283,7 @@ impl BcTrainer {
         let space = env.action_space().clone();
         let obs_dim = env.observation_space().dim();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let mut order: Vec<usize> = (0..episodes.len()).collect();
-        order.shuffle(&mut rng);
-        let n_val = if episodes.len() >= 2 {
-            ((episodes.len() as f64 * config.val_fraction).round() as usize).clamp(1, episodes.len() - 1)
-        } else {
-            0
-        };
-        let (val_eps, train_eps): (Vec<&Episode>, Vec<&Episode>) = {
-            let (v, t) = order.split_at(n_val);
-            (v.iter().map(|&i| &episodes[i]).collect(), t.iter().map(|&i| &episodes[i]).collect())
-        };
+        let (val_eps, train_eps) = split_episodes(episodes, config.val_fraction, &mut rng);
         // Corrective labels come from the training episodes only, and train with them.
         let corrected = corrective_episodes(env, &train_eps, &config.corrective)?;
         let train_eps: Vec<&Episode> = train_eps.into_iter().chain(&corrected).collect();

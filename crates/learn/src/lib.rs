@@ -21,6 +21,7 @@ pub mod device;
 pub mod diagnose;
 pub mod diffusion;
 pub mod dqn;
+pub mod dynamics;
 pub mod error;
 pub mod eval;
 pub mod flow;

@@ -37,6 +37,7 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::gail::ENTRY,
     &super::airl::ENTRY,
     &super::gcl::ENTRY,
+    &super::dynamics::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
     &super::cvae::ENTRY,

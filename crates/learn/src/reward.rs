@@ -112,7 +112,8 @@ pub fn action_width(space: &Space) -> usize {
     }
 }
 
-fn push_action(space: &Space, action: &Action, out: &mut Vec<f32>) {
+/// Appends an action's features: scaled components, or one one-hot per choice.
+pub(crate) fn push_action(space: &Space, action: &Action, out: &mut Vec<f32>) {
     let one_hot = |out: &mut Vec<f32>, n: usize, c: usize| out.extend((0..n).map(|k| if k == c { 1.0 } else { 0.0 }));
     match (space, action) {
         (Space::Discrete { n }, Action::Discrete(c)) => one_hot(out, *n, *c),

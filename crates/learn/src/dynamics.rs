@@ -1,0 +1,439 @@
+//! Learned dynamics (Levine & Finn part 5: learn a model, then plan with it): an ensemble of
+//! probabilistic MLPs, each predicting a Gaussian over the change of the observation and the
+//! reward, and a termination logit, from (s, a). Members differ by their initialization and
+//! by the bootstrap resample each minibatch draws (PETS' ensemble, Chua et al. 2018), so their
+//! disagreement is the model's uncertainty. Trained from any dataset; saved as the run's
+//! `dynamics` artifact; judged by one-step and open-loop multi-step error on held-out episodes.
+
+use super::artifact::{Artifact, Kind};
+use super::batch::{floats, matrix, scalar, vector};
+use super::error::TrainError;
+use super::policy::saved::save_named;
+use super::policy::{Activation, Mlp, Normalizer};
+use super::bc::split_episodes;
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::reward::{action_width, push_action};
+use super::run::RunError;
+use super::trainer::{Algorithm, Metrics};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::softplus;
+use data::Episode;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sim::{Action, Env, ScenarioEnv, Space};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The ensemble's hyperparameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DynamicsConfig {
+    /// Ensemble members.
+    pub members: usize,
+    /// Widths of each member's hidden layers.
+    pub hidden: Vec<usize>,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Transitions per member in each gradient step (each member draws its own, with replacement).
+    pub batch_size: usize,
+    /// Passes over the training transitions.
+    pub epochs: usize,
+    /// Fraction of episodes held out for the prediction errors.
+    pub val_fraction: f64,
+    /// Steps of the open-loop error: the ensemble's mean prediction rolled forward on a
+    /// held-out episode's own actions, compared with what happened.
+    pub horizon: usize,
+    /// Seed of initialization, the split and the resampling.
+    pub seed: u64,
+}
+
+impl Default for DynamicsConfig {
+    fn default() -> DynamicsConfig {
+        DynamicsConfig {
+            members: 5,
+            hidden: vec![128, 128],
+            lr: 3e-3,
+            batch_size: 128,
+            epochs: 150,
+            val_fraction: 0.2,
+            horizon: 10,
+            seed: 0,
+        }
+    }
+}
+
+/// Hyperparameters that can change while the ensemble trains.
+pub const LIVE: [&str; 2] = ["lr", "epochs"];
+
+/// The members' networks: (standardized s, action features) → (mean and log-variance of the
+/// standardized [Δs, r], termination logit).
+#[derive(Module, Debug)]
+pub struct Ensemble {
+    pub members: Vec<Mlp>,
+}
+
+/// What a saved ensemble needs to be rebuilt and checked against a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamicsMeta {
+    pub scenario: String,
+    pub scenario_hash: String,
+    pub obs_dim: usize,
+    pub action_space: Space,
+    pub members: usize,
+    pub hidden: Vec<usize>,
+    /// Standardizes observations (the input).
+    pub inputs: Normalizer,
+    /// Standardizes the targets [Δs, r].
+    pub targets: Normalizer,
+}
+
+impl DynamicsMeta {
+    fn input_width(&self) -> usize {
+        self.obs_dim + action_width(&self.action_space)
+    }
+
+    /// The width of [Δs, r].
+    fn target_width(&self) -> usize {
+        self.obs_dim + 1
+    }
+
+    fn input_row(&self, obs: &[f32], action: &Action, out: &mut Vec<f32>) {
+        out.extend(self.inputs.apply(obs));
+        push_action(&self.action_space, action, out);
+    }
+}
+
+/// A trained ensemble (inference), the `dynamics` artifact.
+#[derive(Debug, Clone)]
+pub struct DynamicsModel {
+    pub ensemble: Ensemble,
+    pub meta: DynamicsMeta,
+    pub device: Device,
+}
+
+/// One member's prediction for one transition, in the environment's units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub next_obs: Vec<f32>,
+    pub reward: f32,
+    /// Probability the episode ends there.
+    pub terminated: f32,
+}
+
+impl DynamicsModel {
+    /// Every member's mean prediction for each (obs, action): [member][transition].
+    pub fn predict(&self, transitions: &[(&[f32], &Action)]) -> Vec<Vec<Prediction>> {
+        let n = transitions.len();
+        if n == 0 {
+            return vec![Vec::new(); self.meta.members];
+        }
+        let mut rows = Vec::with_capacity(n * self.meta.input_width());
+        transitions.iter().for_each(|(obs, action)| self.meta.input_row(obs, action, &mut rows));
+        let x = matrix(rows, n, &self.device);
+        let k = self.meta.target_width();
+        let targets = &self.meta.targets;
+        self.ensemble
+            .members
+            .iter()
+            .map(|member| {
+                let out = member.forward(x.clone());
+                let mean = floats(out.clone().narrow(1, 0, k).reshape([n * k]));
+                let ends = floats(burn::tensor::activation::sigmoid(out.narrow(1, 2 * k, 1).reshape([n])));
+                (0..n)
+                    .map(|i| {
+                        let raw = |j: usize| mean[i * k + j] * targets.std[j] + targets.mean[j];
+                        let next_obs = (0..k - 1).map(|j| transitions[i].0[j] + raw(j)).collect();
+                        Prediction { next_obs, reward: raw(k - 1), terminated: ends[i] }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The members' average prediction of the next observation.
+    fn mean_next(&self, transitions: &[(&[f32], &Action)]) -> Vec<Vec<f32>> {
+        let all = self.predict(transitions);
+        let m = all.len().max(1) as f32;
+        (0..transitions.len())
+            .map(|i| {
+                let d = all[0][i].next_obs.len();
+                (0..d).map(|j| all.iter().map(|p| p[i].next_obs[j]).sum::<f32>() / m).collect()
+            })
+            .collect()
+    }
+}
+
+impl Artifact for DynamicsModel {
+    fn name(&self) -> &str {
+        "dynamics"
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Dynamics
+    }
+
+    fn format(&self) -> &str {
+        "probabilistic_ensemble"
+    }
+
+    /// `dynamics.json` (the description) and `dynamics.safetensors` (the weights).
+    fn save(&self, dir: &Path) -> Result<Vec<String>, RunError> {
+        save_named(dir, "dynamics", &self.meta, &self.ensemble)
+    }
+}
+
+/// One transition of a dataset.
+struct Sample<'a> {
+    obs: &'a [f32],
+    action: &'a Action,
+    next: &'a [f32],
+    reward: f32,
+    terminated: bool,
+}
+
+fn samples<'a>(episodes: &[&'a Episode]) -> Vec<Sample<'a>> {
+    episodes
+        .iter()
+        .flat_map(|e| {
+            e.steps.iter().enumerate().map(|(t, s)| Sample {
+                obs: &s.obs,
+                action: &s.action,
+                next: e.steps.get(t + 1).map_or(&e.final_obs, |n| &n.obs),
+                reward: s.reward,
+                terminated: s.terminated,
+            })
+        })
+        .collect()
+}
+
+/// The ensemble's Gaussian negative log-likelihood of standardized [Δs, r] plus the
+/// termination's cross-entropy, for one member's rows. `out`: [n, 2k + 1].
+fn member_loss(out: Tensor<2>, target: Tensor<2>, ended: Tensor<1>, k: usize) -> Tensor<1> {
+    let n = target.dims()[0];
+    let mean = out.clone().narrow(1, 0, k);
+    // Bounded so a member cannot buy a lower loss with an infinite variance.
+    let log_var = out.clone().narrow(1, k, k).clamp(-10.0, 4.0);
+    let logit = out.narrow(1, 2 * k, 1).reshape([n]);
+    let nll = ((mean - target).powf_scalar(2.0) * log_var.clone().neg().exp() + log_var).mean();
+    let bce = (softplus(logit.clone(), 1.0) - logit * ended).mean();
+    nll + bce
+}
+
+/// The ensemble being trained: one Adam over every member, an epoch per unit.
+pub struct DynamicsTrainer {
+    pub config: DynamicsConfig,
+    meta: DynamicsMeta,
+    ensemble: Ensemble,
+    optimizer: ModuleOptimizer,
+    /// Training transitions as flat rows: inputs, standardized targets, termination.
+    inputs: Vec<f32>,
+    targets: Vec<f32>,
+    ended: Vec<f32>,
+    /// Held-out episodes (the training ones when there are too few to hold any out).
+    held_out: Vec<Episode>,
+    epoch: usize,
+    step: usize,
+    device: Device,
+    inference: Device,
+    rng: ChaCha8Rng,
+}
+
+impl DynamicsTrainer {
+    pub fn new(
+        env: &ScenarioEnv,
+        demos: &[Episode],
+        config: &DynamicsConfig,
+        device: &Device,
+    ) -> Result<DynamicsTrainer, TrainError> {
+        if demos.iter().all(|e| e.steps.is_empty()) {
+            return Err(TrainError::NoData("a dynamics model learns from --demos with at least one step".into()));
+        }
+        if config.members == 0 || config.batch_size == 0 {
+            return Err(TrainError::Config("members and batch_size must be at least 1".into()));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let (val, train) = split_episodes(demos, config.val_fraction, &mut rng);
+        let rows = samples(&train);
+        let obs_dim = env.observation_space().dim();
+        let inputs = Normalizer::fit(&rows.iter().map(|s| s.obs.to_vec()).collect::<Vec<_>>(), obs_dim);
+        let target_of = |s: &Sample| -> Vec<f32> {
+            s.next.iter().zip(s.obs).map(|(n, o)| n - o).chain(std::iter::once(s.reward)).collect()
+        };
+        let targets = Normalizer::fit(&rows.iter().map(target_of).collect::<Vec<_>>(), obs_dim + 1);
+        let meta = DynamicsMeta {
+            scenario: env.scenario().name.clone(),
+            scenario_hash: env.scenario().source_hash.clone(),
+            obs_dim,
+            action_space: env.action_space().clone(),
+            members: config.members,
+            hidden: config.hidden.clone(),
+            inputs,
+            targets,
+        };
+        let (mut x, mut y, mut ended) = (Vec::new(), Vec::new(), Vec::new());
+        for s in &rows {
+            meta.input_row(s.obs, s.action, &mut x);
+            y.extend(meta.targets.apply(&target_of(s)));
+            ended.push(if s.terminated { 1.0 } else { 0.0 });
+        }
+        let autodiff = device.clone().autodiff();
+        autodiff.seed(config.seed);
+        let ensemble = fresh_ensemble(&meta, &autodiff);
+        let held_out = if val.is_empty() { train.iter().map(|e| (*e).clone()).collect() } else { val.into_iter().cloned().collect() };
+        Ok(DynamicsTrainer {
+            config: config.clone(),
+            meta,
+            ensemble,
+            optimizer: AdamConfig::new().init(),
+            inputs: x,
+            targets: y,
+            ended,
+            held_out,
+            epoch: 0,
+            step: 0,
+            device: autodiff,
+            inference: device.clone(),
+            rng,
+        })
+    }
+
+    /// The ensemble as it is now, for inference.
+    pub fn model(&self) -> DynamicsModel {
+        DynamicsModel { ensemble: self.ensemble.valid(), meta: self.meta.clone(), device: self.inference.clone() }
+    }
+
+    /// One epoch: every member sees as many bootstrap-drawn transitions as there are.
+    pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
+        if self.epoch >= self.config.epochs {
+            return Ok(None);
+        }
+        let (width, k) = (self.meta.input_width(), self.meta.target_width());
+        let n = self.ended.len();
+        let b = self.config.batch_size.min(n).max(1);
+        let mut last = f64::NAN;
+        for _ in 0..n.div_ceil(b) {
+            let mut loss: Option<Tensor<1>> = None;
+            for member in &self.ensemble.members {
+                let picks: Vec<usize> = (0..b).map(|_| self.rng.random_range(0..n)).collect();
+                let gather = |flat: &[f32], w: usize| picks.iter().flat_map(|&i| flat[i * w..(i + 1) * w].to_vec()).collect();
+                let x = matrix(gather(&self.inputs, width), b, &self.device);
+                let y = matrix(gather(&self.targets, k), b, &self.device);
+                let ended = vector(picks.iter().map(|&i| self.ended[i]).collect(), &self.device);
+                let l = member_loss(member.forward(x), y, ended, k);
+                loss = Some(match loss {
+                    Some(total) => total + l,
+                    None => l,
+                });
+            }
+            let loss = loss.expect("at least one member");
+            last = scalar(loss.clone().inner()) / self.config.members as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &self.ensemble);
+            self.ensemble = self.optimizer.step(self.config.lr, self.ensemble.clone(), grads);
+            self.step += 1;
+        }
+        if !last.is_finite() {
+            return Err(TrainError::diverged(last, "epoch", self.epoch));
+        }
+        let (one_step, multi_step) = self.errors();
+        self.epoch += 1;
+        Ok(Some(Metrics {
+            step: self.step,
+            values: vec![
+                ("epoch", (self.epoch - 1) as f64),
+                ("train/loss", last),
+                ("val/one_step_mse", one_step),
+                ("val/multi_step_mse", multi_step),
+            ],
+        }))
+    }
+
+    /// Mean squared error of the next observation on the held-out episodes: one step ahead
+    /// from every recorded state, and `horizon` steps ahead open loop (from every
+    /// `horizon`-th state, on the episode's own actions).
+    pub fn errors(&self) -> (f64, f64) {
+        let model = self.model();
+        let rows = samples(&self.held_out.iter().collect::<Vec<_>>());
+        let pairs: Vec<(&[f32], &Action)> = rows.iter().map(|s| (s.obs, s.action)).collect();
+        let predicted = model.mean_next(&pairs);
+        let mse = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>() as f64 / a.len().max(1) as f64;
+        let one = rows.iter().zip(&predicted).map(|(s, p)| mse(s.next, p)).sum::<f64>() / rows.len().max(1) as f64;
+        // Open loop from every `horizon`-th state of each episode.
+        let h = self.config.horizon.max(1);
+        let mut multi = Vec::new();
+        for e in &self.held_out {
+            for start in (0..e.steps.len().saturating_sub(h - 1)).step_by(h) {
+                let mut state = e.steps[start].obs.clone();
+                for step in &e.steps[start..start + h] {
+                    state = model.mean_next(&[(&state, &step.action)]).remove(0);
+                }
+                let truth = e.steps.get(start + h).map_or(&e.final_obs, |s| &s.obs);
+                multi.push(mse(truth, &state));
+            }
+        }
+        (one, multi.iter().sum::<f64>() / multi.len().max(1) as f64)
+    }
+}
+
+fn fresh_ensemble(meta: &DynamicsMeta, device: &Device) -> Ensemble {
+    let out = 2 * meta.target_width() + 1;
+    let member = || Mlp::new(meta.input_width(), &meta.hidden, out, Activation::Silu, false, device);
+    Ensemble { members: (0..meta.members).map(|_| member()).collect() }
+}
+
+impl Algorithm for DynamicsTrainer {
+    fn advance(&mut self) -> Result<Option<Metrics>, TrainError> {
+        self.update()
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), crate::SettingError> {
+        super::set_live(&mut self.config, key, value, &LIVE)
+    }
+
+    /// A model is no policy: planning with it is PETS's.
+    fn policy(&self) -> Option<Box<dyn crate::artifact::PolicyArtifact>> {
+        None
+    }
+
+    fn artifacts(&self) -> Vec<Arc<dyn Artifact>> {
+        vec![Arc::new(self.model())]
+    }
+
+    fn step(&self) -> usize {
+        self.step
+    }
+}
+
+/// Learned dynamics in the registry.
+pub const ENTRY: Entry = Entry {
+    name: "dynamics",
+    summary: "Learned dynamics: an ensemble of probabilistic MLPs predicting Δs, r and termination (the `dynamics` artifact)",
+    preset_of: None,
+    // BC's: demonstrations of any action space; no resuming.
+    needs: Needs { resume: false, ..super::bc::ENTRY.needs },
+    live: &LIVE,
+    step: Unit::GradientSteps,
+    plots: &[
+        Plot::against("Loss", "epoch", Unit::Epochs, &["train/loss"]),
+        Plot::against("Prediction error", "epoch", Unit::Epochs, &["val/one_step_mse", "val/multi_step_mse"]),
+    ],
+    config: ConfigType::of::<DynamicsConfig>(defaults_of::<DynamicsConfig>),
+    budget: |t| Ok(Budget::indexed(typed::<DynamicsConfig>(t)?.epochs, "epoch")),
+    build: |t, cx| Ok(Box::new(DynamicsTrainer::new(cx.env, &cx.demos, &typed(t)?, cx.device)?)),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loss_is_the_gaussian_likelihood_of_the_targets_plus_the_end_cross_entropy() {
+        let device = Device::flex();
+        // k = 1: mean 1, log-variance 0, logit 0; target 3, not ended.
+        // NLL: (1 − 3)²·e⁰ + 0 = 4; cross-entropy: softplus(0) − 0 = ln 2.
+        let out = matrix(vec![1.0, 0.0, 0.0], 1, &device);
+        let loss = floats(member_loss(out, matrix(vec![3.0], 1, &device), vector(vec![0.0], &device), 1))[0];
+        assert!((loss - (4.0 + 2f32.ln())).abs() < 1e-5, "{loss}");
+    }
+}
