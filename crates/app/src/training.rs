@@ -253,6 +253,8 @@ fn handle(training: &mut Training, session: &mut Session, errors: &mut super::Er
     }
     match next {
         Next::Finished(policy) => {
+            // A run that learns a model, not a policy (dynamics), keeps only its artifacts.
+            let what = if policy.is_some() { "the policy is" } else { "the run's artifacts are" };
             if let Some(policy) = policy {
                 let step = training.latest.as_ref().map_or(0, |l| l.0);
                 snapshot(training, session, step, policy);
@@ -260,7 +262,7 @@ fn handle(training: &mut Training, session: &mut Session, errors: &mut super::Er
             training.phase = Phase::Finished;
             training.trainer = None;
             training.status = format!(
-                "the policy is saved in {}",
+                "{what} saved in {}",
                 training.run_dir.as_ref().map_or(String::new(), |d| d.display().to_string())
             );
         }
