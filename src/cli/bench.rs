@@ -150,11 +150,7 @@ struct PlannerResult {
 
 /// The planner's settings for `env` (its `Planner(...)`, or the defaults) with `--set` overrides.
 fn planner_config(env: &ScenarioEnv, set: &[String]) -> anyhow::Result<crate::sim::planner::PlannerConfig> {
-    use crate::sim::experts::ExpertSpec;
-    let Some(ExpertSpec::Planner(base)) = env.with_planner_expert().scenario().expert.clone() else {
-        unreachable!("with_planner_expert sets a planner")
-    };
-    let mut table = toml::Table::try_from(&base)?;
+    let mut table = toml::Table::try_from(env.scenario().planner_settings())?;
     for kv in set {
         let (key, value) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
         if !table.contains_key(key) {

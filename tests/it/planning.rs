@@ -55,6 +55,7 @@ fn planner_of(env: &ScenarioEnv) -> PlannerConfig {
     let Some(ExpertSpec::Planner(config)) = env.with_planner_expert().scenario().expert.clone() else {
         panic!("with_planner_expert names a planner")
     };
+    assert_eq!(config, env.scenario().planner_settings());
     config
 }
 

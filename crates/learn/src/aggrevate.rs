@@ -149,7 +149,7 @@ impl AggrevateTrainer {
         let (mut labels, mut reference_steps) = (Vec::new(), 0);
         for _ in 0..self.config.states_per_episode {
             let (state, obs, own) = &visited[rng.random_range(0..visited.len())];
-            let candidates = self.candidates(state, own, seed, &mut rng);
+            let candidates = self.candidates(state, obs, own, seed, &mut rng);
             let mut best = (f32::NEG_INFINITY, 0);
             for (i, action) in candidates.iter().enumerate() {
                 let (value, steps) = self.return_to_go(state, action, seed);
@@ -165,14 +165,14 @@ impl AggrevateTrainer {
 
     /// The actions tried at `state`: every discrete choice, or the learner's, the
     /// reference's and uniformly drawn ones.
-    fn candidates(&self, state: &ScenarioEnv, own: &Action, seed: u64, rng: &mut ChaCha8Rng) -> Vec<Action> {
+    fn candidates(&self, state: &ScenarioEnv, obs: &[f32], own: &Action, seed: u64, rng: &mut ChaCha8Rng) -> Vec<Action> {
         let space = state.action_space();
         if let sim::Space::Discrete { n } = space {
             return (0..*n).map(Action::Discrete).collect();
         }
         let mut reference = self.expert.policy();
         reference.reset(seed);
-        let mut out = vec![own.clone(), reference.act(state, &state.clone().observation())];
+        let mut out = vec![own.clone(), reference.act(state, obs)];
         while out.len() < self.config.actions.max(2) {
             out.push(space.sample(rng));
         }

@@ -69,17 +69,18 @@ pub fn corrective_episodes(
     if config.per_state == 0 {
         return Ok(Vec::new());
     }
+    let bodies = env.dynamic_bodies();
     let mut out = Vec::new();
     for (d, demo) in demos.iter().enumerate() {
         let states = replayed(env, demo)?;
-        let poses: Vec<Vec<[f32; 3]>> = states.iter().map(poses_of).collect();
+        let poses: Vec<Vec<[f32; 3]>> = states.iter().map(|s| poses_of(s, &bodies)).collect();
         let jobs: Vec<(usize, usize)> =
             (0..demo.steps.len()).flat_map(|t| (0..config.per_state).map(move |k| (t, k))).collect();
         let labelled: Vec<Episode> = jobs
             .par_iter()
             .map(|&(t, k)| {
                 let seed = config.seed ^ ((d as u64) << 40) ^ ((t as u64) << 16) ^ k as u64;
-                label(&states[t], &poses[t + 1..], demo, seed, config)
+                label(&states[t], (&bodies, &poses[t + 1..]), demo, seed, config)
             })
             .collect();
         out.extend(labelled);
@@ -100,21 +101,28 @@ fn replayed(env: &ScenarioEnv, demo: &Episode) -> Result<Vec<ScenarioEnv>, Train
     Ok(states)
 }
 
-fn poses_of(env: &ScenarioEnv) -> Vec<[f32; 3]> {
-    env.dynamic_bodies().into_iter().map(|i| env.body_pose(i)).collect()
+/// The poses of `bodies` (the scenario's dynamic ones).
+fn poses_of(env: &ScenarioEnv, bodies: &[usize]) -> Vec<[f32; 3]> {
+    bodies.iter().map(|&i| env.body_pose(i)).collect()
 }
 
-/// A perturbed copy of `state` and the action steering it back onto `ahead` (the
-/// demonstration's poses from the next step on), as a one-step episode.
-fn label(state: &ScenarioEnv, ahead: &[Vec<[f32; 3]>], demo: &Episode, seed: u64, config: &CorrectiveConfig) -> Episode {
+/// A perturbed copy of `state` and the action steering its `bodies` back onto `ahead` (the
+/// demonstration's poses of them from the next step on), as a one-step episode.
+fn label(
+    state: &ScenarioEnv,
+    (bodies, ahead): (&[usize], &[Vec<[f32; 3]>]),
+    demo: &Episode,
+    seed: u64,
+    config: &CorrectiveConfig,
+) -> Episode {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut pushed = state.clone();
     let mut noise = |sd: f32| sd * rng.sample::<f32, _>(StandardNormal);
-    let mut obs = Vec::new();
-    for i in pushed.dynamic_bodies() {
+    for &i in bodies {
         let shift = [noise(config.position), noise(config.position), noise(config.angle)];
-        obs = pushed.nudge_body(i, shift, [noise(config.velocity), noise(config.velocity)]);
+        pushed.nudge_body(i, shift, [noise(config.velocity), noise(config.velocity)]);
     }
+    let obs = pushed.observation();
     let search_config = PlannerConfig {
         horizon: config.horizon.max(1),
         samples: config.samples.max(1),
@@ -125,7 +133,7 @@ fn label(state: &ScenarioEnv, ahead: &[Vec<[f32; 3]>], demo: &Episode, seed: u64
     let mut search = SequenceSearch::new(search_config, pushed.action_space().clone());
     let mut scratch = pushed.clone();
     let action = search.next_action(&mut |candidates| {
-        candidates.iter().map(|actions| -tracking_cost(&mut scratch, &pushed, actions, ahead, config)).collect()
+        candidates.iter().map(|actions| -tracking_cost(&mut scratch, &pushed, actions, (bodies, ahead), config)).collect()
     });
     let meta = EpisodeMeta {
         device: "corrective".into(),
@@ -152,7 +160,7 @@ fn tracking_cost(
     scratch: &mut ScenarioEnv,
     start: &ScenarioEnv,
     actions: &[Action],
-    ahead: &[Vec<[f32; 3]>],
+    (bodies, ahead): (&[usize], &[Vec<[f32; 3]>]),
     config: &CorrectiveConfig,
 ) -> f32 {
     scratch.copy_from(start);
@@ -160,7 +168,8 @@ fn tracking_cost(
     for (j, action) in actions.iter().enumerate() {
         let Some(target) = ahead.get(j.min(ahead.len().saturating_sub(1))) else { break };
         let Ok(step) = scratch.step(action) else { return f32::INFINITY };
-        for (pose, want) in poses_of(scratch).iter().zip(target) {
+        for (&i, want) in bodies.iter().zip(target) {
+            let pose = scratch.body_pose(i);
             let turn = (pose[2] - want[2] + std::f32::consts::PI).rem_euclid(std::f32::consts::TAU) - std::f32::consts::PI;
             cost += ((pose[0] - want[0]).powi(2) + (pose[1] - want[1]).powi(2)).sqrt() + config.angle_weight * turn.abs();
         }

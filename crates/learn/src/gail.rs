@@ -305,17 +305,10 @@ impl GailTrainer {
         Samples { rows, log_probs }
     }
 
-    /// `samples` and, with absorbing states, one absorbing row per transition that ended
-    /// its episode inside the task: what the discriminator learns from.
-    fn with_absorbing(&self, samples: &Samples, terminated: &[bool]) -> Samples {
-        let mut out = Samples { rows: samples.rows.clone(), log_probs: samples.log_probs.clone() };
-        if self.rows.absorbing {
-            for _ in terminated.iter().filter(|&&t| t) {
-                out.rows.push(self.rows.absorbing_row());
-                out.log_probs.push(0.0);
-            }
-        }
-        out
+    /// With absorbing states, how many absorbing rows the learner's side holds beside its
+    /// transitions: one per transition that ended its episode inside the task.
+    fn absorbing_rows(&self, terminated: &[bool]) -> usize {
+        if self.rows.absorbing { terminated.iter().filter(|&&t| t).count() } else { 0 }
     }
 
     /// Logits of flat rows on `disc`: [n]. AIRL's: g(s) + γ·h(s′) − h(s) − log π(a|s); GCL's:
@@ -342,9 +335,10 @@ impl GailTrainer {
         }
     }
 
-    /// `disc_steps` steps of the discriminator on `learner` samples against demonstrated
-    /// ones; returns the last step's loss and accuracy (both sides' correct fraction, averaged).
-    fn train_discriminator(&mut self, learner: &Samples) -> Option<(f64, f64)> {
+    /// `disc_steps` steps of the discriminator on `learner` samples (and `absorbing` absorbing
+    /// rows drawn as often as any of them) against demonstrated ones; returns the last step's
+    /// loss and accuracy (both sides' correct fraction, averaged).
+    fn train_discriminator(&mut self, learner: &Samples, absorbing: usize) -> Option<(f64, f64)> {
         let b = self.config.disc_batch;
         let expert_log_probs = match self.config.form {
             Form::Airl => log_probs(&self.policy(), &borrowed(&self.expert)),
@@ -354,11 +348,20 @@ impl GailTrainer {
         let mut last = None;
         for k in 0..self.config.disc_steps {
             let (mut rows, mut log_probs) = (Vec::new(), Vec::with_capacity(2 * b));
-            for (source, logp) in [(&self.expert_rows, &expert_log_probs), (&learner.rows, &learner.log_probs)] {
+            let sides = [(&self.expert_rows, &expert_log_probs, 0), (&learner.rows, &learner.log_probs, absorbing)];
+            for (source, logp, extra) in sides {
                 for _ in 0..b {
-                    let i = self.rng.random_range(0..source.len());
-                    rows.extend_from_slice(&source[i]);
-                    log_probs.push(logp[i]);
+                    let i = self.rng.random_range(0..source.len() + extra);
+                    match source.get(i) {
+                        Some(row) => {
+                            rows.extend_from_slice(row);
+                            log_probs.push(logp[i]);
+                        }
+                        None => {
+                            rows.extend(self.rows.absorbing_row());
+                            log_probs.push(0.0);
+                        }
+                    }
                 }
             }
             let log_q = vector(log_probs.clone(), &self.device);
@@ -416,10 +419,11 @@ impl GailTrainer {
         let (mut rollout, finished) = ppo.collect()?;
         // The policy does not change while the discriminator trains: one set of samples serves both.
         let samples = self.samples(&rollout.transitions());
-        let disc = self.train_discriminator(&self.with_absorbing(&samples, &rollout.terminated));
+        let disc = self.train_discriminator(&samples, self.absorbing_rows(&rollout.terminated));
         let rewards = self.rewards(&samples);
         let learned_mean = mean(&rewards);
-        rollout.relabel(rewards, self.reward().absorbing_value(self.gamma), self.gamma);
+        let terminal = if self.rows.absorbing { self.reward().absorbing_value(self.gamma) } else { 0.0 };
+        rollout.relabel(rewards, terminal, self.gamma);
         let Learner::Ppo(ppo) = &mut self.generator else { unreachable!("a PPO generator") };
         Ok(Some((ppo.learn(rollout, &finished)?, disc, learned_mean)))
     }
@@ -437,7 +441,8 @@ impl GailTrainer {
             (None, f64::NAN)
         } else {
             let samples = self.samples(&borrowed(&replayed));
-            (self.train_discriminator(&self.with_absorbing(&samples, &terminated)), mean(&self.rewards(&samples)))
+            let absorbing = self.absorbing_rows(&terminated);
+            (self.train_discriminator(&samples, absorbing), mean(&self.rewards(&samples)))
         };
         let reward = self.reward();
         let Learner::Sac(sac) = &mut self.generator else { unreachable!("a SAC generator") };

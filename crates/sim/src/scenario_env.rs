@@ -208,15 +208,14 @@ impl ScenarioEnv {
 
     /// Moves scenario body `i` by (dx, dy), turns it by `da` and adds (dvx, dvy) to its
     /// velocity, as if the world had been pushed (the perturbed states of corrective labels);
-    /// contacts and ray readings catch up. Returns the observation there.
-    pub fn nudge_body(&mut self, i: usize, [dx, dy, da]: [f32; 3], [dvx, dvy]: [f32; 2]) -> Vec<f32> {
+    /// contacts and the queries rays read catch up, so `observation()` sees the pushed world.
+    pub fn nudge_body(&mut self, i: usize, [dx, dy, da]: [f32; 3], [dvx, dvy]: [f32; 2]) {
         let w = &mut self.world;
         let rb = &mut w.physics.bodies[w.bodies[i]];
         let pose = Pose::new(rb.translation() + Vector::new(dx, dy), rb.rotation().angle() + da);
         rb.set_position(pose, true);
         rb.set_linvel(rb.linvel() + Vector::new(dvx, dvy), true);
         self.world.physics.detect_collisions(&(), &());
-        self.observe()
     }
 
     /// The observation of the current state.

@@ -99,13 +99,19 @@ impl ExpertSpec {
 }
 
 impl Scenario {
-    /// This scenario with the sampling planner as its expert, in place of its scripted expert
-    /// (or of none): the expert `Planner(...)` it names, else its `planner` settings, else the
-    /// planner's defaults.
-    pub fn with_planner_expert(mut self) -> Scenario {
-        if !matches!(self.expert, Some(ExpertSpec::Planner(_))) {
-            self.expert = Some(ExpertSpec::Planner(self.planner.clone().unwrap_or_default()));
+    /// The settings `--expert planner` plans with: the expert `Planner(...)` the scenario
+    /// names, else its `planner` settings, else the planner's defaults.
+    pub fn planner_settings(&self) -> PlannerConfig {
+        match &self.expert {
+            Some(ExpertSpec::Planner(config)) => config.clone(),
+            _ => self.planner.clone().unwrap_or_default(),
         }
+    }
+
+    /// This scenario with the sampling planner as its expert, in place of its scripted expert
+    /// (or of none).
+    pub fn with_planner_expert(mut self) -> Scenario {
+        self.expert = Some(ExpertSpec::Planner(self.planner_settings()));
         self
     }
 }
