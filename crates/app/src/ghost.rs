@@ -1,8 +1,8 @@
 //! Ghost rollouts: what the policy would do next, simulated from the state on screen (live,
 //! or a replayed demonstration's step) on a copy of the world, and drawn translucent over the
 //! scene. Every policy kind draws through the same tracks: the mode's continuation, sampled
-//! continuations of a stochastic head, a chunked policy's sampled chunks, and later a
-//! planner's plans.
+//! continuations of a stochastic head, a chunked policy's sampled chunks, and a planner's
+//! search: its sampled candidates, the elites and the chosen plan, each in its own colour.
 
 use super::replay::Replay;
 use super::session::Session;
@@ -25,7 +25,14 @@ pub struct Track {
     pub color: [f32; 4],
     /// The frames after each step from the state on screen.
     pub frames: Vec<Frame>,
+    /// Draw the moving bodies' outlines along the track, not only the focus point's path.
+    pub outlines: bool,
 }
+
+/// Colours of a planner's search.
+const CANDIDATE: [f32; 4] = [0.7, 0.7, 0.75, 0.25];
+const ELITE: [f32; 4] = [1.0, 0.6, 0.15, 0.7];
+const PLAN: [f32; 4] = [0.3, 1.0, 0.45, 0.95];
 
 #[derive(Resource)]
 pub struct Ghosts {
@@ -73,7 +80,8 @@ pub fn rollout(env: &ScenarioEnv, obs: &[f32], policy: &mut dyn PolicyArtifact, 
     let mut obs = obs.to_vec();
     let mut frames = Vec::with_capacity(horizon);
     for _ in 0..horizon {
-        let Ok(step) = env.step(&policy.act_obs(&obs)) else { break };
+        let action = policy.act(&env, &obs);
+        let Ok(step) = env.step(&action) else { break };
         frames.push(env.frame());
         if step.done() {
             break;
@@ -81,6 +89,40 @@ pub fn rollout(env: &ScenarioEnv, obs: &[f32], policy: &mut dyn PolicyArtifact, 
         obs = step.obs;
     }
     frames
+}
+
+/// The frames of `actions` played from `env`'s state (ending where the episode would).
+fn replay_actions(env: &ScenarioEnv, actions: &[Action]) -> Vec<Frame> {
+    let mut env = env.clone();
+    let mut frames = Vec::with_capacity(actions.len());
+    for action in actions {
+        let Ok(step) = env.step(action) else { break };
+        frames.push(env.frame());
+        if step.done() {
+            break;
+        }
+    }
+    frames
+}
+
+/// A planner's search from `env`'s state as tracks (candidates faint, elites, the plan on
+/// top, simulated on the true world whatever the planner scored them on) and the
+/// candidates' first actions.
+fn search_tracks(env: &ScenarioEnv, searched: &sim::planner::Searched, label: &str) -> (Vec<Track>, Vec<Action>) {
+    let track = |label: String, color, actions: &[Action], outlines| Track {
+        label,
+        color,
+        frames: replay_actions(env, actions),
+        outlines,
+    };
+    let mut tracks: Vec<Track> = (0..searched.candidates.len())
+        .filter(|i| !searched.elites.contains(i))
+        .map(|i| track(format!("candidate {}", i + 1), CANDIDATE, &searched.candidates[i], false))
+        .collect();
+    tracks.extend(searched.elites.iter().map(|&i| track(format!("elite {}", i + 1), ELITE, &searched.candidates[i], false)));
+    tracks.push(track(format!("{label} (plan)"), PLAN, &searched.plan, true));
+    let actions = searched.candidates.iter().filter_map(|c| c.first().cloned()).collect();
+    (tracks, actions)
 }
 
 /// Draws of the policy's action at `obs`.
@@ -104,12 +146,16 @@ fn simulate(
     label: &str,
     (horizon, samples): (usize, usize),
 ) -> (Vec<Track>, Vec<Action>) {
+    if let Some(searched) = policy.search(env, obs) {
+        return search_tracks(env, &searched, label);
+    }
     let mut mode = policy.boxed();
     mode.set_sampling(false);
     let mut tracks = vec![Track {
         label: format!("{label} (mode)"),
         color: [1.0, 0.45, 0.85, 0.8],
         frames: rollout(env, obs, mode.as_mut(), horizon),
+        outlines: true,
     }];
     let samples = if policy.stochastic() { samples } else { 0 };
     for k in 0..samples {
@@ -120,6 +166,7 @@ fn simulate(
             label: format!("sample {}", k + 1),
             color: [0.75, 0.6, 1.0, 0.5],
             frames: rollout(env, obs, sampled.as_mut(), horizon),
+            outlines: true,
         });
     }
     let actions = match policy.sampled_chunks(obs, ACTION_SAMPLES) {

@@ -143,7 +143,7 @@ fn ghosts<G: GizmoConfigGroup>(gizmos: &mut Gizmos<G>, ghosts: &Ghosts, now: &Fr
     for track in &ghosts.tracks {
         let n = track.frames.len().max(1) as f32;
         let [r, g, b, a] = track.color;
-        for (k, frame) in track.frames.iter().enumerate().filter(|(k, _)| k % 4 == 3) {
+        for (k, frame) in track.frames.iter().enumerate().filter(|(k, _)| track.outlines && k % 4 == 3) {
             let alpha = a * (1.0 - k as f32 / n);
             // Only what moves: the static world would be drawn over itself.
             let moved = |(i, s): &(usize, &DrawShape)| now.shapes.get(*i).is_none_or(|c| c.pose != s.pose);

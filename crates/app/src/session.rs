@@ -248,7 +248,7 @@ impl Session {
     pub fn step(&mut self, human: &HumanInput) -> Result<Stepped, String> {
         let obs = std::mem::take(&mut self.obs);
         let expert = self.expert.as_mut().map(|e| e.get().act(&self.env, &obs));
-        let policy = self.policy.as_mut().map(|p| p.policy.act_obs(&obs));
+        let policy = self.policy.as_mut().map(|p| p.policy.act(&self.env, &obs));
         let distribution = self.policy.as_ref().and_then(|p| p.policy.distribution(&obs));
         let human_action = human.action.clone();
         let driver = self.effective_driver();

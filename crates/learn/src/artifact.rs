@@ -65,8 +65,10 @@ pub trait PolicyArtifact: sim::Policy + Debug + Send + Sync {
     fn sampled_chunks(&self, _obs: &[f32], _n: usize) -> Option<Vec<Vec<Action>>> {
         None
     }
-    /// The states a planner intends to visit from here, where it plans.
-    fn planned(&self) -> Option<Vec<Vec<f32>>> {
+    /// A planner's search from the state of `env` (whose latest observation is `obs`), run
+    /// on a copy of the planner: the last iteration's candidates, their returns, the elites
+    /// and the plan, for the app to draw. `None` for kinds that do not plan.
+    fn search(&self, _env: &ScenarioEnv, _obs: &[f32]) -> Option<sim::planner::Searched> {
         None
     }
     /// Writes its files into `dir` (each atomically); returns their names.
@@ -115,6 +117,8 @@ pub const POLICY_KINDS: &[(&str, Loader)] = &[
     ("flow", super::policy::chunk::load),
     ("diffusion", super::policy::chunk::load),
     ("cvae", super::policy::chunk::load),
+    ("mpc", super::policy::mpc::load),
+    (super::policy::planner::NAME, super::policy::planner::load),
 ];
 
 /// The kind `policy.json` names (runs saved before kinds existed hold an MLP).
@@ -129,7 +133,12 @@ fn mlp() -> String {
 }
 
 /// Loads the policy of a run directory, whatever its kind, and checks it fits `env`.
+/// `planner` (when no such directory exists) is the sampling planner on the true simulator,
+/// with the scenario's settings.
 pub fn load_policy(dir: &Path, env: &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError> {
+    if dir == Path::new(super::policy::planner::NAME) && !dir.exists() {
+        return Ok(Box::new(super::policy::planner::SimPlanner::for_scenario(env)));
+    }
     let path = dir.join("policy.json");
     let bytes = std::fs::read(&path).map_err(|source| RunError::Io { path: path.clone(), source })?;
     let kind: KindOnly =

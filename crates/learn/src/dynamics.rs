@@ -8,8 +8,8 @@
 use super::artifact::{Artifact, Kind};
 use super::batch::{floats, matrix, scalar, vector};
 use super::error::TrainError;
-use super::policy::saved::save_named;
-use super::policy::{Activation, Mlp, Normalizer};
+use super::policy::saved::{load_named, save_named};
+use super::policy::{Activation, Mlp, Normalizer, StackedMlp};
 use super::bc::split_episodes;
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::reward::{action_width, push_action};
@@ -40,7 +40,8 @@ pub struct DynamicsConfig {
     pub batch_size: usize,
     /// Passes over the training transitions.
     pub epochs: usize,
-    /// Fraction of episodes held out for the prediction errors.
+    /// Fraction of episodes held out for the prediction errors (at least one of two or
+    /// more, unless 0: then the errors are measured on the training episodes).
     pub val_fraction: f64,
     /// Steps of the open-loop error: the ensemble's mean prediction rolled forward on a
     /// held-out episode's own actions, compared with what happened.
@@ -111,6 +112,8 @@ pub struct DynamicsModel {
     pub ensemble: Ensemble,
     pub meta: DynamicsMeta,
     pub device: Device,
+    /// The members as one batched network, for imagined rollouts.
+    stacked: StackedMlp,
 }
 
 /// One member's prediction for one transition, in the environment's units.
@@ -123,6 +126,71 @@ pub struct Prediction {
 }
 
 impl DynamicsModel {
+    pub fn new(ensemble: Ensemble, meta: DynamicsMeta, device: Device) -> DynamicsModel {
+        let stacked = StackedMlp::new(&ensemble.members);
+        DynamicsModel { ensemble, meta, device, stacked }
+    }
+
+    /// Loads a run's `dynamics.json` and `dynamics.safetensors`, checked against `env`.
+    pub fn load(dir: &Path, env: &ScenarioEnv) -> Result<DynamicsModel, RunError> {
+        let path = dir.join("dynamics.json");
+        let bytes = std::fs::read(&path).map_err(|source| RunError::Io { path: path.clone(), source })?;
+        let meta: DynamicsMeta =
+            serde_json::from_slice(&bytes).map_err(|e| RunError::Invalid { path: path.clone(), what: e.to_string() })?;
+        let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
+        if meta.obs_dim != obs_dim || &meta.action_space != space {
+            return Err(RunError::Mismatch {
+                path,
+                trained: format!("`{}` ({} observations, actions {})", meta.scenario, meta.obs_dim, meta.action_space),
+                scenario: env.scenario().name.clone(),
+                found: format!("{obs_dim} observations, actions {space}"),
+            });
+        }
+        if meta.inputs.mean.len() != obs_dim || meta.targets.mean.len() != meta.target_width() || meta.members == 0 {
+            return Err(RunError::Invalid { path, what: "the normalizers or member count do not fit the model".into() });
+        }
+        let device = Device::flex();
+        let ensemble = load_named(dir, "dynamics", fresh_ensemble(&meta, &device))?;
+        Ok(DynamicsModel::new(ensemble, meta, device))
+    }
+
+    /// The returns of candidate action sequences imagined from `obs` (PETS' trajectory
+    /// sampling, TS∞): each candidate is followed once through every member, a member's
+    /// next state drawn from its Gaussian, rewards its mean, and every step weighted by the
+    /// probability the episode is still running (the product of 1 − P(end) so far). The
+    /// return is the members' average, so a candidate the members disagree on scores as
+    /// their spread of outcomes says.
+    pub fn imagine(&self, obs: &[f32], candidates: &[Vec<Action>], gamma: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        let (m, n) = (self.meta.members, candidates.len());
+        let (d, k, width) = (self.meta.obs_dim, self.meta.target_width(), self.meta.input_width());
+        let horizon = candidates.iter().map(Vec::len).min().unwrap_or(0);
+        let targets = &self.meta.targets;
+        // [member][candidate] rows.
+        let mut states = obs.repeat(m * n);
+        let (mut alive, mut returns) = (vec![1.0f32; m * n], vec![0.0f32; m * n]);
+        let mut rows = Vec::new();
+        let mut discount = 1.0;
+        for t in 0..horizon {
+            rows.clear();
+            for j in 0..m * n {
+                self.meta.input_row(&states[j * d..(j + 1) * d], &candidates[j % n][t], &mut rows);
+            }
+            let x = Tensor::<3>::from_data(TensorData::new(std::mem::take(&mut rows), [m, n, width]), &self.device);
+            let out = floats(self.stacked.forward(x).reshape([m * n * (2 * k + 1)]));
+            for (j, o) in out.chunks_exact(2 * k + 1).enumerate() {
+                for c in 0..d {
+                    let std = (0.5 * o[k + c].clamp(-10.0, 4.0)).exp();
+                    let z: f32 = rng.sample(rand_distr::StandardNormal);
+                    states[j * d + c] += (o[c] + std * z) * targets.std[c] + targets.mean[c];
+                }
+                returns[j] += discount * alive[j] * (o[k - 1] * targets.std[k - 1] + targets.mean[k - 1]);
+                alive[j] *= 1.0 - 1.0 / (1.0 + (-o[2 * k]).exp());
+            }
+            discount *= gamma;
+        }
+        (0..n).map(|i| (0..m).map(|member| returns[member * n + i]).sum::<f32>() / m as f32).collect()
+    }
+
     /// Every member's mean prediction for each (obs, action): [member][transition].
     pub fn predict(&self, transitions: &[(&[f32], &Action)]) -> Vec<Vec<Prediction>> {
         let n = transitions.len();
@@ -254,7 +322,13 @@ impl DynamicsTrainer {
             return Err(TrainError::Config("members and batch_size must be at least 1".into()));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let (val, train) = split_episodes(demos, config.val_fraction, &mut rng);
+        // `split_episodes` holds out at least one of two or more; a model that must learn
+        // from everything (PETS) asks for none.
+        let (val, train) = if config.val_fraction > 0.0 {
+            split_episodes(demos, config.val_fraction, &mut rng)
+        } else {
+            (Vec::new(), demos.iter().collect())
+        };
         let rows = samples(&train);
         let obs_dim = env.observation_space().dim();
         let inputs = Normalizer::fit(&rows.iter().map(|s| s.obs.to_vec()).collect::<Vec<_>>(), obs_dim);
@@ -301,14 +375,46 @@ impl DynamicsTrainer {
 
     /// The ensemble as it is now, for inference.
     pub fn model(&self) -> DynamicsModel {
-        DynamicsModel { ensemble: self.ensemble.valid(), meta: self.meta.clone(), device: self.inference.clone() }
+        DynamicsModel::new(self.ensemble.valid(), self.meta.clone(), self.inference.clone())
     }
 
-    /// One epoch: every member sees as many bootstrap-drawn transitions as there are.
+    /// One epoch with the held-out errors: every member sees as many bootstrap-drawn
+    /// transitions as there are.
     pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
         if self.epoch >= self.config.epochs {
             return Ok(None);
         }
+        let last = self.epoch_pass()?;
+        let (one_step, multi_step) = self.errors();
+        self.epoch += 1;
+        Ok(Some(Metrics {
+            step: self.step,
+            values: vec![
+                ("epoch", (self.epoch - 1) as f64),
+                ("train/loss", last),
+                ("val/one_step_mse", one_step),
+                ("val/multi_step_mse", multi_step),
+            ],
+        }))
+    }
+
+    /// Trains every remaining epoch without measuring (PETS' refit); returns the last loss.
+    pub fn fit(&mut self) -> Result<f64, TrainError> {
+        let mut last = f64::NAN;
+        while self.epoch < self.config.epochs {
+            last = self.epoch_pass()?;
+            self.epoch += 1;
+        }
+        Ok(last)
+    }
+
+    /// Gradient steps per epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.ended.len().div_ceil(self.config.batch_size.min(self.ended.len()).max(1))
+    }
+
+    /// One pass of bootstrap-drawn minibatches; the last one's mean member loss.
+    fn epoch_pass(&mut self) -> Result<f64, TrainError> {
         let (width, k) = (self.meta.input_width(), self.meta.target_width());
         let n = self.ended.len();
         let b = self.config.batch_size.min(n).max(1);
@@ -336,17 +442,7 @@ impl DynamicsTrainer {
         if !last.is_finite() {
             return Err(TrainError::diverged(last, "epoch", self.epoch));
         }
-        let (one_step, multi_step) = self.errors();
-        self.epoch += 1;
-        Ok(Some(Metrics {
-            step: self.step,
-            values: vec![
-                ("epoch", (self.epoch - 1) as f64),
-                ("train/loss", last),
-                ("val/one_step_mse", one_step),
-                ("val/multi_step_mse", multi_step),
-            ],
-        }))
+        Ok(last)
     }
 
     /// Mean squared error of the next observation on the held-out episodes: one step ahead

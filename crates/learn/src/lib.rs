@@ -22,6 +22,7 @@ pub mod diagnose;
 pub mod diffusion;
 pub mod dqn;
 pub mod dynamics;
+pub mod pets;
 pub mod error;
 pub mod eval;
 pub mod flow;

@@ -38,6 +38,7 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::airl::ENTRY,
     &super::gcl::ENTRY,
     &super::dynamics::ENTRY,
+    &super::pets::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
     &super::cvae::ENTRY,

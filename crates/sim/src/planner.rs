@@ -15,7 +15,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 /// How a search iteration turns scored candidates into the next plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Cross-entropy method: the plan becomes the mean and spread of the `elites` best.
@@ -27,7 +27,7 @@ pub enum Method {
 }
 
 /// A sampling planner's settings (a scenario's `expert: Planner(...)` or `planner: Planner(...)`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default, rename = "Planner")]
 pub struct PlannerConfig {
     /// `cem` or `mppi`.
@@ -143,6 +143,13 @@ impl SequenceSearch {
             self.last = Searched { candidates, returns, elites, plan };
         }
         let action = self.last.plan[0].clone();
+        self.shift();
+        action
+    }
+
+    /// Moves the plan one step on (its first step was taken): the next search starts from
+    /// the remainder and a fresh last step.
+    pub fn shift(&mut self) {
         self.plan.remove(0);
         self.plan.push(self.fresh_step());
         // Each new search explores afresh around the kept means.
@@ -153,7 +160,11 @@ impl SequenceSearch {
                 }
             }
         }
-        action
+    }
+
+    /// The plan's next action without searching: what it intends to do from here.
+    pub fn peek(&self) -> Action {
+        self.decode(&self.mode()).swap_remove(0)
     }
 
     /// Candidates as codes per (step, component): Gaussian values in half-range units

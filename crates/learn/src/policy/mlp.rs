@@ -70,3 +70,46 @@ impl Mlp {
         })
     }
 }
+
+/// Several MLPs of one shape run as one: each layer's weights stacked along a leading member
+/// axis, so an ensemble's forward pass is one batched matmul per layer instead of one per
+/// member (what makes planning through a learned model affordable). Inference only; the
+/// members must have no layer norms.
+#[derive(Debug, Clone)]
+pub struct StackedMlp {
+    /// [members, in, out] per layer.
+    weights: Vec<Tensor<3>>,
+    /// [members, 1, out] per layer.
+    biases: Vec<Tensor<3>>,
+    activation: Activation,
+}
+
+impl StackedMlp {
+    pub fn new(members: &[Mlp]) -> StackedMlp {
+        let first = &members[0];
+        debug_assert!(first.norms.is_empty(), "stacked MLPs have no layer norms");
+        let per_layer = |i: usize| {
+            let w = members.iter().map(|m| m.layers[i].weight.val()).collect();
+            let out = first.layers[i].weight.dims()[1];
+            let device = first.layers[i].weight.device();
+            let b = members
+                .iter()
+                .map(|m| m.layers[i].bias.as_ref().map_or_else(|| Tensor::zeros([out], &device), |b| b.val()))
+                .map(|b| b.reshape([1, out]))
+                .collect();
+            (Tensor::stack::<3>(w, 0), Tensor::stack::<3>(b, 0))
+        };
+        let (weights, biases) = (0..first.layers.len()).map(per_layer).unzip();
+        StackedMlp { weights, biases, activation: first.activation }
+    }
+
+    /// `x`: [members, batch, input] → [members, batch, output]; member m's rows go through
+    /// member m.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let last = self.weights.len() - 1;
+        self.weights.iter().zip(&self.biases).enumerate().fold(x, |x, (i, (w, b))| {
+            let y = x.matmul(w.clone()) + b.clone();
+            if i == last { y } else { self.activation.apply(y) }
+        })
+    }
+}

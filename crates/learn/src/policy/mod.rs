@@ -4,12 +4,14 @@
 pub mod chunk;
 mod head;
 mod mlp;
+pub mod mpc;
+pub mod planner;
 pub mod saved;
 mod sequence;
 mod unet;
 
 pub use head::{Encoder, Head, Layout, PolicyNet, Target, Torso};
-pub use mlp::{Activation, Mlp};
+pub use mlp::{Activation, Mlp, StackedMlp};
 pub use sequence::{HistoryTransformer, Recurrent};
 pub use unet::UNet1d;
 
