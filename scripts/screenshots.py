@@ -176,6 +176,13 @@ def main():
             "--set", "sac.tau=0.01", "--set", "sac.lr=0.00073", "--device", "cpu", data=scenes)
         shot(display, "learned_reward", scenes, ["--scenario", "lunar_lander_continuous", "--policy", str(lander), "--autopilot", "policy"],
              clicks=["tab Policy view"], frames=110)
+
+        # MPC on the true simulator driving: its sampled candidates (grey), the elites
+        # (orange) and the plan it settled on (green outlines), replanned every step.
+        shot(display, "mpc_lander", scenes, ["--scenario", "lunar_lander_continuous", "--policy", "planner",
+                                             "--autopilot", "policy"], frames=40)
+        shot(display, "mpc_planner", scenes, ["--scenario", str(ROOT / "examples/scenarios/drone.ron"), "--policy",
+                                              "planner", "--autopilot", "policy"], frames=14)
     shutil.rmtree(work, ignore_errors=True)
 
 

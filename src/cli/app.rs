@@ -30,10 +30,12 @@ pub struct Args {
     /// `<scenario>/demos`, seeded with the bundled demos on first use).
     #[arg(long)]
     demos: Option<PathBuf>,
-    /// Run directory of a trained policy to load.
+    /// Run directory of a trained policy to load, or `planner` for the sampling planner on
+    /// the true simulator (the scene then draws its candidates, elites and plan).
     #[arg(long)]
     policy: Option<PathBuf>,
-    /// Run directory of a second policy to compare side by side with the first (split view).
+    /// Run directory of a second policy (or `planner`) to compare side by side with the
+    /// first (split view).
     #[arg(long)]
     compare: Option<PathBuf>,
     /// Who drives from the start (unattended runs: expert or policy).

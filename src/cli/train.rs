@@ -130,7 +130,8 @@ pub enum ExportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Run directory.
+    /// Run directory, or `planner` for the sampling planner on the true simulator (give
+    /// `--scenario`).
     #[arg(long)]
     policy: PathBuf,
     /// Scenario to evaluate on (default: the run's).

@@ -44,7 +44,7 @@ impl Default for PetsConfig {
             env_steps: 1500,
             random_steps: 200,
             refit_every: 100,
-            dynamics: DynamicsConfig { val_fraction: 0.0, epochs: 60, ..DynamicsConfig::default() },
+            dynamics: DynamicsConfig { hidden: vec![64, 64], val_fraction: 0.0, epochs: 60, ..DynamicsConfig::default() },
             planner: PlannerConfig { method: Method::Cem, horizon: 25, samples: 100, iterations: 3, elites: 10, ..PlannerConfig::default() },
             seed: 0,
         }
