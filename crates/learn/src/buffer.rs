@@ -214,6 +214,15 @@ impl ReplayBuffer {
     /// `size` transitions drawn uniformly with replacement (the buffer must not be empty).
     pub fn sample(&self, size: usize, rng: &mut ChaCha8Rng) -> Batch {
         let rows: Vec<usize> = (0..size).map(|_| rng.random_range(0..self.len)).collect();
+        self.rows(&rows)
+    }
+
+    /// Every stored transition, in storage order (a model fitted to all the data, MBPO's).
+    pub fn all(&self) -> Batch {
+        self.rows(&(0..self.len).collect::<Vec<_>>())
+    }
+
+    fn rows(&self, rows: &[usize]) -> Batch {
         let gather = |data: &[f32], width: usize| -> Vec<f32> {
             rows.iter().flat_map(|&r| data[r * width..(r + 1) * width].iter().copied()).collect()
         };

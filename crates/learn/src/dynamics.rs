@@ -162,33 +162,71 @@ impl DynamicsModel {
     /// their spread of outcomes says.
     pub fn imagine(&self, obs: &[f32], candidates: &[Vec<Action>], gamma: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
         let (m, n) = (self.meta.members, candidates.len());
-        let (d, k, width) = (self.meta.obs_dim, self.meta.target_width(), self.meta.input_width());
+        let (d, w) = (self.meta.obs_dim, self.output_width());
         let horizon = candidates.iter().map(Vec::len).min().unwrap_or(0);
-        let targets = &self.meta.targets;
         // [member][candidate] rows.
         let mut states = obs.repeat(m * n);
         let (mut alive, mut returns) = (vec![1.0f32; m * n], vec![0.0f32; m * n]);
-        let mut rows = Vec::new();
         let mut discount = 1.0;
         for t in 0..horizon {
-            rows.clear();
-            for j in 0..m * n {
-                self.meta.input_row(&states[j * d..(j + 1) * d], &candidates[j % n][t], &mut rows);
-            }
-            let x = Tensor::<3>::from_data(TensorData::new(std::mem::take(&mut rows), [m, n, width]), &self.device);
-            let out = floats(self.stacked.forward(x).reshape([m * n * (2 * k + 1)]));
-            for (j, o) in out.chunks_exact(2 * k + 1).enumerate() {
-                for c in 0..d {
-                    let std = (0.5 * o[k + c].clamp(-10.0, 4.0)).exp();
-                    let z: f32 = rng.sample(rand_distr::StandardNormal);
-                    states[j * d + c] += (o[c] + std * z) * targets.std[c] + targets.mean[c];
-                }
-                returns[j] += discount * alive[j] * (o[k - 1] * targets.std[k - 1] + targets.mean[k - 1]);
-                alive[j] *= 1.0 - 1.0 / (1.0 + (-o[2 * k]).exp());
+            let out = self.stacked_outputs(&states, |j| &candidates[j % n][t]);
+            for (j, o) in out.chunks_exact(w).enumerate() {
+                let (reward, ends) = self.sample_next(o, &mut states[j * d..(j + 1) * d], rng);
+                returns[j] += discount * alive[j] * reward;
+                alive[j] *= 1.0 - ends;
             }
             discount *= gamma;
         }
         (0..n).map(|i| (0..m).map(|member| returns[member * n + i]).sum::<f32>() / m as f32).collect()
+    }
+
+    /// One sampled step from each (state, action) row, each through a member drawn at random
+    /// (MBPO's rollouts): the next states (rows as `states`), the mean rewards and the
+    /// probabilities that the episode ends.
+    pub fn sample_step(&self, states: &[f32], actions: &[Action], rng: &mut ChaCha8Rng) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (m, n, d, w) = (self.meta.members, actions.len(), self.meta.obs_dim, self.output_width());
+        // Every member sees every row (one batched pass), and one member's output is kept.
+        let out = self.stacked_outputs(&states.repeat(m), |j| &actions[j % n]);
+        let mut next = states.to_vec();
+        let (mut rewards, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let row = rng.random_range(0..m) * n + i;
+            let (reward, end) = self.sample_next(&out[row * w..(row + 1) * w], &mut next[i * d..(i + 1) * d], rng);
+            rewards.push(reward);
+            ends.push(end);
+        }
+        (next, rewards, ends)
+    }
+
+    /// Width of a member's output: mean and log-variance of [Δs, r], the termination logit.
+    fn output_width(&self) -> usize {
+        2 * self.meta.target_width() + 1
+    }
+
+    /// The members' outputs for m·n state rows ([member][row] order, row j acting
+    /// `action(j)`), through the stacked network.
+    fn stacked_outputs<'a>(&self, states: &[f32], action: impl Fn(usize) -> &'a Action) -> Vec<f32> {
+        let (m, d, width) = (self.meta.members, self.meta.obs_dim, self.meta.input_width());
+        let rows = states.len() / d;
+        let mut x = Vec::with_capacity(rows * width);
+        for j in 0..rows {
+            self.meta.input_row(&states[j * d..(j + 1) * d], action(j), &mut x);
+        }
+        let x = Tensor::<3>::from_data(TensorData::new(x, [m, rows / m, width]), &self.device);
+        floats(self.stacked.forward(x).reshape([rows * self.output_width()]))
+    }
+
+    /// Moves `state` to a next state drawn from one member's output `o` (its Gaussian over
+    /// Δs); returns the mean reward and the probability of ending.
+    fn sample_next(&self, o: &[f32], state: &mut [f32], rng: &mut ChaCha8Rng) -> (f32, f32) {
+        let (k, targets) = (self.meta.target_width(), &self.meta.targets);
+        for (c, s) in state.iter_mut().enumerate() {
+            let std = (0.5 * o[k + c].clamp(-10.0, 4.0)).exp();
+            let z: f32 = rng.sample(rand_distr::StandardNormal);
+            *s += (o[c] + std * z) * targets.std[c] + targets.mean[c];
+        }
+        let reward = o[k - 1] * targets.std[k - 1] + targets.mean[k - 1];
+        (reward, 1.0 / (1.0 + (-o[2 * k]).exp()))
     }
 
     /// Every member's mean prediction for each (obs, action): [member][transition].
@@ -253,12 +291,13 @@ impl Artifact for DynamicsModel {
 }
 
 /// One transition of a dataset.
-struct Sample<'a> {
-    obs: &'a [f32],
-    action: &'a Action,
-    next: &'a [f32],
-    reward: f32,
-    terminated: bool,
+pub struct Sample<'a> {
+    pub obs: &'a [f32],
+    pub action: &'a Action,
+    pub next: &'a [f32],
+    pub reward: f32,
+    /// The episode ended inside the task there.
+    pub terminated: bool,
 }
 
 fn samples<'a>(episodes: &[&'a Episode]) -> Vec<Sample<'a>> {
@@ -318,9 +357,6 @@ impl DynamicsTrainer {
         if demos.iter().all(|e| e.steps.is_empty()) {
             return Err(TrainError::NoData("a dynamics model learns from --demos with at least one step".into()));
         }
-        if config.members == 0 || config.batch_size == 0 {
-            return Err(TrainError::Config("members and batch_size must be at least 1".into()));
-        }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         // `split_episodes` holds out at least one of two or more; a model that must learn
         // from everything (PETS) asks for none.
@@ -329,7 +365,26 @@ impl DynamicsTrainer {
         } else {
             (Vec::new(), demos.iter().collect())
         };
-        let rows = samples(&train);
+        let held_out = if val.is_empty() { train.iter().map(|e| (*e).clone()).collect() } else { val.into_iter().cloned().collect() };
+        DynamicsTrainer::from_samples(env, &samples(&train), held_out, config, device, rng)
+    }
+
+    /// An ensemble to fit to loose transitions (a replay buffer's, MBPO's); its errors are
+    /// measured on `held_out` episodes (none: the errors are NaN).
+    pub fn from_samples(
+        env: &ScenarioEnv,
+        rows: &[Sample],
+        held_out: Vec<Episode>,
+        config: &DynamicsConfig,
+        device: &Device,
+        rng: ChaCha8Rng,
+    ) -> Result<DynamicsTrainer, TrainError> {
+        if rows.is_empty() {
+            return Err(TrainError::NoData("a dynamics model needs at least one transition".into()));
+        }
+        if config.members == 0 || config.batch_size == 0 {
+            return Err(TrainError::Config("members and batch_size must be at least 1".into()));
+        }
         let obs_dim = env.observation_space().dim();
         let inputs = Normalizer::fit(&rows.iter().map(|s| s.obs.to_vec()).collect::<Vec<_>>(), obs_dim);
         let target_of = |s: &Sample| -> Vec<f32> {
@@ -347,7 +402,7 @@ impl DynamicsTrainer {
             targets,
         };
         let (mut x, mut y, mut ended) = (Vec::new(), Vec::new(), Vec::new());
-        for s in &rows {
+        for s in rows {
             meta.input_row(s.obs, s.action, &mut x);
             y.extend(meta.targets.apply(&target_of(s)));
             ended.push(if s.terminated { 1.0 } else { 0.0 });
@@ -355,7 +410,6 @@ impl DynamicsTrainer {
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
         let ensemble = fresh_ensemble(&meta, &autodiff);
-        let held_out = if val.is_empty() { train.iter().map(|e| (*e).clone()).collect() } else { val.into_iter().cloned().collect() };
         Ok(DynamicsTrainer {
             config: config.clone(),
             meta,
@@ -449,6 +503,9 @@ impl DynamicsTrainer {
     /// from every recorded state, and `horizon` steps ahead open loop (from every
     /// `horizon`-th state, on the episode's own actions).
     pub fn errors(&self) -> (f64, f64) {
+        if self.held_out.is_empty() {
+            return (f64::NAN, f64::NAN);
+        }
         let model = self.model();
         let rows = samples(&self.held_out.iter().collect::<Vec<_>>());
         let pairs: Vec<(&[f32], &Action)> = rows.iter().map(|s| (s.obs, s.action)).collect();

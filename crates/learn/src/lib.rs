@@ -23,6 +23,7 @@ pub mod diffusion;
 pub mod dqn;
 pub mod dynamics;
 pub mod pets;
+pub mod mbpo;
 pub mod error;
 pub mod eval;
 pub mod flow;

@@ -39,6 +39,7 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::gcl::ENTRY,
     &super::dynamics::ENTRY,
     &super::pets::ENTRY,
+    &super::mbpo::ENTRY,
     &super::flow::ENTRY,
     &super::diffusion::ENTRY,
     &super::cvae::ENTRY,

@@ -14,7 +14,7 @@ use super::buffer::{Batch, ReplayBuffer};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
-use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet, unscale_action};
+use super::policy::{Head, Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, unscale_action};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::reward::{RewardModel, Transition};
 use super::rl::Pretrained;
@@ -153,7 +153,16 @@ pub struct SacTrainer {
     /// A learned reward that relabels every sampled minibatch, replacing the scenario's
     /// (`--reward RUN`, or GAIL's discriminator as it learns).
     pub learned: Option<RewardModel>,
+    /// Transitions imagined by a learned model, mixed into every batch (MBPO).
+    pub imagined: Option<Imagined>,
     gradient_steps: usize,
+}
+
+/// A model's transitions, stored as SAC's own (normalized observations, scaled actions).
+pub struct Imagined {
+    pub buffer: ReplayBuffer,
+    /// Fraction of each batch still drawn from the real transitions.
+    pub real_ratio: f64,
 }
 
 /// Losses of the last gradient step of a unit (NaN: not computed).
@@ -232,6 +241,7 @@ impl SacTrainer {
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5AC0_5AC0_5AC0_5AC0),
             actor_starts: if init.is_some() { config.actor_warmup } else { learning_starts },
             learned: None,
+            imagined: None,
             gradient_steps: 0,
             space,
         })
@@ -269,7 +279,7 @@ impl SacTrainer {
     }
 
     /// A minibatch's rows as the environment saw them: (observation, action, next observation).
-    fn raw(&self, batch: &Batch) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
+    pub fn raw(&self, batch: &Batch) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
         let n = &self.explorer.normalizer;
         let d = n.mean.len();
         let unnormalize = |x: &[f32]| x.iter().zip(n.mean.iter().zip(&n.std)).map(|(x, (m, s))| x * s + m).collect();
@@ -297,10 +307,33 @@ impl SacTrainer {
         self.explorer.env_steps
     }
 
+    /// The real transitions, as stored (normalized observations, scaled actions).
+    pub fn replay(&self) -> &ReplayBuffer {
+        &self.explorer.buffer
+    }
+
+    /// Observations as the networks see them.
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.explorer.normalizer
+    }
+
+    /// The actor's sampled actions (scaled to [−1, 1]) for `n` normalized observations.
+    pub fn sample_actions(&mut self, obs: &[f32], n: usize) -> Vec<f32> {
+        let x = matrix(obs.to_vec(), n, &self.inference);
+        let noise = matrix(normal(&mut self.rng, n * self.dims, 1.0), n, &self.inference);
+        let (actions, _) = self.actor.valid().rsample(x, noise).expect("a tanh-Gaussian actor");
+        floats(actions.reshape([n * self.dims]))
+    }
+
     /// One gradient step of the critics, then (past the warm-up) the actor and α.
     fn learn(&mut self, log: bool) -> Option<Losses> {
         let size = self.config.batch_size.max(1);
-        let mut batch = self.explorer.sample(&self.demos, size, self.config.demo_ratio, &mut self.rng);
+        let mut batch = match &self.imagined {
+            Some(model) if !model.buffer.is_empty() => {
+                self.explorer.sample(&model.buffer, size, 1.0 - model.real_ratio, &mut self.rng)
+            }
+            _ => self.explorer.sample(&self.demos, size, self.config.demo_ratio, &mut self.rng),
+        };
         if let Some(model) = &self.learned {
             let raw = self.raw(&batch);
             batch.rewards = model
@@ -380,6 +413,15 @@ impl SacTrainer {
     /// One unit: `log_every` environment steps, each followed by `gradient_steps` gradient
     /// steps once learning has started.
     pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
+        self.update_with(&mut |_| Ok(()))
+    }
+
+    /// A unit with `after_step` run between each environment step and its gradient steps
+    /// (MBPO refits its model and imagines there).
+    pub fn update_with(
+        &mut self,
+        after_step: &mut dyn FnMut(&mut SacTrainer) -> Result<(), TrainError>,
+    ) -> Result<Option<Metrics>, TrainError> {
         let steps = self.config.log_every.max(1);
         if self.explorer.env_steps + steps > self.config.total_steps {
             return Ok(None);
@@ -389,6 +431,7 @@ impl SacTrainer {
         for k in 0..steps {
             let action = self.explore();
             finished.extend(self.explorer.step(action)?);
+            after_step(self)?;
             if self.explorer.env_steps >= self.config.learning_starts.max(1) {
                 for g in 0..self.config.gradient_steps {
                     let log = k + 1 == steps && g + 1 == self.config.gradient_steps;
