@@ -272,6 +272,20 @@ fn pets_learns_to_swing_up_the_pendulum_in_about_a_thousand_steps_and_its_run_ev
 }
 
 #[test]
+fn a_learned_models_imagined_episodes_end_where_the_scenario_says_on_observed_values() {
+    use apprentice::sim::scenario_env::{ObservedLimit, observed_limits};
+    let env = ScenarioEnv::load("cartpole_continuous").unwrap();
+    let limits = observed_limits(env.scenario());
+    // The cart's x (observation 0) and the pole's angle (observation 2).
+    let found: Vec<_> = limits.iter().map(|l| (l.index, l.low, l.high)).collect();
+    assert_eq!(found, [(0, -2.4, 2.4), (2, -0.2095, 0.2095)]);
+    assert!(ObservedLimit::broken(&limits, &[2.5, 0.0, 0.0, 0.0]));
+    assert!(!ObservedLimit::broken(&limits, &[2.3, 0.0, 0.1, 0.0]));
+    // The pendulum never fails.
+    assert!(observed_limits(ScenarioEnv::load("pendulum").unwrap().scenario()).is_empty());
+}
+
+#[test]
 fn mbpo_trains_a_policy_network_on_model_rollouts_that_swings_the_pendulum_up_in_1500_steps() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("mbpo");

@@ -22,6 +22,7 @@ use data::Episode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sim::scenario_env::{ObservedLimit, observed_limits};
 use sim::{Action, Env, ScenarioEnv, Space};
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ pub struct DynamicsConfig {
     /// Steps of the open-loop error: the ensemble's mean prediction rolled forward on a
     /// held-out episode's own actions, compared with what happened.
     pub horizon: usize,
+    /// Imagined episodes end where the scenario's failure conditions on observed values say
+    /// (a cart past the rail's end), instead of where the learned termination guesses from
+    /// the few failures in the data: the task's definition is known, only its physics is
+    /// learned (PETS' known cost).
+    pub known_failures: bool,
     /// Seed of initialization, the split and the resampling.
     pub seed: u64,
 }
@@ -60,6 +66,7 @@ impl Default for DynamicsConfig {
             epochs: 150,
             val_fraction: 0.2,
             horizon: 10,
+            known_failures: true,
             seed: 0,
         }
     }
@@ -88,6 +95,9 @@ pub struct DynamicsMeta {
     pub inputs: Normalizer,
     /// Standardizes the targets [Δs, r].
     pub targets: Normalizer,
+    /// Failures known from the scenario (with `known_failures`), checked on imagined states.
+    #[serde(default)]
+    pub limits: Vec<ObservedLimit>,
 }
 
 impl DynamicsMeta {
@@ -226,7 +236,8 @@ impl DynamicsModel {
             *s += (o[c] + std * z) * targets.std[c] + targets.mean[c];
         }
         let reward = o[k - 1] * targets.std[k - 1] + targets.mean[k - 1];
-        (reward, 1.0 / (1.0 + (-o[2 * k]).exp()))
+        let ends = if ObservedLimit::broken(&self.meta.limits, state) { 1.0 } else { 1.0 / (1.0 + (-o[2 * k]).exp()) };
+        (reward, ends)
     }
 
     /// Every member's mean prediction for each (obs, action): [member][transition].
@@ -400,6 +411,7 @@ impl DynamicsTrainer {
             hidden: config.hidden.clone(),
             inputs,
             targets,
+            limits: if config.known_failures { observed_limits(env.scenario()) } else { Vec::new() },
         };
         let (mut x, mut y, mut ended) = (Vec::new(), Vec::new(), Vec::new());
         for s in rows {
