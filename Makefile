@@ -9,6 +9,10 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/apprentice-target
 # xdotool: real mouse and keyboard events for the app's walkthrough test.
 # mold: a linker several times faster than ld on Bevy and Burn's large binaries.
 SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xauth libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 mold xdotool
+# The Python package's virtual environment: outside the clone, like the target dir, so later
+# runs reuse it. `make python VENV=path` installs into another one.
+VENV ?= $(HOME)/.cache/apprentice-venv
+PYTHON_PACKAGES := maturin numpy gymnasium pytest
 # Added once: RUSTFLAGS is part of every build's fingerprint, so a second copy of the flag
 # (a shell that already exports it) would rebuild everything.
 MOLD := $(shell command -v mold 2>/dev/null)
@@ -18,18 +22,27 @@ export RUSTFLAGS += -C link-arg=-fuse-ld=mold
 endif
 endif
 
-.PHONY: run test system-packages numpy bench build-times screenshots
+.PHONY: run test system-packages numpy python bench build-times screenshots
 
 run: system-packages
 	cargo run --release --
 
-test: system-packages numpy
-	cargo test --release --workspace
+test: system-packages numpy python
+	cargo test --release --workspace --exclude apprentice-python
 	@# The CLI builds without the app (with the workspace's dependency features: nothing rebuilds
 	@# but our own library), and neither it nor the sim, data and learn layers depend on Bevy or egui.
-	cargo build --release --workspace --no-default-features --lib
+	cargo build --release --workspace --exclude apprentice-python --no-default-features --lib
 	@! cargo tree -p apprentice --no-default-features -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) '
 	@! cargo tree -p apprentice-sim -p apprentice-data -p apprentice-learn -e normal --prefix none | grep -E '^(bevy|egui|bevy_egui) '
+	@# The Python package (built and installed by `make python`) against the binary just built.
+	APPRENTICE_BIN=$(CARGO_TARGET_DIR)/release/apprentice $(VENV)/bin/python -m pytest -q crates/python/tests
+
+# The Python package (crates/python: pyo3 + maturin) built and installed into the virtual
+# environment VENV, with what it and its tests need from PyPI.
+python: system-packages
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
+	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --release -q -m crates/python/Cargo.toml
 
 # Three rebuild times of this machine (see the README): scripts/build-times.sh.
 build-times: system-packages numpy

@@ -142,7 +142,7 @@ fn a_cvae_decodes_both_modes_from_prior_samples() {
 }
 
 /// The export of every chunked kind reproduces its chunks in Python with numpy alone: the
-/// same observations and noise through `scripts/numpy_policy.py` (the MLP and U-Net
+/// same observations and noise through `crates/python/python/apprentice/numpy_policy.py` (the MLP and U-Net
 /// denoisers, Euler steps, DDIM, the CVAE's decoder) give apprentice's chunk.
 #[test]
 fn exported_chunk_policies_sample_the_same_chunk_in_numpy() {
@@ -150,7 +150,7 @@ fn exported_chunk_policies_sample_the_same_chunk_in_numpy() {
     use apprentice::learn::diffusion::Schedule;
     use apprentice::learn::policy::chunk::{self, DenoiserKind};
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
-    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/numpy_policy.py");
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/python/python/apprentice/numpy_policy.py");
     for (method, denoiser) in
         [(Method::Flow, DenoiserKind::Mlp), (Method::Diffusion, DenoiserKind::Unet), (Method::Cvae, DenoiserKind::Mlp)]
     {

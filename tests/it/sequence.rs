@@ -119,7 +119,7 @@ fn a_transformer_whose_heads_do_not_split_its_width_is_refused() {
 }
 
 /// Exported GRU and transformer policies act the same in Python with numpy alone: one
-/// episode's observations through `scripts/numpy_policy.py` give apprentice's actions.
+/// episode's observations through `crates/python/python/apprentice/numpy_policy.py` give apprentice's actions.
 #[test]
 fn exported_sequence_policies_act_the_same_in_numpy() {
     for config in [gru_config(), transformer_config()] {
@@ -142,7 +142,7 @@ fn same_actions_in_numpy(config: BcConfig) {
             other => panic!("continuous: {other:?}"),
         })
         .collect();
-    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/numpy_policy.py");
+    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/python/python/apprentice/numpy_policy.py");
     let out = std::process::Command::new("python3")
         .args([reference, path.to_str().unwrap(), &serde_json::to_string(&history).unwrap()])
         .output()

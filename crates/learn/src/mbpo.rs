@@ -184,8 +184,7 @@ impl ModelRollouts {
         let dims = action_dims(&self.space);
         let start = sac.replay().sample(n, &mut self.rng);
         // Raw (environment) states; the actor reads them normalized.
-        let mut states: Vec<f32> =
-            start.obs.chunks_exact(d).flat_map(|o| o.iter().zip(normalizer.mean.iter().zip(&normalizer.std)).map(|(x, (m, s))| x * s + m)).collect();
+        let mut states = normalizer.invert(&start.obs);
         let mut stored = Vec::new();
         for _ in 0..config.rollout_length {
             let rows = states.len() / d;

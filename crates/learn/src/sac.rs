@@ -282,14 +282,13 @@ impl SacTrainer {
     pub fn raw(&self, batch: &Batch) -> Vec<(Vec<f32>, Action, Vec<f32>)> {
         let n = &self.explorer.normalizer;
         let d = n.mean.len();
-        let unnormalize = |x: &[f32]| x.iter().zip(n.mean.iter().zip(&n.std)).map(|(x, (m, s))| x * s + m).collect();
         (0..batch.len())
             .map(|k| {
                 let action = Action::Continuous(batch.actions[k * self.dims..(k + 1) * self.dims].to_vec());
                 (
-                    unnormalize(&batch.obs[k * d..(k + 1) * d]),
+                    n.invert(&batch.obs[k * d..(k + 1) * d]),
                     unscale_action(&self.space, action),
-                    unnormalize(&batch.next_obs[k * d..(k + 1) * d]),
+                    n.invert(&batch.next_obs[k * d..(k + 1) * d]),
                 )
             })
             .collect()

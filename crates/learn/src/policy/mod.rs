@@ -169,6 +169,12 @@ impl Normalizer {
     pub fn apply<'a>(&'a self, obs: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
         obs.iter().zip(self.mean.iter().zip(&self.std)).map(|(x, (m, s))| (x - m) / s)
     }
+
+    /// The inverse of [`Normalizer::apply`]: normalized rows (any number, back to back) as
+    /// the environment saw them.
+    pub fn invert(&self, normalized: &[f32]) -> Vec<f32> {
+        normalized.iter().zip(self.mean.iter().zip(&self.std).cycle()).map(|(x, (m, s))| x * s + m).collect()
+    }
 }
 
 /// A Box action rescaled to [-1, 1] per component (the regression target).

@@ -4,25 +4,16 @@
 //! `policy.json` (kind `mpc`: the planner's settings) beside the model's `dynamics.json`
 //! and `dynamics.safetensors`.
 
-use super::saved::read_meta;
+use super::saved::{PlannerMeta, read_meta, save_planner_meta};
 use crate::artifact::{Artifact, PolicyArtifact};
 use crate::dynamics::DynamicsModel;
 use crate::run::RunError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use sim::planner::{PlannerConfig, Searched, SequenceSearch};
 use sim::{Action, ScenarioEnv};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// `policy.json` of an MPC policy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct MpcMeta {
-    kind: String,
-    scenario: String,
-    planner: PlannerConfig,
-}
 
 /// A sampling planner scoring its candidates on a learned model.
 #[derive(Debug, Clone)]
@@ -56,7 +47,7 @@ impl MpcPolicy {
 
 /// The `mpc` entry of [`crate::artifact::POLICY_KINDS`].
 pub fn load(dir: &Path, env: &ScenarioEnv) -> Result<Box<dyn PolicyArtifact>, RunError> {
-    let (_, meta): (_, MpcMeta) = read_meta(dir)?;
+    let (_, meta): (_, PlannerMeta) = read_meta(dir)?;
     let model = DynamicsModel::load(dir, env)?;
     Ok(Box::new(MpcPolicy::new(Arc::new(model), meta.planner)))
 }
@@ -92,11 +83,7 @@ impl PolicyArtifact for MpcPolicy {
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
         let mut files = self.model.save(dir)?;
-        let meta = MpcMeta { kind: "mpc".into(), scenario: env.scenario().name.clone(), planner: self.planner.clone() };
-        let path = dir.join("policy.json");
-        data::dataset::write_atomic(&path, &serde_json::to_vec_pretty(&meta).expect("serializes"))
-            .map_err(|e| RunError::Invalid { path, what: e.to_string() })?;
-        files.push("policy.json".into());
+        files.push(save_planner_meta(dir, "mpc", env, &self.planner)?);
         Ok(files)
     }
 

@@ -3,24 +3,15 @@
 //! `Planner(...)` settings. It searches on copies of the world it is asked to act in, so it
 //! acts through [`sim::Policy::act`]; given only an observation it follows its plan.
 
-use super::saved::read_meta;
+use super::saved::{PlannerMeta, read_meta, save_planner_meta};
 use crate::artifact::PolicyArtifact;
 use crate::run::RunError;
-use serde::{Deserialize, Serialize};
 use sim::planner::{Planner, PlannerConfig, Searched, SequenceSearch};
 use sim::{Action, Env, Policy as _, ScenarioEnv, Space};
 use std::path::{Path, PathBuf};
 
 /// What `--policy` names to get the planner instead of a run directory.
 pub const NAME: &str = "planner";
-
-/// `policy.json` of a saved planner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PlannerMeta {
-    kind: String,
-    scenario: String,
-    planner: PlannerConfig,
-}
 
 /// MPC on copies of the true world.
 #[derive(Clone)]
@@ -87,13 +78,7 @@ impl PolicyArtifact for SimPlanner {
     }
 
     fn save(&self, dir: &Path, env: &ScenarioEnv) -> Result<Vec<String>, RunError> {
-        let meta =
-            PlannerMeta { kind: NAME.into(), scenario: env.scenario().name.clone(), planner: self.planner.config.clone() };
-        std::fs::create_dir_all(dir).map_err(|source| RunError::Io { path: dir.to_owned(), source })?;
-        let path = dir.join("policy.json");
-        data::dataset::write_atomic(&path, &serde_json::to_vec_pretty(&meta).expect("serializes"))
-            .map_err(|e| RunError::Invalid { path, what: e.to_string() })?;
-        Ok(vec!["policy.json".into()])
+        Ok(vec![save_planner_meta(dir, NAME, env, &self.planner.config)?])
     }
 
     fn export(&self, dir: &Path, _env: &ScenarioEnv) -> Result<PathBuf, RunError> {

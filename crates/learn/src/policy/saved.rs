@@ -92,6 +92,29 @@ pub(crate) fn export_file<M: Module>(dir: &Path, meta: &impl Serialize, net: &M)
     Ok(path)
 }
 
+/// `policy.json` of a policy that is a planner's settings (kinds `planner` and `mpc`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PlannerMeta {
+    pub kind: String,
+    pub scenario: String,
+    pub planner: sim::planner::PlannerConfig,
+}
+
+/// Writes a planner policy's `policy.json` (atomically: a crash keeps the old one).
+pub(crate) fn save_planner_meta(
+    dir: &Path,
+    kind: &str,
+    env: &ScenarioEnv,
+    planner: &sim::planner::PlannerConfig,
+) -> Result<String, RunError> {
+    let meta = PlannerMeta { kind: kind.into(), scenario: env.scenario().name.clone(), planner: planner.clone() };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join("policy.json");
+    data::dataset::write_atomic(&path, &serde_json::to_vec_pretty(&meta).expect("serializes"))
+        .map_err(|e| invalid(&path, e))?;
+    Ok("policy.json".into())
+}
+
 /// Reads a run's `policy.json` as `T`; returns its path too, for errors.
 pub(crate) fn read_meta<T: DeserializeOwned>(dir: &Path) -> Result<(PathBuf, T), RunError> {
     let path = dir.join("policy.json");

@@ -221,15 +221,23 @@ def transformer(w, prefix, tokens, heads):
 
 
 class MlpPolicy:
-    """An exported `mlp` policy with a deterministic head: the last `policy.history`
-    observations stacked (`policy.kind = "mlp"`), read as tokens by the transformer
-    (`"transformer"`), or a GRU's hidden state (`"gru"`), into the MLP `nets.0`, whose output
-    is clipped to [-1, 1] and mapped onto the action bounds."""
+    """An exported `mlp` policy acting by its mode: the last `policy.history` observations
+    stacked (`policy.kind = "mlp"`), read as tokens by the transformer (`"transformer"`), or a
+    GRU's hidden state (`"gru"`), into the MLP `nets.0`. For Discrete and MultiDiscrete
+    actions its outputs are logits, one block per choice, and the action is each block's
+    argmax. For Box actions a deterministic head's output, or a Gaussian head's mean (its
+    first `dims` outputs; tanh-squashed for `tanh_gaussian`), is clipped to [-1, 1] and mapped
+    onto the action bounds."""
 
     def __init__(self, weights, meta):
         self.w, self.meta, self.p = weights, meta, meta["policy"]
-        if self.p["head"] != "deterministic":
+        space = meta["action_space"]
+        if space["type"] == "box" and self.p["head"] not in ("deterministic", "gaussian", "tanh_gaussian"):
             raise ValueError(f"no numpy reference yet for head {self.p['head']!r}, kind {self.p.get('kind')!r}")
+        self.choices = {"discrete": lambda: [space.get("n")], "multi_discrete": lambda: space.get("nvec")}.get(
+            space["type"], lambda: None
+        )()
+        self.dims = len(space.get("low", []))
         self.activation = ACTIVATIONS[self.p["activation"]]
         self.mean = np.array(meta["normalizer"]["mean"], dtype=np.float32)
         self.std = np.array(meta["normalizer"]["std"], dtype=np.float32)
@@ -252,7 +260,12 @@ class MlpPolicy:
             else:
                 features = np.concatenate(window)
         out = mlp(self.w, "nets.0", features.astype(np.float32), self.activation)
-        return unscale(self.meta, out)
+        if self.choices is not None:
+            ends = np.cumsum(self.choices)
+            picks = [int(np.argmax(out[end - n : end])) for n, end in zip(self.choices, ends)]
+            return picks[0] if self.meta["action_space"]["type"] == "discrete" else np.array(picks)
+        mean = out[: self.dims]
+        return unscale(self.meta, np.tanh(mean) if self.p["head"] == "tanh_gaussian" else mean)
 
 
 def load(path):
@@ -271,4 +284,4 @@ if __name__ == "__main__":
     if isinstance(policy, ChunkPolicy):
         print(json.dumps(policy.chunk(history, json.loads(sys.argv[3])).tolist()))
     else:
-        print(json.dumps([policy.act(obs).tolist() for obs in history]))
+        print(json.dumps([np.asarray(policy.act(obs)).tolist() for obs in history]))
