@@ -1,6 +1,7 @@
 //! `apprentice app` (and plain `apprentice`): open the desktop app; `apprentice bench app`:
 //! its frame rate with a trainer running.
 
+use super::output::parse_size;
 use crate::app::{self, Autopilot, Driver, Options};
 use std::path::PathBuf;
 
@@ -59,12 +60,6 @@ pub struct Args {
     /// Window size in logical pixels, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x760", value_parser = parse_size)]
     size: (u32, u32),
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once('x').ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1280x760"))?;
-    let n = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("`{s}`: `{v}` is not a number of pixels"));
-    Ok((n(w)?, n(h)?))
 }
 
 impl Args {

@@ -3,10 +3,13 @@
 #[cfg(feature = "gui")]
 mod app;
 mod bench;
+mod chart;
 mod demos;
 mod output;
+mod plot;
 mod rollout;
 mod scenarios;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +49,11 @@ pub enum Command {
     Train(train::Train),
     /// Evaluate a trained policy against the scripted expert on seeded episodes.
     Eval(train::EvalArgs),
+    /// Run a grid or random search over hyperparameters × seeds, in parallel processes;
+    /// writes results.csv and sweep.png.
+    Sweep(sweep::Args),
+    /// Draw runs' learning curves (any metric; seeds merged into mean ± sd) into a PNG.
+    Plot(plot::Args),
     /// Measure speed.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -62,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Demos(demos)) => demos::run(demos),
         Some(Command::Train(t)) => train::train(t),
         Some(Command::Eval(args)) => train::eval(args),
+        Some(Command::Sweep(args)) => sweep::run(args),
+        Some(Command::Plot(args)) => plot::run(args),
         Some(Command::Bench(bench)) => bench::run(bench),
         #[cfg(not(feature = "gui"))]
         None => {

@@ -19,3 +19,13 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A `WIDTHxHEIGHT` argument (windows, images), in pixels.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once('x').ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1280x760"))?;
+    let n = |v: &str| match v.trim().parse::<u32>() {
+        Ok(px) if (16..=16384).contains(&px) => Ok(px),
+        _ => Err(format!("`{s}`: `{v}` is not a size in pixels (16 to 16384)")),
+    };
+    Ok((n(w)?, n(h)?))
+}

@@ -271,20 +271,11 @@ fn demonstrations(config: &mut RunConfig, env: &ScenarioEnv) -> anyhow::Result<V
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let config = run::load_config(&args.policy);
-    let scenario = match (args.scenario, &config) {
-        (Some(s), _) => s,
-        (None, config) => config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?.scenario.clone(),
-    };
-    let env = ScenarioEnv::load(&scenario)?;
-    // The run's expert is evaluation's reference too.
-    let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
-    let mut policy = run::load_policy(&args.policy, &env)?;
-    policy.set_sampling(args.sample);
     let bar = progress(args.episodes as u64, "eval");
-    let report = evaluate(&env, &|| policy.boxed() as Box<dyn Policy>, args.episodes, args.seed, &|| bar.inc(1));
+    let report =
+        evaluate_run(&args.policy, args.scenario.as_deref(), args.episodes, args.seed, args.sample, &|| bar.inc(1));
     bar.finish_and_clear();
-    let report = report.with_context(|| format!("evaluating the policy of run {}", args.policy.display()))?;
+    let report = report?;
     if args.json {
         json_line(&report)?;
     } else {
@@ -304,4 +295,28 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Evaluates the policy of the run in `dir` (or the planner, `planner`) on `episodes` seeded
+/// episodes of `scenario` (default: the run's) against the run's expert and random play.
+pub fn evaluate_run(
+    dir: &std::path::Path,
+    scenario: Option<&str>,
+    episodes: usize,
+    seed: u64,
+    sample: bool,
+    on_episode: &(dyn Fn() + Sync),
+) -> anyhow::Result<crate::learn::eval::EvalReport> {
+    let config = run::load_config(dir);
+    let scenario = match (scenario, &config) {
+        (Some(s), _) => s.to_string(),
+        (None, config) => config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?.scenario.clone(),
+    };
+    let env = ScenarioEnv::load(&scenario)?;
+    // The run's expert is evaluation's reference too.
+    let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
+    let mut policy = run::load_policy(dir, &env)?;
+    policy.set_sampling(sample);
+    let report = evaluate(&env, &|| policy.boxed() as Box<dyn Policy>, episodes, seed, on_episode);
+    report.with_context(|| format!("evaluating the policy of run {}", dir.display()))
 }

@@ -17,6 +17,7 @@ mod scenarios;
 #[cfg(feature = "gui")]
 mod screenshots;
 mod sequence;
+mod sweep;
 mod trainer;
 mod vec_env;
 #[cfg(feature = "gui")]

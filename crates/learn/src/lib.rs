@@ -14,6 +14,7 @@ pub mod bc;
 pub mod corrective;
 pub mod buffer;
 pub mod critic;
+pub mod curves;
 pub mod cvae;
 pub mod dagger;
 pub mod describe;

@@ -10,11 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def apprentice(*args):
-    """Runs the CLI (`$APPRENTICE_BIN`, else the release build in the cargo target dir)."""
+def binary():
+    """The CLI: `$APPRENTICE_BIN`, else the release build in the cargo target dir."""
     default = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/apprentice-target")) / "release/apprentice"
-    binary = os.environ.get("APPRENTICE_BIN", str(default))
-    done = subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
+    return os.environ.get("APPRENTICE_BIN", str(default))
+
+
+def apprentice(*args):
+    """Runs the CLI and returns what it printed; a failure fails the test with its stderr."""
+    done = subprocess.run([binary(), *map(str, args)], capture_output=True, text=True)
     assert done.returncode == 0, f"apprentice {' '.join(map(str, args))} failed:\n{done.stderr}"
     return done.stdout
 

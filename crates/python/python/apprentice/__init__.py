@@ -5,6 +5,7 @@ as numpy arrays, and its exported policies acting with numpy alone.
     envs = apprentice.make_vec("cartpole", 64)         # a gymnasium.vector.VectorEnv
     demos = apprentice.load_demos("demos/cartpole")    # dict of numpy arrays
     policy = apprentice.load_policy("runs/bc")         # RUN/export.safetensors
+    results = apprentice.tune("sweep.toml")            # a sweep's trials on Ray Tune
 """
 
 import warnings
@@ -14,8 +15,9 @@ import gymnasium as gym
 
 from . import _core, numpy_policy
 from .envs import ApprenticeEnv, ApprenticeVecEnv
+from .tune import tune
 
-__all__ = ["make", "make_vec", "load_demos", "load_policy", "scenarios", "ApprenticeEnv", "ApprenticeVecEnv"]
+__all__ = ["make", "make_vec", "load_demos", "load_policy", "scenarios", "tune", "ApprenticeEnv", "ApprenticeVecEnv"]
 
 
 def make(name_or_path, render_mode=None, **kwargs):
