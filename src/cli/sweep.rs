@@ -406,10 +406,12 @@ fn kept_result(sweep: &Sweep, trial: &Trial) -> Option<TrialResult> {
 type Outcome = Result<TrialResult, (usize, String)>;
 
 /// Runs every trial, `parallel` processes at a time, each `apprentice sweep --trial K` with
-/// its output in `trials/K/log.txt`.
+/// its output in `logs/K.log` (its run in `trials/K`).
 fn run_all(sweep: &Sweep, parallel: usize, json: bool) -> anyhow::Result<Vec<Outcome>> {
     let exe = std::env::current_exe().context("finding the apprentice binary")?;
-    std::fs::create_dir_all(sweep.out.join("trials")).with_context(|| format!("creating {}", sweep.out.display()))?;
+    for dir in ["trials", "logs"] {
+        std::fs::create_dir_all(sweep.out.join(dir)).with_context(|| format!("creating {}", sweep.out.display()))?;
+    }
     let bar = progress(sweep.trials.len() as u64, "sweep");
     let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
@@ -439,7 +441,7 @@ fn run_all(sweep: &Sweep, parallel: usize, json: bool) -> anyhow::Result<Vec<Out
 }
 
 fn spawn_trial(exe: &Path, sweep: &Sweep, k: usize) -> Outcome {
-    let log_path = sweep.out.join("trials").join(format!("{k:03}.log"));
+    let log_path = sweep.out.join("logs").join(format!("{k:03}.log"));
     let fail = |e: String| (k, e);
     let log = std::fs::File::create(&log_path).map_err(|e| fail(format!("{}: {e}", log_path.display())))?;
     let out = std::process::Command::new(exe)
