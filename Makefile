@@ -12,8 +12,8 @@ SYSTEM_PACKAGES := pkg-config libudev-dev mesa-vulkan-drivers libvulkan1 xvfb xa
 # The Python package's virtual environment: outside the clone, like the target dir, so later
 # runs reuse it. `make python VENV=path` installs into another one.
 VENV ?= $(HOME)/.cache/apprentice-venv
-# ray[tune]: the sweep test starts a Ray head on 127.0.0.1 (pinned: Tune's API moves between releases).
-PYTHON_PACKAGES := maturin numpy gymnasium pytest "ray[tune]==2.60.0"
+# minari: its own loader reads our exports (its parquet storage imports Pillow without declaring it). ray[tune]: the sweep test starts a Ray head on 127.0.0.1 (pinned: Tune's API moves between releases).
+PYTHON_PACKAGES := maturin numpy gymnasium pytest "ray[tune]==2.60.0" "minari[arrow]==0.5.4" pillow
 # Added once: RUSTFLAGS is part of every build's fingerprint, so a second copy of the flag
 # (a shell that already exports it) would rebuild everything.
 MOLD := $(shell command -v mold 2>/dev/null)

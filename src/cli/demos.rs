@@ -3,9 +3,9 @@
 
 use super::output::{json_line, progress};
 use crate::data::dataset::{Dataset, Loaded};
-use crate::data::npz;
 use crate::data::ops::{self, Generator};
 use crate::data::{Filter, Source};
+use crate::data::{lerobot, minari, npz};
 use crate::sim::{Env, ScenarioEnv};
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -99,22 +99,37 @@ pub enum Demos {
         #[arg(long)]
         json: bool,
     },
-    /// Export to numpy's .npz.
+    /// Export for other tools: numpy's .npz, or a Minari or LeRobot dataset directory.
     Export {
         dir: PathBuf,
-        #[arg(long, default_value = "npz")]
-        format: String,
+        #[arg(long, value_enum, default_value = "npz")]
+        format: Format,
+        /// The .npz file, or the dataset directory (minari, lerobot).
         #[arg(long)]
         out: PathBuf,
     },
-    /// Import an .npz (as written by export) into a new dataset.
+    /// Import an .npz, a Minari or a LeRobot dataset (as export writes them) into a new dataset.
     Import {
+        /// The .npz file, or the dataset directory (minari, lerobot).
         file: PathBuf,
+        #[arg(long, value_enum, default_value = "npz")]
+        format: Format,
         #[arg(long)]
         scenario: String,
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The dataset formats of other tools that `export` writes and `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// numpy's .npz: one array per field, every step of every episode in order.
+    Npz,
+    /// Farama's Minari, parquet storage (`minari.MinariDataset(DIR/data)` loads it).
+    Minari,
+    /// LeRobot's dataset format v3.0 (parquet plus `meta/`; state only, no videos).
+    Lerobot,
 }
 
 /// Which episodes `exclude` and `include` act on: named ones, or those a filter matches.
@@ -299,22 +314,36 @@ pub fn run(demos: Demos) -> anyhow::Result<()> {
         }
         Demos::Replay { dir, json } => replay(&dir, json),
         Demos::Export { dir, format, out } => {
-            if format != "npz" {
-                bail!("unknown export format `{format}`; the one supported is npz");
-            }
             let (_, env, loaded) = load_checked(&dir)?;
-            let steps = npz::export(&loaded.episodes, env.action_space(), &out)?;
+            let steps = match format {
+                Format::Npz => npz::export(&loaded.episodes, env.action_space(), &out)?,
+                Format::Minari => minari::export(&loaded.episodes, &env, &out)?,
+                Format::Lerobot => lerobot::export(&loaded.episodes, &env, &out)?,
+            };
             eprintln!("exported {} episodes, {steps} steps to {}", loaded.episodes.len(), out.display());
             Ok(())
         }
-        Demos::Import { file, scenario, out } => {
+        Demos::Import { file, format, scenario, out } => {
             let mut env = ScenarioEnv::load(&scenario)?;
-            let episodes = npz::import(&file, &mut env)?;
+            let episodes = match format {
+                Format::Npz => npz::import(&file, &mut env)?,
+                Format::Minari => kept(minari::import(&file, &mut env)?, &file)?,
+                Format::Lerobot => kept(lerobot::import(&file, &mut env)?, &file)?,
+            };
             let ids = open(&out)?.append(&episodes)?;
             eprintln!("imported {} episodes into {}", ids.len(), out.display());
             Ok(())
         }
     }
+}
+
+/// An import's episodes, each skipped one reported; an error when none could be read.
+fn kept(imported: crate::data::Imported, from: &Path) -> anyhow::Result<Vec<crate::data::Episode>> {
+    imported.skipped.iter().for_each(|e| eprintln!("skipped {e}"));
+    if imported.episodes.is_empty() && !imported.skipped.is_empty() {
+        bail!("no episode of {} could be imported", from.display());
+    }
+    Ok(imported.episodes)
 }
 
 fn open(dir: &Path) -> anyhow::Result<Dataset> {

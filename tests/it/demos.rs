@@ -2,10 +2,10 @@
 //! replays are exact, and exports read back as the same data.
 
 use apprentice::data::codec::{self, DataError, VERSION};
-use apprentice::data::dataset::{Dataset, JOURNAL};
+use apprentice::data::dataset::{Dataset, EpisodeFile, JOURNAL};
 use apprentice::data::episode::{Episode, EpisodeMeta, Source, StepRecord};
 use apprentice::data::ops::{self, Generator};
-use apprentice::data::{Recorder, npz};
+use apprentice::data::{Recorder, lerobot, minari, npz};
 use apprentice::sim::{Action, Env, ScenarioEnv, builtin};
 use proptest::prelude::*;
 use std::path::Path;
@@ -237,6 +237,64 @@ fn npz_export_reads_back_as_the_same_data() {
         );
         assert_eq!(a.final_obs, b.episode.final_obs, "imported episodes re-simulate to the same end");
     }
+}
+
+/// An episode as another tool can carry it: everything but the wall-clock times and the notes.
+fn portable(e: &Episode) -> (u64, Vec<StepRecord>, Vec<f32>) {
+    let steps = e.steps.iter().map(|s| StepRecord { time: 0.0, ..s.clone() }).collect();
+    (e.meta.seed, steps, e.final_obs.clone())
+}
+
+type Export = fn(&[EpisodeFile], &ScenarioEnv, &Path) -> Result<usize, DataError>;
+type Import = fn(&Path, &mut ScenarioEnv) -> Result<apprentice::data::Imported, DataError>;
+
+#[test]
+fn minari_and_lerobot_exports_import_back_as_identical_episodes() {
+    let formats: [(&str, Export, Import, &str); 2] = [
+        ("minari", minari::export, minari::import, "data/2/part-0.parquet"),
+        ("lerobot", lerobot::export, lerobot::import, "meta/episodes/chunk-000/file-000.parquet"),
+    ];
+    // Box actions with DART noise (expert labels differ from the actions), and Discrete ones.
+    for (scenario, noise) in [("push_t", 0.05), ("cartpole", 0.2), ("lunar_lander", 0.1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut env, dataset) = generate(scenario, 3, noise, &dir.path().join("d"));
+        let loaded = dataset.load(Some(&env)).unwrap();
+        for (format, export, import, a_file) in formats {
+            let out = dir.path().join(format);
+            let n = export(&loaded.episodes, &env, &out).unwrap();
+            assert_eq!(n, loaded.episodes.iter().map(|e| e.episode.len()).sum::<usize>());
+            assert!(out.join(a_file).is_file(), "{format}: {a_file}");
+            let imported = import(&out, &mut env).unwrap();
+            assert!(imported.skipped.is_empty(), "{format} {scenario}: {:?}", imported.skipped);
+            assert_eq!(imported.episodes.len(), 3, "{format} {scenario}");
+            for (a, b) in imported.episodes.iter().zip(&loaded.episodes) {
+                assert_eq!(portable(a), portable(&b.episode), "{format} {scenario} {}", b.id);
+                assert_eq!(a.initial, b.episode.initial, "{format} {scenario}: it starts from the same world");
+            }
+            let labels = imported.episodes.iter().flat_map(|e| &e.steps).filter(|s| s.expert_label.is_some());
+            assert!(labels.count() > 0, "{format} {scenario}: expert labels survive");
+        }
+    }
+}
+
+#[test]
+fn a_broken_minari_episode_is_named_and_the_rest_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut env, dataset) = generate("cartpole", 2, 0.0, &dir.path().join("d"));
+    let loaded = dataset.load(Some(&env)).unwrap();
+    let out = dir.path().join("minari");
+    minari::export(&loaded.episodes, &env, &out).unwrap();
+    let victim = out.join("data/1/part-0.parquet");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let imported = minari::import(&out, &mut env).unwrap();
+    assert_eq!(imported.episodes.len(), 1, "the intact episode still loads");
+    assert_eq!(portable(&imported.episodes[0]), portable(&loaded.episodes[0].episode));
+    let message = imported.skipped[0].to_string();
+    assert!(message.contains("data/1/part-0.parquet"), "{message}");
+    let mut pendulum = ScenarioEnv::load("pendulum").unwrap();
+    let message = minari::import(&out, &mut pendulum).unwrap().skipped[0].to_string();
+    assert!(message.contains("observations"), "a dataset of another scenario: {message}");
 }
 
 #[test]

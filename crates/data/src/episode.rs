@@ -80,6 +80,26 @@ pub struct EpisodeMeta {
     pub partial: bool,
 }
 
+impl EpisodeMeta {
+    /// The metadata of an episode imported from another tool's file `from` (a description,
+    /// e.g. `Minari DIR/data/3`) into `scenario`; without a seed it is noted as not replayable.
+    pub fn imported(scenario: &sim::Scenario, seed: Option<u64>, from: &str) -> EpisodeMeta {
+        let note = match seed {
+            Some(_) => format!("imported from {from}"),
+            None => format!("imported from {from} without a seed: not replayable"),
+        };
+        EpisodeMeta {
+            scenario: scenario.name.clone(),
+            scenario_hash: scenario.source_hash.clone(),
+            seed: seed.unwrap_or(0),
+            device: "import".into(),
+            tags: Vec::new(),
+            note,
+            partial: false,
+        }
+    }
+}
+
 /// A whole episode: metadata, the initial state, the steps and the final observation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {

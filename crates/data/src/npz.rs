@@ -169,20 +169,7 @@ pub fn import(path: &Path, env: &mut ScenarioEnv) -> Result<Vec<Episode>, DataEr
         for s in &steps {
             final_obs = env.step(&s.action).map_err(|e| invalid(e.to_string()))?.obs;
         }
-        let s = env.scenario();
-        let note = match seed {
-            Some(_) => format!("imported from {}", path.display()),
-            None => format!("imported from {} without episode seeds: not replayable", path.display()),
-        };
-        let meta = EpisodeMeta {
-            scenario: s.name.clone(),
-            scenario_hash: s.source_hash.clone(),
-            seed: seed.unwrap_or(0),
-            device: "import".into(),
-            tags: Vec::new(),
-            note,
-            partial: false,
-        };
+        let meta = EpisodeMeta::imported(env.scenario(), seed, &path.display().to_string());
         episodes.push(Episode { meta, initial, steps, final_obs });
         begin = end;
     }
