@@ -19,7 +19,7 @@ use burn::prelude::Device;
 
 /// Scripted-expert episodes on `seeds`, executed with `noise` (the recorded action is the
 /// executed one).
-fn expert_demos(env: &mut ScenarioEnv, seeds: std::ops::Range<u64>, noise: f32) -> Vec<Episode> {
+pub fn expert_demos(env: &mut ScenarioEnv, seeds: std::ops::Range<u64>, noise: f32) -> Vec<Episode> {
     let expert = env.scenario().expert.clone().unwrap();
     seeds.map(|seed| record_episode(env, &expert, Generator::Scripted, seed, noise).unwrap()).collect()
 }

@@ -18,6 +18,7 @@ mod scenarios;
 mod screenshots;
 mod sequence;
 mod sweep;
+mod syllabus;
 mod trainer;
 mod vec_env;
 #[cfg(feature = "gui")]

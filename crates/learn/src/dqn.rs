@@ -9,7 +9,7 @@
 //! `pretrain_steps` gradient steps before the first environment step), a large-margin loss
 //! makes the demonstrated action's value exceed every other's by `margin`, and targets are
 //! n-step returns. (The paper adds the n-step loss to a one-step loss; here the n-step
-//! target replaces it.)
+//! target replaces it.) Soft Q-learning (`soft_q`) is this loop with a temperature.
 
 use super::batch::{floats, ints, matrix};
 use super::buffer::{Batch, NStep, ReplayBuffer};
@@ -61,6 +61,9 @@ pub struct DqnConfig {
     pub double_q: bool,
     /// Gradients are rescaled to at most this norm.
     pub max_grad_norm: f64,
+    /// Soft Q-learning's temperature α (0: the hard max of plain DQN). Above 0, targets use
+    /// the soft value α·log Σ_a exp(Q(s′, a)/α) and actions are drawn from softmax(Q/α).
+    pub temperature: f64,
     /// Rewards summed (discounted) before bootstrapping: n-step returns.
     pub n_step: usize,
     /// Fraction of each batch drawn from the demonstrations (DQfD).
@@ -93,6 +96,7 @@ impl Default for DqnConfig {
             epsilon_end: 0.04,
             double_q: true,
             max_grad_norm: 10.0,
+            temperature: 0.0,
             n_step: 1,
             demo_ratio: 0.0,
             pretrain_steps: 0,
@@ -253,6 +257,10 @@ impl DqnTrainer {
         for _ in 0..steps {
             let choice = if self.rng.random::<f64>() < self.epsilon() {
                 self.rng.random_range(0..self.actions)
+            } else if self.config.temperature > 0.0 {
+                let x = self.tensor(self.obs.clone(), 1, &self.inference);
+                let q = floats(greedy.outputs(x).reshape([self.actions]));
+                super::soft_q::boltzmann(&q, self.config.temperature as f32, &mut self.rng)
             } else {
                 match greedy.decide(&self.obs, &self.inference, None) {
                     Action::Discrete(c) => c,
@@ -289,10 +297,14 @@ impl DqnTrainer {
         Tensor::<2>::from_data(TensorData::new(data, [rows, width]), device)
     }
 
-    /// Q-values of the next states under the target network, of the action double Q picks.
+    /// Values of the next states under the target network: of the action double Q picks, or
+    /// the soft value with a temperature.
     fn next_values(&self, batch: &Batch, rows: usize) -> Vec<f32> {
         let next = self.tensor(batch.next_obs.clone(), rows, &self.inference);
         let q_target = self.target.outputs(next.clone());
+        if self.config.temperature > 0.0 {
+            return floats(super::soft_q::soft_value(q_target, self.config.temperature as f32));
+        }
         let chosen =
             if self.config.double_q { self.online.valid().outputs(next).argmax(1) } else { q_target.clone().argmax(1) };
         floats(q_target.gather(1, chosen).reshape([rows]))

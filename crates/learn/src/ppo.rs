@@ -67,6 +67,10 @@ pub struct PpoConfig {
     pub normalize_advantages: bool,
     /// Standardize observations with running statistics (saved with the policy).
     pub normalize_obs: bool,
+    /// Train the critic on returns standardized by running statistics, so the value loss stays
+    /// near 1 whatever the reward's scale (pendulum's returns reach −1,000; unscaled, the value
+    /// loss swamps the policy's and the run diverges).
+    pub normalize_values: bool,
     /// Weight of the behaviour-cloning term on the demonstrations (DAPG; 0: none).
     pub bc_weight: f64,
     /// The BC weight is multiplied by this after every update.
@@ -103,6 +107,7 @@ impl Default for PpoConfig {
             max_grad_norm: 0.5,
             normalize_advantages: true,
             normalize_obs: false,
+            normalize_values: false,
             bc_weight: 0.0,
             bc_decay: 1.0,
             seed: 0,
@@ -111,6 +116,26 @@ impl Default for PpoConfig {
 }
 
 impl PpoConfig {
+    /// The defaults for continuous actions, from RL-Zoo's continuous-control settings: longer
+    /// rollouts cut into minibatches of 64, GAE's λ = 0.95, standardized observations and
+    /// value targets.
+    pub fn continuous() -> PpoConfig {
+        PpoConfig {
+            envs: 4,
+            rollout_steps: 1024,
+            epochs: 10,
+            minibatches: 64,
+            // RL-Zoo's pendulum rate (1e-3) reached −107 at 65k steps here, then collapsed to
+            // −1,250; 3e-4 (its MuJoCo rate) reached −99 and stayed.
+            lr: 3e-4,
+            gamma: 0.95,
+            gae_lambda: 0.95,
+            normalize_obs: true,
+            normalize_values: true,
+            ..PpoConfig::default()
+        }
+    }
+
     /// DAPG: PPO plus a behaviour-cloning term that starts at 0.5 and decays by 5% per update
     /// (on cartpole with 5 demos, 0.5 beat PPO on 4 seeds of 4 at 5k steps; 0.1 was erratic).
     pub fn dapg() -> PpoConfig {
@@ -157,6 +182,14 @@ pub fn clipped_loss(logp: Tensor<1>, old_logp: Tensor<1>, advantages: Tensor<1>,
     unclipped.min_pair(clipped).mean().neg()
 }
 
+/// A continuous action clamped to [-1, 1] (others as they are).
+pub(crate) fn clamp_action(action: Action) -> Action {
+    match action {
+        Action::Continuous(v) => Action::Continuous(v.into_iter().map(|x| x.clamp(-1.0, 1.0)).collect()),
+        other => other,
+    }
+}
+
 /// Observation statistics updated as data arrives (Welford), for `normalize_obs`.
 #[derive(Debug, Clone)]
 struct RunningStats {
@@ -180,6 +213,9 @@ impl RunningStats {
     }
 
     fn normalizer(&self) -> Normalizer {
+        if self.count == 0.0 {
+            return Normalizer { mean: vec![0.0; self.mean.len()], std: vec![1.0; self.mean.len()] };
+        }
         let std = self.m2.iter().map(|m| ((m / self.count.max(1.0)).sqrt() as f32).max(1e-3)).collect();
         Normalizer { mean: self.mean.iter().map(|&m| m as f32).collect(), std }
     }
@@ -196,7 +232,7 @@ pub struct ActorCritic {
 /// One rollout, time-major (row t·envs + i is environment i at step t).
 pub struct Rollout {
     /// Observations as the actor saw them (normalized).
-    obs: Vec<f32>,
+    pub(crate) obs: Vec<f32>,
     /// Scaled continuous actions, or class indices.
     floats: Vec<f32>,
     classes: Vec<i64>,
@@ -243,24 +279,26 @@ struct Demos {
 pub struct PpoTrainer {
     pub config: PpoConfig,
     space: Space,
-    obs_dim: usize,
+    pub(crate) obs_dim: usize,
     envs: VecEnv,
     /// The environments' current observations (raw).
     obs: Vec<Vec<f32>>,
     stats: RunningStats,
+    /// Statistics of the value targets (`normalize_values`): the critic predicts standardized returns.
+    returns: RunningStats,
     /// A pretrained policy's normalizer, used instead of running statistics.
     fixed: Option<Normalizer>,
     demos: Demos,
-    model: ActorCritic,
+    pub(crate) model: ActorCritic,
     optimizer: ModuleOptimizer,
-    device: Device,
-    inference: Device,
+    pub(crate) device: Device,
+    pub(crate) inference: Device,
     rng: ChaCha8Rng,
     episode_returns: Vec<f32>,
     /// A learned reward (`--reward RUN`) that replaces the scenario's in every rollout.
     learned: Option<RewardModel>,
     env_steps: usize,
-    updates: usize,
+    pub(crate) updates: usize,
 }
 
 impl PpoTrainer {
@@ -324,6 +362,7 @@ impl PpoTrainer {
             episode_returns: vec![0.0; obs.len()],
             obs,
             stats,
+            returns: RunningStats::new(1),
             fixed: init.map(|p| p.policy.normalizer.clone()),
             model,
             optimizer: AdamConfig::new().with_grad_clipping(Some(clipping)).init(),
@@ -341,6 +380,11 @@ impl PpoTrainer {
     pub fn with_reward(mut self, reward: Option<RewardModel>) -> PpoTrainer {
         self.learned = reward;
         self
+    }
+
+    /// The trainer's random source (shuffles, sampling).
+    pub(crate) fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
     }
 
     /// Environment steps taken so far.
@@ -391,10 +435,11 @@ impl PpoTrainer {
             let mut actions = Vec::with_capacity(n);
             for obs in &self.obs {
                 let x: Vec<f32> = normalizer.apply(obs).collect();
-                let scaled = actor.decide(&x, &self.inference, Some(&mut self.rng));
-                push_target(&scaled, None, &mut r.floats, &mut r.classes);
+                // The unclamped sample is what the ratio is computed on; the environment gets it clamped.
+                let drawn = actor.draw(&x, &self.inference, Some(&mut self.rng));
+                push_target(&drawn, None, &mut r.floats, &mut r.classes);
                 r.obs.extend(x);
-                actions.push(unscale_action(&self.space, scaled));
+                actions.push(unscale_action(&self.space, clamp_action(drawn)));
             }
             let results = self.envs.step(&actions).map_err(|e| TrainError::Config(e.to_string()))?;
             for (i, step) in results.iter().enumerate() {
@@ -421,13 +466,31 @@ impl PpoTrainer {
         Ok((r, finished))
     }
 
-    /// Values of `rows` observations (already normalized), [rows].
+    /// Values of `rows` observations (already normalized), [rows], in the reward's units.
     fn values(&self, flat: Vec<f32>, rows: usize) -> Vec<f32> {
         if rows == 0 {
             return Vec::new();
         }
         let x = Tensor::<2>::from_data(TensorData::new(flat, [rows, self.obs_dim]), &self.inference);
-        floats(self.model.critic.valid().forward(x).reshape([rows]))
+        let scale = self.value_scale();
+        floats(self.model.critic.valid().forward(x).reshape([rows])).into_iter().map(|v| v * scale.std[0] + scale.mean[0]).collect()
+    }
+
+    /// What the critic's outputs are standardized by (identity without `normalize_values`).
+    fn value_scale(&self) -> Normalizer {
+        if self.config.normalize_values { self.returns.normalizer() } else { RunningStats::new(1).normalizer() }
+    }
+
+    /// Advantages and the critic's targets of a rollout, per row: the returns, standardized
+    /// with `normalize_values` (whose statistics they update first).
+    pub(crate) fn value_targets(&mut self, r: &mut Rollout) -> (Vec<f32>, Vec<f32>) {
+        let (advantages, mut returns) = self.targets(r);
+        if self.config.normalize_values {
+            returns.iter().for_each(|g| self.returns.add(&[*g]));
+            let scale = self.value_scale();
+            returns.iter_mut().for_each(|g| *g = (*g - scale.mean[0]) / scale.std[0]);
+        }
+        (advantages, returns)
     }
 
     /// Advantages and returns of a rollout, per row.
@@ -458,7 +521,8 @@ impl PpoTrainer {
         (advantages, returns)
     }
 
-    fn target(&self, r: &Rollout, rows: &[usize], device: &Device) -> Target {
+    /// What the actor is scored on at `rows` of a rollout: the actions taken.
+    pub(crate) fn target(&self, r: &Rollout, rows: &[usize], device: &Device) -> Target {
         let b = rows.len();
         if r.classes.is_empty() {
             let d = r.floats.len() / r.rewards.len();
@@ -499,7 +563,7 @@ impl PpoTrainer {
     /// Learns from a rollout: its advantages, then `epochs` passes of minibatch steps.
     /// `finished` are the returns of the episodes that ended in it.
     pub fn learn(&mut self, mut rollout: Rollout, finished: &[f32]) -> Result<Metrics, TrainError> {
-        let (advantages, returns) = self.targets(&mut rollout);
+        let (advantages, returns) = self.value_targets(&mut rollout);
         let rows = rollout.rewards.len();
         let all: Vec<usize> = (0..rows).collect();
         let x_all = Tensor::<2>::from_data(TensorData::new(rollout.obs.clone(), [rows, self.obs_dim]), &self.inference);
@@ -650,7 +714,7 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Losses", Unit::EnvSteps, &["train/policy_loss", "train/value_loss"]),
         Plot::steps("Policy", Unit::EnvSteps, &["train/entropy", "train/approx_kl"]),
     ],
-    config: ConfigType::of::<PpoConfig>(defaults_of::<PpoConfig>),
+    config: ConfigType::of::<PpoConfig>(defaults_of::<PpoConfig>).with_continuous(|| table(&PpoConfig::continuous())),
     budget: |t| Ok(Budget::steps(typed::<PpoConfig>(t)?.total_steps)),
     build: |t, cx| {
         let trainer = PpoTrainer::with_demos(cx.env, &typed(t)?, &cx.demos, cx.init, cx.device)?;

@@ -26,14 +26,21 @@ pub const ALGORITHMS: &[&Entry] = &[
     &super::dagger::ENTRY,
     &super::aggrevate::ENTRY,
     &super::reinforce::ENTRY,
+    &super::a2c::ENTRY,
     &super::ppo::ENTRY,
+    &super::trpo::ENTRY,
     &super::dqn::ENTRY,
+    &super::soft_q::ENTRY,
     &super::sac::ENTRY,
     &super::td3::ENTRY,
+    &super::cem::ENTRY,
+    &super::es::ENTRY,
     &super::ppo::DAPG,
     &super::sac::SACFD,
     &super::dqn::DQFD,
     &super::awr::ENTRY,
+    &super::td3_bc::ENTRY,
+    &super::iql::ENTRY,
     &super::gail::ENTRY,
     &super::airl::ENTRY,
     &super::gcl::ENTRY,
@@ -219,6 +226,8 @@ pub struct Context<'a> {
 pub struct ConfigType {
     /// The entry's defaults.
     pub defaults: fn() -> toml::Table,
+    /// Its defaults for continuous-action scenarios, where they differ (PPO's).
+    pub continuous: Option<fn() -> toml::Table>,
     /// The form fields of a table (doc comments, kinds, current values).
     pub fields: fn(&toml::Table) -> Result<Vec<Field>, TrainError>,
     /// Checks a table reads as the config type (after edits, from a file).
@@ -232,7 +241,12 @@ impl<T: Serialize + DeserializeOwned + schemars::JsonSchema + Default> Config fo
 impl ConfigType {
     /// The config type `T`, with `defaults` its entry's defaults (`T::default` or a preset).
     pub const fn of<T: Config>(defaults: fn() -> toml::Table) -> ConfigType {
-        ConfigType { defaults, fields: fields_of::<T>, check: check_of::<T> }
+        ConfigType { defaults, continuous: None, fields: fields_of::<T>, check: check_of::<T> }
+    }
+
+    /// The same config type with other defaults for continuous-action scenarios.
+    pub const fn with_continuous(self, continuous: fn() -> toml::Table) -> ConfigType {
+        ConfigType { continuous: Some(continuous), ..self }
     }
 }
 
@@ -294,5 +308,14 @@ impl Entry {
     /// The default hyperparameters.
     pub fn defaults(&self) -> toml::Table {
         (self.config.defaults)()
+    }
+
+    /// The default hyperparameters for a scenario whose actions are `space` (unknown: the
+    /// plain defaults).
+    pub fn defaults_for(&self, space: Option<&Space>) -> toml::Table {
+        match (space, self.config.continuous) {
+            (Some(Space::Box { .. }), Some(continuous)) => continuous(),
+            _ => self.defaults(),
+        }
     }
 }

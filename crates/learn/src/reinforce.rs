@@ -159,12 +159,12 @@ impl ReinforceTrainer {
         let policy = self.model.policy.valid();
         let mut rewards = Vec::new();
         loop {
-            let scaled = policy.decide(&self.obs, &self.inference, Some(&mut self.rng));
-            push_target(&scaled, None, &mut batch.floats, &mut batch.classes);
+            let drawn = policy.draw(&self.obs, &self.inference, Some(&mut self.rng));
+            push_target(&drawn, None, &mut batch.floats, &mut batch.classes);
             batch.obs.extend_from_slice(&self.obs);
             let step = self
                 .env
-                .step(&[unscale_action(&self.space, scaled)])
+                .step(&[unscale_action(&self.space, super::ppo::clamp_action(drawn))])
                 .map_err(|e| TrainError::Config(e.to_string()))?
                 .get(0)
                 .clone();

@@ -18,7 +18,7 @@ use super::trainer::Algorithm;
 use burn::prelude::*;
 use data::Episode;
 use serde::{Deserialize, Serialize};
-use sim::ScenarioEnv;
+use sim::{Env, ScenarioEnv};
 use std::path::{Path, PathBuf};
 
 pub use super::policy::saved::{PolicyMeta, load_mlp, load_weights};
@@ -54,9 +54,12 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The default configuration of `algorithm` (a name in the registry).
+    /// The default configuration of `algorithm` (a name in the registry) on `scenario`:
+    /// some algorithms default differently for continuous actions. A scenario that does not
+    /// load gets the plain defaults; its error comes when the run starts.
     pub fn new(algorithm: &str, scenario: &str, demos: PathBuf) -> Result<RunConfig, TrainError> {
         let entry = entry(algorithm)?;
+        let space = ScenarioEnv::load(scenario).ok().map(|env| env.action_space().clone());
         Ok(RunConfig {
             algorithm: algorithm.into(),
             scenario: scenario.into(),
@@ -65,7 +68,7 @@ impl RunConfig {
             init: None,
             reward: None,
             planner_expert: false,
-            hyperparameters: entry.defaults(),
+            hyperparameters: entry.defaults_for(space.as_ref()),
         })
     }
 

@@ -199,6 +199,22 @@ impl VecEnv {
             .collect()
     }
 
+    /// Starts an episode in every environment from the given seeds (one per environment), so
+    /// several environments can replay the same start (population searches compare their
+    /// candidates on common episodes). Later episodes follow the usual seed schedule.
+    pub fn reset_seeded(&mut self, seeds: &[u64]) -> Vec<Vec<f32>> {
+        assert_eq!(seeds.len(), self.len(), "one seed per environment");
+        seeds
+            .iter()
+            .enumerate()
+            .map(|(i, &seed)| {
+                let mut slot = self.shared.slot(i);
+                slot.episodes = 1;
+                slot.env.reset(seed)
+            })
+            .collect()
+    }
+
     /// Steps every environment with its action; finished episodes restart at once. An action
     /// that does not fit the space is refused before any environment moves.
     pub fn step(&mut self, actions: &[Action]) -> Result<Steps<'_>, ActionMismatch> {

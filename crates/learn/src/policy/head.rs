@@ -105,6 +105,46 @@ pub enum Target {
     Classes(Tensor<2, Int>),
 }
 
+/// A batch of action distributions, for KL divergences between two policies.
+#[derive(Debug, Clone)]
+pub enum ActionDistribution {
+    /// Log-probabilities, [batch, classes], one tensor per action dimension.
+    Categorical(Vec<Tensor<2>>),
+    /// Diagonal Gaussians, [batch, dims] each.
+    Gaussian { mu: Tensor<2>, log_std: Tensor<2> },
+}
+
+impl ActionDistribution {
+    /// The same distributions as constants (no gradient flows into them).
+    pub fn detach(self) -> ActionDistribution {
+        match self {
+            ActionDistribution::Categorical(l) => ActionDistribution::Categorical(l.into_iter().map(|t| t.detach()).collect()),
+            ActionDistribution::Gaussian { mu, log_std } => ActionDistribution::Gaussian { mu: mu.detach(), log_std: log_std.detach() },
+        }
+    }
+
+    /// KL(self ‖ other) per row, [batch]; both must be the same kind and shape.
+    pub fn kl(&self, other: &ActionDistribution) -> Tensor<1> {
+        let per_row = match (self, other) {
+            (ActionDistribution::Categorical(p), ActionDistribution::Categorical(q)) => p
+                .iter()
+                .zip(q)
+                .map(|(p, q)| (p.clone().exp() * (p.clone() - q.clone())).sum_dim(1))
+                .reduce(|s, t| s + t)
+                .expect("at least one action dimension"),
+            (ActionDistribution::Gaussian { mu: m1, log_std: s1 }, ActionDistribution::Gaussian { mu: m2, log_std: s2 }) => {
+                // log σ₂/σ₁ + (σ₁² + (μ₁ − μ₂)²) / 2σ₂² − ½, per dimension.
+                let var_ratio = ((s1.clone() - s2.clone()) * 2.0).exp();
+                let gap = (m1.clone() - m2.clone()).square() * (s2.clone() * -2.0).exp();
+                (s2.clone() - s1.clone() + (var_ratio + gap) * 0.5 - 0.5).sum_dim(1)
+            }
+            _ => panic!("KL between different kinds of distribution"),
+        };
+        let b = per_row.dims()[0];
+        per_row.reshape([b])
+    }
+}
+
 /// Network(s) plus head: the trainable part of a policy.
 #[derive(Module, Debug)]
 pub struct PolicyNet {
@@ -182,6 +222,18 @@ impl PolicyNet {
 
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// The (first) network: the whole policy for categorical heads and Gaussian heads with a
+    /// learned state-independent std, whose outputs are the logits or the mean.
+    pub fn network(&self) -> &Mlp {
+        &self.nets[0]
+    }
+
+    /// The same policy with `network` as its (first) network.
+    pub fn with_network(mut self, network: Mlp) -> PolicyNet {
+        self.nets[0] = network;
+        self
     }
 
     /// Mean training loss over a batch. `x`: [batch, input]; `weights`: [batch] or none
@@ -324,6 +376,34 @@ impl PolicyNet {
         Some((u.tanh(), logp))
     }
 
+    /// The action distribution at each row, for the heads whose KL divergence has a closed
+    /// form (categorical, untransformed Gaussian); `None` for the others. `x`: [batch, input].
+    pub fn distribution(&self, x: Tensor<2>) -> Option<ActionDistribution> {
+        let b = x.dims()[0];
+        let out = self.nets[0].forward(self.features(x));
+        match &self.layout {
+            Layout::Categorical { sizes } => {
+                let mut at = 0;
+                let log_probs = sizes
+                    .iter()
+                    .map(|&n| {
+                        at += n;
+                        log_softmax(out.clone().narrow(1, at - n, n), 1)
+                    })
+                    .collect();
+                Some(ActionDistribution::Categorical(log_probs))
+            }
+            Layout::Gaussian { dims, tanh: false, .. } => {
+                let log_std = match &self.log_std {
+                    Some(p) => p.val().clamp(LOG_STD.0, LOG_STD.1).unsqueeze_dim::<2>(0).repeat_dim(0, b),
+                    None => out.clone().narrow(1, *dims, *dims).clamp(LOG_STD.0, LOG_STD.1),
+                };
+                Some(ActionDistribution::Gaussian { mu: out.narrow(1, 0, *dims), log_std })
+            }
+            _ => None,
+        }
+    }
+
     /// Per-sample entropy of the action distribution, [batch], for the heads with a closed
     /// form (categorical, untransformed Gaussian); `None` for the others. `x`: [batch, input].
     pub fn entropy(&self, x: Tensor<2>) -> Option<Tensor<1>> {
@@ -357,7 +437,17 @@ impl PolicyNet {
 
     /// The action for one input row: the distribution's mode, or a sample when `rng` is given.
     /// Continuous actions come back scaled to [-1, 1].
-    pub fn decide(&self, x: &[f32], device: &Device, mut rng: Option<&mut ChaCha8Rng>) -> Action {
+    pub fn decide(&self, x: &[f32], device: &Device, rng: Option<&mut ChaCha8Rng>) -> Action {
+        match self.draw(x, device, rng) {
+            Action::Continuous(v) => Action::Continuous(clamped(v)),
+            other => other,
+        }
+    }
+
+    /// As [`decide`](PolicyNet::decide), but a continuous sample is not clamped to [-1, 1]: the
+    /// action whose log-probability an on-policy gradient needs (a clamped one is a point the
+    /// density barely covers, and its probability ratios explode).
+    pub fn draw(&self, x: &[f32], device: &Device, mut rng: Option<&mut ChaCha8Rng>) -> Action {
         let features = self.row_features(x, device);
         let x = features.as_slice();
         let out = |net: usize, input: &[f32]| -> Vec<f32> {
@@ -365,22 +455,24 @@ impl PolicyNet {
             self.nets[net].forward(t).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
         };
         match &self.layout {
-            Layout::Regression { .. } => Action::Continuous(clamped(out(0, x))),
+            Layout::Regression { .. } => Action::Continuous(out(0, x)),
             Layout::Gaussian { dims, tanh, .. } => {
                 let o = out(0, x);
                 let log_std: Vec<f32> = match &self.log_std {
                     Some(p) => p.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default(),
                     None => o[*dims..2 * dims].to_vec(),
                 };
+                // The bounds the log-density uses (`nll`), so samples follow the density trained.
+                let log_std: Vec<f32> = log_std.into_iter().map(|s| s.clamp(LOG_STD.0, LOG_STD.1)).collect();
                 let u: Vec<f32> = (0..*dims).map(|j| gaussian(o[j], log_std[j], rng.as_deref_mut())).collect();
-                Action::Continuous(clamped(if *tanh { u.into_iter().map(f32::tanh).collect() } else { u }))
+                Action::Continuous(if *tanh { u.into_iter().map(f32::tanh).collect() } else { u })
             }
             Layout::Mixture { dims, components } => {
                 let o = out(0, x);
                 let (d, k) = (*dims, *components);
                 let c = choose(&o[..k], rng.as_deref_mut());
                 let sample = (0..d).map(|j| gaussian(o[k + c * d + j], o[k + k * d + c * d + j], rng.as_deref_mut()));
-                Action::Continuous(clamped(sample.collect()))
+                Action::Continuous(sample.collect())
             }
             Layout::Autoregressive { dims, bins } => {
                 let mut input = x.to_vec();

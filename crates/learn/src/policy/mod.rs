@@ -10,7 +10,7 @@ pub mod saved;
 mod sequence;
 mod unet;
 
-pub use head::{Encoder, Head, Layout, PolicyNet, Target, Torso};
+pub use head::{ActionDistribution, Encoder, Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp, StackedMlp};
 pub use sequence::{HistoryTransformer, Recurrent};
 pub use unet::UNet1d;
