@@ -7,7 +7,9 @@ use crate::rl::series;
 use apprentice::learn::cem::{CemConfig, CemTrainer};
 use apprentice::learn::dqn::{DqnConfig, DqnTrainer};
 use apprentice::learn::es::{EsConfig, EsTrainer};
+use apprentice::learn::cql::{CqlConfig, CqlTrainer};
 use apprentice::learn::iql::{IqlConfig, IqlTrainer};
+use apprentice::learn::is_pg::{IsPgConfig, IsPgTrainer};
 use apprentice::learn::td3_bc::{Td3BcConfig, Td3BcTrainer};
 use apprentice::learn::ppo::{PpoConfig, PpoTrainer};
 use apprentice::learn::registry;
@@ -111,7 +113,7 @@ fn ppo_defaults_to_continuous_control_settings_that_swing_the_pendulum_up() {
 }
 
 #[test]
-fn td3_bc_and_iql_learn_the_expert_offline_from_mostly_noisy_demos() {
+fn td3_bc_iql_and_cql_learn_the_expert_offline_from_mostly_noisy_demos() {
     // AWR's dataset (hybrids): 5 clean expert episodes and 20 executed with heavy noise.
     let mut env = ScenarioEnv::load("pendulum").unwrap();
     let mut demos = crate::hybrids::expert_demos(&mut env, 500..505, 0.0);
@@ -127,4 +129,24 @@ fn td3_bc_and_iql_learn_the_expert_offline_from_mostly_noisy_demos() {
     run(&mut iql);
     let after = report(&env, &iql.policy(), 20);
     assert!(after.expert_fraction >= 0.9, "IQL swings up and holds the pendulum: {after:?}");
+    let mut cql = CqlTrainer::new(&env, &demos, &CqlConfig::default(), &device).unwrap();
+    let rows = run(&mut cql);
+    let gap = series(&rows, "train/conservative_gap");
+    assert!(gap.last() < gap.first(), "the critics learn to value the data's actions above others: {gap:?}");
+    let after = report(&env, &cql.policy(), 20);
+    assert!(after.expert_fraction >= 0.9, "CQL swings up and holds the pendulum: {after:?}");
+}
+
+#[test]
+fn the_importance_sampled_policy_gradient_learns_from_demos_and_its_own_episodes() {
+    let mut env = ScenarioEnv::load("cartpole").unwrap();
+    let demos = crate::hybrids::expert_demos(&mut env, 500..505, 0.0);
+    let config = IsPgConfig::default();
+    let mut trainer = IsPgTrainer::new(&env, &demos, &config, &Device::flex()).unwrap();
+    let rows = run_until_solved(&mut trainer, &env, 4, 475.0);
+    let weights = series(&rows, "train/demo_weight_mean");
+    assert!(!weights.is_empty() && weights.iter().all(|w| *w > 0.1 && w.is_finite()), "the demonstrations keep weight: {weights:?}");
+    assert!(rows.last().unwrap().step <= 60_000, "solved within 60k steps: {}", rows.last().unwrap().step);
+    let after = report(&env, &trainer.policy(), 20);
+    assert!(after.return_mean >= 450.0, "it balances the pole on 20 unseen seeds: {after:?}");
 }

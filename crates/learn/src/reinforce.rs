@@ -86,12 +86,13 @@ pub struct PolicyWithBaseline {
 }
 
 /// The steps of a batch of whole episodes.
-#[derive(Default)]
-struct Episodes {
-    obs: Vec<f32>,
-    floats: Vec<f32>,
-    classes: Vec<i64>,
-    returns: Vec<f32>,
+#[derive(Default, Clone)]
+pub(crate) struct Episodes {
+    pub(crate) obs: Vec<f32>,
+    pub(crate) floats: Vec<f32>,
+    pub(crate) classes: Vec<i64>,
+    /// Each step's discounted reward-to-go.
+    pub(crate) returns: Vec<f32>,
 }
 
 pub struct ReinforceTrainer {
@@ -155,7 +156,7 @@ impl ReinforceTrainer {
     }
 
     /// Samples one whole episode into `batch`; returns its return.
-    fn episode(&mut self, batch: &mut Episodes) -> Result<f32, TrainError> {
+    pub(crate) fn episode(&mut self, batch: &mut Episodes) -> Result<f32, TrainError> {
         let policy = self.model.policy.valid();
         let mut rewards = Vec::new();
         loop {
@@ -188,11 +189,39 @@ impl ReinforceTrainer {
         if self.env_steps >= self.config.total_steps {
             return Ok(None);
         }
+        let (batch, finished) = self.sample()?;
+        let rows = batch.returns.len();
+        self.learn(batch, None, rows, &finished).map(Some)
+    }
+
+    /// `episodes_per_update` fresh episodes, and their returns.
+    pub(crate) fn sample(&mut self) -> Result<(Episodes, Vec<f32>), TrainError> {
         let mut batch = Episodes::default();
         let mut finished = Vec::new();
         for _ in 0..self.config.episodes_per_update.max(1) {
             finished.push(self.episode(&mut batch)?);
         }
+        Ok((batch, finished))
+    }
+
+    /// Log-probabilities of the rows' actions under the current policy.
+    pub(crate) fn log_probs(&self, batch: &Episodes) -> Vec<f32> {
+        let rows = batch.returns.len();
+        let x = matrix(batch.obs.clone(), rows, &self.inference);
+        floats(self.model.policy.valid().nll(x, &target(batch, rows, &self.inference)).neg())
+    }
+
+    /// The gradient step on a batch: each row's log-probability weighted by its return less
+    /// the baseline (standardized), times its `importance` weight when given. The baseline
+    /// fits the first `own_rows` rows, the learner's own: it estimates the learner's value,
+    /// not that of other data in the batch. `finished`: the returns of the learner's episodes.
+    pub(crate) fn learn(
+        &mut self,
+        batch: Episodes,
+        importance: Option<Vec<f32>>,
+        own_rows: usize,
+        finished: &[f32],
+    ) -> Result<Metrics, TrainError> {
         let rows = batch.returns.len();
         let x = matrix(batch.obs.clone(), rows, &self.device);
         let returns = vector(batch.returns.clone(), &self.device);
@@ -202,20 +231,21 @@ impl ReinforceTrainer {
             let v = floats(values.clone().inner());
             weights.iter_mut().zip(v).for_each(|(w, v)| *w -= v);
         }
-        if self.config.normalize_advantages && rows > 1 {
-            let mean = weights.iter().sum::<f32>() / rows as f32;
-            let std = (weights.iter().map(|w| (w - mean).powi(2)).sum::<f32>() / rows as f32).sqrt();
+        let own = own_rows.clamp(1, rows);
+        if self.config.normalize_advantages && own > 1 {
+            // Standardized by the learner's own rows' statistics, so other data keeps its
+            // advantage relative to what the learner does.
+            let mean = weights[..own].iter().sum::<f32>() / own as f32;
+            let std = (weights[..own].iter().map(|w| (w - mean).powi(2)).sum::<f32>() / own as f32).sqrt();
             weights.iter_mut().for_each(|w| *w = (*w - mean) / (std + 1e-8));
         }
-        let target = if batch.classes.is_empty() {
-            Target::Continuous(matrix(batch.floats, rows, &self.device))
-        } else {
-            let d = batch.classes.len() / rows;
-            Target::Classes(Tensor::<2, Int>::from_data(TensorData::new(batch.classes, [rows, d]), &self.device))
-        };
+        if let Some(importance) = importance {
+            weights.iter_mut().zip(importance).for_each(|(w, i)| *w *= i);
+        }
+        let target = target(&batch, rows, &self.device);
         // The policy gradient's surrogate: −E[log π(a|s)·(G − b(s))]; nll is −log π.
         let policy_loss = (self.model.policy.nll(x, &target) * vector(weights, &self.device)).mean();
-        let value_loss = (values - returns).square().mean();
+        let value_loss = (values - returns).narrow(0, 0, own).square().mean();
         let loss =
             if self.config.baseline { policy_loss.clone() + value_loss.clone() * 0.5 } else { policy_loss.clone() };
         let (pl, vl) = (floats(policy_loss.inner())[0] as f64, floats(value_loss.inner())[0] as f64);
@@ -229,9 +259,24 @@ impl ReinforceTrainer {
             ("update", self.updates as f64),
             ("train/policy_loss", pl),
             ("train/value_loss", vl),
-            ("rollout/return_mean", mean_or_nan(&finished)),
+            ("rollout/return_mean", mean_or_nan(finished)),
         ];
-        Ok(Some(Metrics { step: self.env_steps, values }))
+        Ok(Metrics { step: self.env_steps, values })
+    }
+
+    /// Environment steps taken so far.
+    pub fn env_steps(&self) -> usize {
+        self.env_steps
+    }
+}
+
+/// The rows' actions as the head's target.
+fn target(batch: &Episodes, rows: usize, device: &Device) -> Target {
+    if batch.classes.is_empty() {
+        Target::Continuous(matrix(batch.floats.clone(), rows, device))
+    } else {
+        let d = batch.classes.len() / rows;
+        Target::Classes(Tensor::<2, Int>::from_data(TensorData::new(batch.classes.clone(), [rows, d]), device))
     }
 }
 

@@ -125,8 +125,25 @@ pub fn soft_targets(batch: &Batch, min_q_next: &[f32], logp_next: &[f32], alpha:
 
 /// The learned entropy temperature, as log α so α stays positive.
 #[derive(Module, Debug)]
-struct Temperature {
-    log_alpha: Param<Tensor<1>>,
+pub struct Temperature {
+    pub log_alpha: Param<Tensor<1>>,
+}
+
+impl Temperature {
+    pub fn new(alpha: f64, device: &Device) -> Temperature {
+        Temperature { log_alpha: Param::from_tensor(Tensor::<1>::from_floats([alpha.ln() as f32], device)) }
+    }
+
+    /// α now.
+    pub fn alpha(&self) -> f32 {
+        floats(self.log_alpha.val().valid().exp()).first().copied().unwrap_or(1.0)
+    }
+
+    /// The loss whose gradient in log α is the entropy's shortfall below `target`: α rises
+    /// while the policy is less random than the target, falls while it is more.
+    pub fn loss(&self, entropy: f32, target: f32) -> Tensor<1> {
+        (self.log_alpha.val() * (entropy - target)).sum()
+    }
 }
 
 pub struct SacTrainer {
@@ -215,12 +232,7 @@ impl SacTrainer {
         };
         let critic = TwinQ::new(obs_dim, dims, &config.critic_hidden, policy_config.activation, &autodiff);
         let demos = demo_buffer(demos, &normalizer, &space, config.gamma as f32);
-        let temperature = Temperature {
-            log_alpha: Param::from_tensor(Tensor::<1>::from_floats(
-                [config.initial_alpha.max(1e-8).ln() as f32],
-                &autodiff,
-            )),
-        };
+        let temperature = Temperature::new(config.initial_alpha.max(1e-8), &autodiff);
         let learning_starts = if init.is_some() { 0 } else { config.learning_starts };
         Ok(SacTrainer {
             config: SacConfig { learning_starts, ..config.clone() },
@@ -259,7 +271,7 @@ impl SacTrainer {
     }
 
     fn alpha(&self) -> f32 {
-        floats(self.temperature.log_alpha.val().valid().exp()).first().copied().unwrap_or(1.0)
+        self.temperature.alpha()
     }
 
     /// The BC term's weight now: `bc_weight`, decayed by `bc_decay` per 1000 steps.
@@ -381,8 +393,7 @@ impl SacTrainer {
         // Temperature: ∂/∂log α of −log α·(log π + H̄) is the entropy's shortfall.
         if self.config.learn_alpha {
             let target = self.config.target_entropy as f32 * self.dims as f32;
-            let shortfall = -entropy + target;
-            let loss = (self.temperature.log_alpha.val() * -shortfall).sum();
+            let loss = self.temperature.loss(entropy, target);
             let grads = GradientsParams::from_grads(loss.backward(), &self.temperature);
             self.temperature = self.alpha_optimizer.step(self.config.lr, self.temperature.clone(), grads);
         }
