@@ -5,21 +5,21 @@
 use crate::learn::report;
 use crate::rl::series;
 use apprentice::learn::cem::{CemConfig, CemTrainer};
+use apprentice::learn::cql::{CqlConfig, CqlTrainer};
 use apprentice::learn::dqn::{DqnConfig, DqnTrainer};
 use apprentice::learn::es::{EsConfig, EsTrainer};
-use apprentice::learn::cql::{CqlConfig, CqlTrainer};
+use apprentice::learn::eval::evaluate;
 use apprentice::learn::iql::{IqlConfig, IqlTrainer};
 use apprentice::learn::is_pg::{IsPgConfig, IsPgTrainer};
-use apprentice::learn::td3_bc::{Td3BcConfig, Td3BcTrainer};
 use apprentice::learn::ppo::{PpoConfig, PpoTrainer};
 use apprentice::learn::registry;
 use apprentice::learn::run::RunConfig;
+use apprentice::learn::td3_bc::{Td3BcConfig, Td3BcTrainer};
 use apprentice::learn::trainer::{Algorithm, Metrics};
 use apprentice::learn::trpo::{TrpoConfig, TrpoTrainer};
 use apprentice::learn::{a2c, soft_q};
-use apprentice::sim::ScenarioEnv;
-use apprentice::learn::eval::evaluate;
 use apprentice::sim::Policy;
+use apprentice::sim::ScenarioEnv;
 use burn::prelude::Device;
 use std::path::PathBuf;
 
@@ -107,7 +107,10 @@ fn ppo_defaults_to_continuous_control_settings_that_swing_the_pendulum_up() {
     let env = ScenarioEnv::load("pendulum").unwrap();
     let mut trainer = PpoTrainer::new(&env, &PpoConfig { total_steps: 150_000, ..config }, &Device::flex()).unwrap();
     let rows = run(&mut trainer);
-    assert!(series(&rows, "train/value_loss").iter().all(|v| *v < 10.0), "standardized value targets keep the loss small");
+    assert!(
+        series(&rows, "train/value_loss").iter().all(|v| *v < 10.0),
+        "standardized value targets keep the loss small"
+    );
     let after = report(&env, &trainer.policy(), 20);
     assert!(after.return_mean >= -250.0, "PPO swings the pendulum up on 20 unseen seeds: {after:?}");
 }
@@ -125,7 +128,8 @@ fn td3_bc_iql_and_cql_learn_the_expert_offline_from_mostly_noisy_demos() {
     assert!(rows.iter().all(|r| r.step <= 8_000), "no environment step, only gradient steps");
     let after = report(&env, &td3_bc.policy(), 20);
     assert!(after.expert_fraction >= 0.9, "TD3+BC swings up and holds the pendulum: {after:?}");
-    let mut iql = IqlTrainer::new(&env, &demos, &IqlConfig { gradient_steps: 8_000, ..IqlConfig::default() }, &device).unwrap();
+    let mut iql =
+        IqlTrainer::new(&env, &demos, &IqlConfig { gradient_steps: 8_000, ..IqlConfig::default() }, &device).unwrap();
     run(&mut iql);
     let after = report(&env, &iql.policy(), 20);
     assert!(after.expert_fraction >= 0.9, "IQL swings up and holds the pendulum: {after:?}");
@@ -145,7 +149,10 @@ fn the_importance_sampled_policy_gradient_learns_from_demos_and_its_own_episodes
     let mut trainer = IsPgTrainer::new(&env, &demos, &config, &Device::flex()).unwrap();
     let rows = run_until_solved(&mut trainer, &env, 4, 475.0);
     let weights = series(&rows, "train/demo_weight_mean");
-    assert!(!weights.is_empty() && weights.iter().all(|w| *w > 0.1 && w.is_finite()), "the demonstrations keep weight: {weights:?}");
+    assert!(
+        !weights.is_empty() && weights.iter().all(|w| *w > 0.1 && w.is_finite()),
+        "the demonstrations keep weight: {weights:?}"
+    );
     assert!(rows.last().unwrap().step <= 60_000, "solved within 60k steps: {}", rows.last().unwrap().step);
     let after = report(&env, &trainer.policy(), 20);
     assert!(after.return_mean >= 450.0, "it balances the pole on 20 unseen seeds: {after:?}");

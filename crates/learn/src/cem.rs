@@ -81,8 +81,14 @@ pub struct CemTrainer {
 
 impl CemTrainer {
     pub fn new(env: &ScenarioEnv, config: &CemConfig, device: &Device) -> Result<CemTrainer, TrainError> {
-        let population =
-            Population::new(env, &config.policy, config.population, config.episodes_per_candidate, config.seed, device)?;
+        let population = Population::new(
+            env,
+            &config.policy,
+            config.population,
+            config.episodes_per_candidate,
+            config.seed,
+            device,
+        )?;
         let mean = population.initial();
         let std = vec![config.init_std as f32; mean.len()];
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xCE3_CE3);
@@ -135,7 +141,15 @@ pub const ENTRY: Entry = Entry {
     name: "cem",
     summary: "Cross-entropy method over the policy's parameters: refit a Gaussian to the elite candidates",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

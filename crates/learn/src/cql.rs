@@ -104,9 +104,16 @@ pub struct CqlTrainer {
 }
 
 impl CqlTrainer {
-    pub fn new(env: &ScenarioEnv, episodes: &[Episode], config: &CqlConfig, device: &Device) -> Result<CqlTrainer, TrainError> {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &CqlConfig,
+        device: &Device,
+    ) -> Result<CqlTrainer, TrainError> {
         let data = Dataset::new(env, episodes, config.gamma as f32, "CQL")?;
-        if !matches!(config.policy.layout(&data.space), Layout::Gaussian { tanh: true, .. }) || !config.policy.single_step() {
+        if !matches!(config.policy.layout(&data.space), Layout::Gaussian { tanh: true, .. })
+            || !config.policy.single_step()
+        {
             return Err(TrainError::Config("CQL's actor is a tanh_gaussian head on single observations".into()));
         }
         let autodiff = device.clone().autodiff();
@@ -130,18 +137,22 @@ impl CqlTrainer {
     }
 
     pub fn policy(&self) -> MlpPolicy {
-        let d = &self.data;
-        MlpPolicy::new(self.actor.valid(), self.config.policy.clone(), d.normalizer.clone(), d.space.clone(), self.inference.clone())
+        self.data.policy(self.actor.valid(), &self.config.policy, &self.inference)
     }
 
     /// Q − log μ of `samples` actions per state, uniform ones then the policy's, for both
     /// critics: two [batch, 2·samples].
     fn sampled_values(&mut self, obs: &[f32], b: usize) -> (Tensor<2>, Tensor<2>) {
         let (n, d, od) = (self.config.action_samples.max(1), self.data.dims, self.data.obs_dim);
-        let repeated: Vec<f32> = obs.chunks(od).flat_map(|row| std::iter::repeat_n(row, n).flatten().copied()).collect();
+        let repeated: Vec<f32> =
+            obs.chunks(od).flat_map(|row| std::iter::repeat_n(row, n).flatten().copied()).collect();
         let uniform: Vec<f32> = (0..b * n * d).map(|_| self.rng.random_range(-1.0..=1.0)).collect();
         let noise = matrix(normal(&mut self.rng, b * n * d, 1.0), b * n, &self.inference);
-        let (on_policy, logp) = self.actor.valid().rsample(matrix(repeated.clone(), b * n, &self.inference), noise).expect("a tanh-Gaussian actor");
+        let (on_policy, logp) = self
+            .actor
+            .valid()
+            .rsample(matrix(repeated.clone(), b * n, &self.inference), noise)
+            .expect("a tanh-Gaussian actor");
         let x = matrix(repeated, b * n, &self.device);
         // Uniform on [−1, 1]^d has density 2^−d.
         let (u1, u2) = self.critic.forward(x.clone(), matrix(uniform, b * n, &self.device));
@@ -164,7 +175,13 @@ impl CqlTrainer {
         let next = matrix(batch.next_obs.clone(), b, &self.inference);
         let noise = matrix(normal(&mut self.rng, b * self.data.dims, 1.0), b, &self.inference);
         let (next_action, next_logp) = self.actor.valid().rsample(next.clone(), noise).expect("a tanh-Gaussian actor");
-        let y = soft_targets(&batch, &floats(self.target.min(next, next_action)), &floats(next_logp), alpha, self.config.gamma as f32);
+        let y = soft_targets(
+            &batch,
+            &floats(self.target.min(next, next_action)),
+            &floats(next_logp),
+            alpha,
+            self.config.gamma as f32,
+        );
         let y = vector(y, &self.device);
         let obs = matrix(batch.obs.clone(), b, &self.device);
         let (q1, q2) = self.critic.forward(obs.clone(), matrix(batch.actions.clone(), b, &self.device));
@@ -221,7 +238,15 @@ pub const ENTRY: Entry = Entry {
     name: "cql",
     summary: "Conservative Q-learning: offline SAC whose critics push down the values of unseen actions",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Continuous, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: false,
+        reward: true,
+        actions: Actions::Continuous,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

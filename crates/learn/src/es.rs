@@ -123,7 +123,8 @@ impl EsTrainer {
             return Ok(None);
         }
         let sigma = self.config.sigma as f32;
-        let noise: Vec<Vec<f32>> = (0..self.config.pairs).map(|_| normal(&mut self.rng, self.theta.len(), 1.0)).collect();
+        let noise: Vec<Vec<f32>> =
+            (0..self.config.pairs).map(|_| normal(&mut self.rng, self.theta.len(), 1.0)).collect();
         let shifted = |sign: f32| -> Vec<Vec<f32>> {
             noise.iter().map(|e| self.theta.iter().zip(e).map(|(t, e)| t + sign * sigma * e).collect()).collect()
         };
@@ -154,7 +155,15 @@ pub const ENTRY: Entry = Entry {
     name: "es",
     summary: "Evolution strategies: the return's gradient estimated from antithetic parameter perturbations",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

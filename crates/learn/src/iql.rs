@@ -96,7 +96,12 @@ pub struct IqlTrainer {
 }
 
 impl IqlTrainer {
-    pub fn new(env: &ScenarioEnv, episodes: &[Episode], config: &IqlConfig, device: &Device) -> Result<IqlTrainer, TrainError> {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &IqlConfig,
+        device: &Device,
+    ) -> Result<IqlTrainer, TrainError> {
         let data = Dataset::new(env, episodes, config.gamma as f32, "IQL")?;
         if !config.policy.single_step() {
             return Err(TrainError::Config("IQL acts on single observations (policy.history = 1)".into()));
@@ -122,8 +127,7 @@ impl IqlTrainer {
     }
 
     pub fn policy(&self) -> MlpPolicy {
-        let d = &self.data;
-        MlpPolicy::new(self.policy.valid(), self.config.policy.clone(), d.normalizer.clone(), d.space.clone(), self.inference.clone())
+        self.data.policy(self.policy.valid(), &self.config.policy, &self.inference)
     }
 
     /// One step of V, Q and the policy on a minibatch; returns (value loss, Q loss, policy
@@ -131,9 +135,13 @@ impl IqlTrainer {
     fn learn(&mut self) -> (f64, f64, f64, f64) {
         let batch = self.data.buffer.sample(self.config.batch_size.max(1), &mut self.rng);
         let b = batch.len();
-        let (obs, actions) = (matrix(batch.obs.clone(), b, &self.device), matrix(batch.actions.clone(), b, &self.device));
-        let q_old = self.q_target.min(matrix(batch.obs.clone(), b, &self.inference), matrix(batch.actions.clone(), b, &self.inference));
-        let next_v = floats(self.critics.v.valid().forward(matrix(batch.next_obs.clone(), b, &self.inference)).reshape([b]));
+        let (obs, actions) =
+            (matrix(batch.obs.clone(), b, &self.device), matrix(batch.actions.clone(), b, &self.device));
+        let q_old = self
+            .q_target
+            .min(matrix(batch.obs.clone(), b, &self.inference), matrix(batch.actions.clone(), b, &self.inference));
+        let next_v =
+            floats(self.critics.v.valid().forward(matrix(batch.next_obs.clone(), b, &self.inference)).reshape([b]));
         let y = vector(batch.targets(&next_v, self.config.gamma as f32), &self.device);
         // V: an upper expectile of the target critics' Q over the dataset's actions.
         let v = self.critics.v.forward(obs.clone()).reshape([b]);
@@ -187,7 +195,15 @@ pub const ENTRY: Entry = Entry {
     name: "iql",
     summary: "Implicit Q-learning: offline, an expectile value and advantage-weighted cloning",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Continuous, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: false,
+        reward: true,
+        actions: Actions::Continuous,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

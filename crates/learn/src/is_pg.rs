@@ -58,7 +58,13 @@ pub const LIVE: [&str; 3] = ["reinforce.lr", "max_weight", "gradient_steps"];
 
 /// Importance weights π/q from log-densities: q = (n_learner·π_old + n_demo·q_demo) / (n_learner + n_demo),
 /// clipped to `max_weight`, then scaled to mean 1.
-pub fn fused_weights(logp: &[f32], logp_old: &[f32], logq_demo: &[f32], share: (f32, f32), max_weight: f32) -> Vec<f32> {
+pub fn fused_weights(
+    logp: &[f32],
+    logp_old: &[f32],
+    logq_demo: &[f32],
+    share: (f32, f32),
+    max_weight: f32,
+) -> Vec<f32> {
     let (learner, demo) = share;
     let total = learner + demo;
     let raw: Vec<f32> = logp
@@ -85,7 +91,12 @@ pub struct IsPgTrainer {
 }
 
 impl IsPgTrainer {
-    pub fn new(env: &ScenarioEnv, episodes: &[Episode], config: &IsPgConfig, device: &Device) -> Result<IsPgTrainer, TrainError> {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &IsPgConfig,
+        device: &Device,
+    ) -> Result<IsPgTrainer, TrainError> {
         if episodes.is_empty() {
             return Err(TrainError::NoData("the importance-sampled policy gradient learns from --demos".into()));
         }
@@ -119,7 +130,8 @@ impl IsPgTrainer {
     fn demo_log_density(&self, rows: &Episodes) -> Vec<f32> {
         let n = rows.returns.len();
         let d = &self.demonstrator;
-        let normalized: Vec<f32> = rows.obs.chunks(d.normalizer.mean.len()).flat_map(|o| d.normalizer.apply(o).collect::<Vec<_>>()).collect();
+        let normalized: Vec<f32> =
+            rows.obs.chunks(d.normalizer.mean.len()).flat_map(|o| d.normalizer.apply(o).collect::<Vec<_>>()).collect();
         let x = matrix(normalized, n, &d.device);
         let target = if rows.classes.is_empty() {
             Target::Continuous(matrix(rows.floats.clone(), n, &d.device))
@@ -150,7 +162,8 @@ impl IsPgTrainer {
         for _ in 0..self.config.gradient_steps.max(1) {
             let now = self.reinforce.log_probs(&batch);
             let weights = fused_weights(&now, &old, &demo, share, self.config.max_weight as f32);
-            demo_weight = weights[learner_rows..].iter().sum::<f32>() as f64 / (weights.len() - learner_rows).max(1) as f64;
+            demo_weight =
+                weights[learner_rows..].iter().sum::<f32>() as f64 / (weights.len() - learner_rows).max(1) as f64;
             // The baseline fits the learner's steps only: fitted to the demonstrations too, it
             // would predict their returns and cancel the advantage that makes them worth imitating.
             metrics = Some(self.reinforce.learn(batch.clone(), Some(weights), learner_rows, &finished)?);
@@ -168,7 +181,15 @@ pub const ENTRY: Entry = Entry {
     name: "is_pg",
     summary: "Importance-sampled policy gradient: demos and own episodes, weighted by a fused sampling density",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

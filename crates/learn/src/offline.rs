@@ -5,7 +5,8 @@
 use super::buffer::ReplayBuffer;
 use super::error::TrainError;
 use super::offpolicy::{action_dims, demo_buffer};
-use super::policy::Normalizer;
+use super::policy::{MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
+use burn::prelude::Device;
 use data::Episode;
 use sim::{Env, ScenarioEnv, Space};
 
@@ -35,6 +36,11 @@ impl Dataset {
         let normalizer = Normalizer::fit(&obs, obs_dim);
         let buffer = demo_buffer(episodes, &normalizer, &space, gamma);
         Ok(Dataset { buffer, normalizer, space, obs_dim, dims })
+    }
+
+    /// A trained network as the run's policy, reading observations through the dataset's normalizer.
+    pub fn policy(&self, net: PolicyNet, config: &PolicyConfig, device: &Device) -> MlpPolicy {
+        MlpPolicy::new(net, config.clone(), self.normalizer.clone(), self.space.clone(), device.clone())
     }
 }
 

@@ -54,7 +54,8 @@ impl Population {
     ) -> Result<Population, TrainError> {
         let space = env.action_space().clone();
         let layout = config.layout(&space);
-        let fits = matches!(layout, Layout::Categorical { .. } | Layout::Gaussian { tanh: false, learned_std: true, .. });
+        let fits =
+            matches!(layout, Layout::Categorical { .. } | Layout::Gaussian { tanh: false, learned_std: true, .. });
         if !fits || !config.single_step() || config.layer_norm {
             return Err(TrainError::Config(
                 "a population search needs an MLP policy (no layer norm, history 1) with a categorical head or a \
@@ -105,10 +106,8 @@ impl Population {
         let mut obs = self.envs.reset_seeded(&seeds);
         let (mut alive, mut returns) = (vec![true; n], vec![0.0f32; n]);
         while alive.iter().any(|a| *a) {
-            let x = Tensor::<3>::from_data(
-                TensorData::new(obs.concat(), [self.candidates, e, self.obs_dim]),
-                &self.device,
-            );
+            let x =
+                Tensor::<3>::from_data(TensorData::new(obs.concat(), [self.candidates, e, self.obs_dim]), &self.device);
             let out = floats(stacked.forward(x).flatten::<1>(0, 2));
             let width = out.len() / n;
             let actions: Vec<Action> = out.chunks(width).map(|o| self.action(o)).collect();

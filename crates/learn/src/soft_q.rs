@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn the_boltzmann_policy_draws_actions_in_proportion_to_exp_q_over_alpha() {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let q = [0.0, 1.0f32.ln()  + 1.0f32.ln(), 3f32.ln()];
+        let q = [0.0, 1.0f32.ln() + 1.0f32.ln(), 3f32.ln()];
         // α = 1: probabilities 1/5, 1/5, 3/5.
         let draws = 20_000;
         let third = (0..draws).filter(|_| boltzmann(&q, 1.0, &mut rng) == 2).count() as f64 / draws as f64;

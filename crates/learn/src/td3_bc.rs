@@ -90,10 +90,19 @@ pub struct Td3BcTrainer {
 }
 
 impl Td3BcTrainer {
-    pub fn new(env: &ScenarioEnv, episodes: &[Episode], config: &Td3BcConfig, device: &Device) -> Result<Td3BcTrainer, TrainError> {
+    pub fn new(
+        env: &ScenarioEnv,
+        episodes: &[Episode],
+        config: &Td3BcConfig,
+        device: &Device,
+    ) -> Result<Td3BcTrainer, TrainError> {
         let data = Dataset::new(env, episodes, config.gamma as f32, "TD3+BC")?;
-        if !matches!(config.policy.layout(&data.space), Layout::Gaussian { tanh: true, .. }) || !config.policy.single_step() {
-            return Err(TrainError::Config("TD3+BC's actor is a tanh_gaussian head's mean on single observations".into()));
+        if !matches!(config.policy.layout(&data.space), Layout::Gaussian { tanh: true, .. })
+            || !config.policy.single_step()
+        {
+            return Err(TrainError::Config(
+                "TD3+BC's actor is a tanh_gaussian head's mean on single observations".into(),
+            ));
         }
         let autodiff = device.clone().autodiff();
         autodiff.seed(config.seed);
@@ -116,8 +125,7 @@ impl Td3BcTrainer {
     }
 
     pub fn policy(&self) -> MlpPolicy {
-        let d = &self.data;
-        MlpPolicy::new(self.actor.valid(), self.config.policy.clone(), d.normalizer.clone(), d.space.clone(), self.inference.clone())
+        self.data.policy(self.actor.valid(), &self.config.policy, &self.inference)
     }
 
     /// One critic step and, every `policy_delay`-th, an actor step; returns (critic loss,
@@ -127,11 +135,17 @@ impl Td3BcTrainer {
         let b = batch.len();
         let next = matrix(batch.next_obs.clone(), b, &self.inference);
         let clip = self.config.noise_clip as f32;
-        let smoothing: Vec<f32> =
-            normal(&mut self.rng, b * self.data.dims, self.config.target_noise as f32).into_iter().map(|e| e.clamp(-clip, clip)).collect();
-        let next_action =
-            (self.actor_target.mean_action(next.clone()).expect("a Gaussian head") + matrix(smoothing, b, &self.inference)).clamp(-1.0, 1.0);
-        let y = vector(batch.targets(&floats(self.critic_target.min(next, next_action)), self.config.gamma as f32), &self.device);
+        let smoothing: Vec<f32> = normal(&mut self.rng, b * self.data.dims, self.config.target_noise as f32)
+            .into_iter()
+            .map(|e| e.clamp(-clip, clip))
+            .collect();
+        let next_action = (self.actor_target.mean_action(next.clone()).expect("a Gaussian head")
+            + matrix(smoothing, b, &self.inference))
+        .clamp(-1.0, 1.0);
+        let y = vector(
+            batch.targets(&floats(self.critic_target.min(next, next_action)), self.config.gamma as f32),
+            &self.device,
+        );
         let obs = matrix(batch.obs, b, &self.device);
         let actions = matrix(batch.actions, b, &self.device);
         let (q1, q2) = self.critic.forward(obs.clone(), actions.clone());
@@ -148,7 +162,8 @@ impl Td3BcTrainer {
         let lambda = self.config.alpha / floats(q.clone().inner().abs().mean())[0].max(1e-6) as f64;
         let value_term = q.mean().neg() * lambda;
         let bc_term = (pi - actions).square().sum_dim(1).mean();
-        let logged = log.then(|| (floats(value_term.clone().inner())[0] as f64, floats(bc_term.clone().inner())[0] as f64));
+        let logged =
+            log.then(|| (floats(value_term.clone().inner())[0] as f64, floats(bc_term.clone().inner())[0] as f64));
         let grads = GradientsParams::from_grads((value_term + bc_term).backward(), &self.actor);
         self.actor = self.actor_optimizer.step(self.config.lr, self.actor.clone(), grads);
         self.actor_target = polyak(self.actor_target.clone(), &self.actor.valid(), self.config.tau);
@@ -171,7 +186,8 @@ impl Td3BcTrainer {
         if !logged.0.is_finite() {
             return Err(TrainError::diverged(logged.0, "gradient step", self.steps));
         }
-        let values = vec![("train/critic_loss", logged.0), ("train/actor_value", logged.1), ("train/bc_loss", logged.2)];
+        let values =
+            vec![("train/critic_loss", logged.0), ("train/actor_value", logged.1), ("train/bc_loss", logged.2)];
         Ok(Some(Metrics { step: self.steps, values }))
     }
 }
@@ -183,7 +199,15 @@ pub const ENTRY: Entry = Entry {
     name: "td3_bc",
     summary: "TD3+BC: offline TD3 whose actor is pulled towards the dataset's actions",
     preset_of: None,
-    needs: Needs { demos: true, expert: false, reward: true, actions: Actions::Continuous, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: true,
+        expert: false,
+        reward: true,
+        actions: Actions::Continuous,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

@@ -266,7 +266,11 @@ impl TrpoTrainer {
             order.shuffle(self.ppo.rng());
             for (k, chunk) in order.chunks(size).enumerate() {
                 let device = &self.ppo.device;
-                let x = matrix(chunk.iter().flat_map(|&i| obs[i * dim..(i + 1) * dim].iter().copied()).collect(), chunk.len(), device);
+                let x = matrix(
+                    chunk.iter().flat_map(|&i| obs[i * dim..(i + 1) * dim].iter().copied()).collect(),
+                    chunk.len(),
+                    device,
+                );
                 let y = vector(chunk.iter().map(|&i| returns[i]).collect(), device);
                 let critic = self.ppo.model.critic.clone();
                 let error = (critic.forward(x).reshape([chunk.len()]) - y).square().mean();
@@ -288,14 +292,23 @@ pub const ENTRY: Entry = Entry {
     name: "trpo",
     summary: "TRPO: natural policy gradient by conjugate gradient, inside a KL trust region",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[
         Plot::steps("Trust region", Unit::EnvSteps, &["train/kl", "train/surrogate_gain"]),
         Plot::steps("Critic", Unit::EnvSteps, &["train/value_loss"]),
     ],
-    config: ConfigType::of::<TrpoConfig>(|| table(&TrpoConfig::default())).with_continuous(|| table(&TrpoConfig::continuous())),
+    config: ConfigType::of::<TrpoConfig>(|| table(&TrpoConfig::default()))
+        .with_continuous(|| table(&TrpoConfig::continuous())),
     budget: |t| Ok(Budget::steps(typed::<TrpoConfig>(t)?.total_steps)),
     build: |t, cx| Ok(Box::new(TrpoTrainer::new(cx.env, &typed(t)?, cx.device)?)),
 };
@@ -327,7 +340,8 @@ mod tests {
         let eps = 1e-2;
         let kl_grad = |sign: f32| {
             let moved = with_params(net.clone(), &axpy(&theta, sign * eps, &v));
-            let grads = GradientsParams::from_grads(old.kl(&moved.distribution(x.clone()).unwrap()).mean().backward(), &moved);
+            let grads =
+                GradientsParams::from_grads(old.kl(&moved.distribution(x.clone()).unwrap()).mean().backward(), &moved);
             gradients(&moved, &grads)
         };
         let fv: Vec<f32> = kl_grad(1.0).iter().zip(kl_grad(-1.0)).map(|(p, m)| (p - m) / (2.0 * eps)).collect();
