@@ -83,13 +83,13 @@ fn soft_q_learning_balances_the_pole_with_a_boltzmann_policy() {
 fn cem_and_es_balance_the_pole_without_a_gradient_of_the_policy() {
     let env = ScenarioEnv::load("cartpole").unwrap();
     let device = Device::flex();
-    let mut cem = CemTrainer::new(&env, &CemConfig { total_steps: 60_000, ..CemConfig::default() }, &device).unwrap();
+    let mut cem = CemTrainer::new(&env, &CemConfig { total_steps: 150_000, ..CemConfig::default() }, &device).unwrap();
     let rows = run_until_solved(&mut cem, &env, 1, 475.0);
     let elite = series(&rows, "train/elite_return");
     assert!(elite.last() > elite.first(), "the elites improve: {elite:?}");
     let after = report(&env, &cem.policy(), 20);
     assert!(after.return_mean >= 475.0, "CEM's mean balances the pole on 20 unseen seeds: {after:?}");
-    let mut es = EsTrainer::new(&env, &EsConfig { total_steps: 250_000, ..EsConfig::default() }, &device).unwrap();
+    let mut es = EsTrainer::new(&env, &EsConfig { total_steps: 400_000, ..EsConfig::default() }, &device).unwrap();
     run_until_solved(&mut es, &env, 2, 490.0);
     let after = report(&env, &es.policy(), 20);
     // Its estimate is noisier than CEM's refit: a policy that solved 10 episodes may drop a few of 20.

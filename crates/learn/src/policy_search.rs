@@ -84,9 +84,11 @@ impl Population {
         })
     }
 
-    /// The freshly initialized network's parameters: where a search starts.
+    /// Where a search starts: every parameter 0 (a policy that outputs 0). Not the network's
+    /// random initialization: that draws from Burn's process-wide generator, which other
+    /// threads' networks draw from too, so a search would not be reproducible from its seed.
     pub fn initial(&self) -> Vec<f32> {
-        params(self.template.network())
+        vec![0.0; params(self.template.network()).len()]
     }
 
     /// The policy of parameters `theta`.
