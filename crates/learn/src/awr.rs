@@ -71,10 +71,9 @@ pub const LIVE: [&str; 4] = ["lr", "beta", "max_weight", "iterations"];
 
 /// The weights exp(A/β) of advantages standardized over the batch, clipped to `max_weight`.
 pub fn advantage_weights(advantages: &[f32], beta: f32, max_weight: f32) -> Vec<f32> {
-    let n = advantages.len().max(1) as f32;
-    let mean = advantages.iter().sum::<f32>() / n;
-    let std = (advantages.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / n).sqrt();
-    advantages.iter().map(|a| ((a - mean) / (std + 1e-8) / beta.max(1e-6)).exp().min(max_weight)).collect()
+    let mut standardized = advantages.to_vec();
+    super::batch::standardize(&mut standardized, advantages.len());
+    standardized.into_iter().map(|a| (a / beta.max(1e-6)).exp().min(max_weight)).collect()
 }
 
 /// The dataset as rows: normalized observations, actions, and each episode's layout.

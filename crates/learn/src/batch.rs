@@ -43,3 +43,16 @@ pub fn ints<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
 pub fn scalar(t: Tensor<1>) -> f64 {
     floats(t).first().copied().unwrap_or(f32::NAN) as f64
 }
+
+/// Standardizes `values` in place by the mean and standard deviation of their first `by`
+/// entries: all of them, or a reference part (a learner's own rows among others).
+pub fn standardize(values: &mut [f32], by: usize) {
+    if values.is_empty() {
+        return;
+    }
+    let reference = &values[..by.clamp(1, values.len())];
+    let n = reference.len() as f32;
+    let mean = reference.iter().sum::<f32>() / n;
+    let std = (reference.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
+    values.iter_mut().for_each(|v| *v = (*v - mean) / (std + 1e-8));
+}

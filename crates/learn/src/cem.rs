@@ -8,7 +8,7 @@ use super::error::TrainError;
 use super::offpolicy::normal;
 use super::policy::{MlpPolicy, PolicyConfig};
 use super::policy_search::{Population, default_policy};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::prelude::Device;
 use rand::SeedableRng;
@@ -141,15 +141,7 @@ pub const ENTRY: Entry = Entry {
     name: "cem",
     summary: "Cross-entropy method over the policy's parameters: refit a Gaussian to the elite candidates",
     preset_of: None,
-    needs: Needs {
-        demos: false,
-        expert: false,
-        reward: true,
-        actions: Actions::Any,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::REWARD,
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

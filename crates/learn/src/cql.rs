@@ -8,10 +8,10 @@
 use super::batch::{floats, matrix, scalar, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
-use super::offline::Dataset;
+use super::offline::{Dataset, unit};
 use super::offpolicy::normal;
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::sac::{Temperature, soft_targets};
 use super::soft_q::soft_value;
 use super::trainer::{Metrics, impl_algorithm};
@@ -168,7 +168,7 @@ impl CqlTrainer {
 
     /// One step of the critics (TD plus the conservative term), the actor and α; returns
     /// (TD loss, conservative gap, actor loss).
-    fn learn(&mut self) -> (f64, f64, f64) {
+    fn learn(&mut self) -> [f64; 3] {
         let batch = self.data.buffer.sample(self.config.batch_size.max(1), &mut self.rng);
         let b = batch.len();
         let alpha = self.temperature.alpha();
@@ -205,26 +205,17 @@ impl CqlTrainer {
         let grads = GradientsParams::from_grads(self.temperature.loss(entropy, target).backward(), &self.temperature);
         self.temperature = self.alpha_optimizer.step(self.config.lr, self.temperature.clone(), grads);
         self.steps += 1;
-        (td_value, gap_value, actor_value)
+        [td_value, gap_value, actor_value]
     }
 
     /// `log_every` gradient steps.
     pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
-        let steps = self.config.log_every.max(1);
-        if self.steps + steps > self.config.gradient_steps {
-            return Ok(None);
-        }
-        let mut last = (f64::NAN, f64::NAN, f64::NAN);
-        for _ in 0..steps {
-            last = self.learn();
-        }
-        if !(last.0 + last.1 + last.2).is_finite() {
-            return Err(TrainError::diverged(last.0 + last.1 + last.2, "gradient step", self.steps));
-        }
+        let (done, total, every) = (self.steps, self.config.gradient_steps, self.config.log_every);
+        let Some([td, gap, actor]) = unit(done, total, every, || self.learn())? else { return Ok(None) };
         let values = vec![
-            ("train/td_loss", last.0),
-            ("train/conservative_gap", last.1),
-            ("train/actor_loss", last.2),
+            ("train/td_loss", td),
+            ("train/conservative_gap", gap),
+            ("train/actor_loss", actor),
             ("train/alpha", self.temperature.alpha() as f64),
         ];
         Ok(Some(Metrics { step: self.steps, values }))
@@ -238,15 +229,7 @@ pub const ENTRY: Entry = Entry {
     name: "cql",
     summary: "Conservative Q-learning: offline SAC whose critics push down the values of unseen actions",
     preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: true,
-        actions: Actions::Continuous,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::OFFLINE,
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

@@ -9,7 +9,7 @@ use super::error::TrainError;
 use super::offpolicy::normal;
 use super::policy::{MlpPolicy, PolicyConfig};
 use super::policy_search::{Population, centered_ranks, default_policy};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::prelude::Device;
 use rand::SeedableRng;
@@ -155,15 +155,7 @@ pub const ENTRY: Entry = Entry {
     name: "es",
     summary: "Evolution strategies: the return's gradient estimated from antithetic parameter perturbations",
     preset_of: None,
-    needs: Needs {
-        demos: false,
-        expert: false,
-        reward: true,
-        actions: Actions::Any,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::REWARD,
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

@@ -7,9 +7,9 @@
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
-use super::offline::{Dataset, expectile_loss};
+use super::offline::{Dataset, expectile_loss, unit};
 use super::policy::{Head, Mlp, MlpPolicy, PolicyConfig, PolicyNet, Target};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -132,7 +132,7 @@ impl IqlTrainer {
 
     /// One step of V, Q and the policy on a minibatch; returns (value loss, Q loss, policy
     /// loss, mean advantage).
-    fn learn(&mut self) -> (f64, f64, f64, f64) {
+    fn learn(&mut self) -> [f64; 4] {
         let batch = self.data.buffer.sample(self.config.batch_size.max(1), &mut self.rng);
         let b = batch.len();
         let (obs, actions) =
@@ -162,27 +162,18 @@ impl IqlTrainer {
         let grads = GradientsParams::from_grads(policy_loss.backward(), &self.policy);
         self.policy = self.policy_optimizer.step(self.config.lr, self.policy.clone(), grads);
         self.steps += 1;
-        (losses.0, losses.1, policy_value, advantage.iter().sum::<f32>() as f64 / b as f64)
+        [losses.0, losses.1, policy_value, advantage.iter().sum::<f32>() as f64 / b as f64]
     }
 
     /// `log_every` gradient steps.
     pub fn update(&mut self) -> Result<Option<Metrics>, TrainError> {
-        let steps = self.config.log_every.max(1);
-        if self.steps + steps > self.config.gradient_steps {
-            return Ok(None);
-        }
-        let mut last = (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
-        for _ in 0..steps {
-            last = self.learn();
-        }
-        if !(last.0 + last.1 + last.2).is_finite() {
-            return Err(TrainError::diverged(last.0 + last.1 + last.2, "gradient step", self.steps));
-        }
+        let (done, total, every) = (self.steps, self.config.gradient_steps, self.config.log_every);
+        let Some([value, q, policy, advantage]) = unit(done, total, every, || self.learn())? else { return Ok(None) };
         let values = vec![
-            ("train/value_loss", last.0),
-            ("train/q_loss", last.1),
-            ("train/policy_loss", last.2),
-            ("train/advantage_mean", last.3),
+            ("train/value_loss", value),
+            ("train/q_loss", q),
+            ("train/policy_loss", policy),
+            ("train/advantage_mean", advantage),
         ];
         Ok(Some(Metrics { step: self.steps, values }))
     }
@@ -195,15 +186,7 @@ pub const ENTRY: Entry = Entry {
     name: "iql",
     summary: "Implicit Q-learning: offline, an expectile value and advantage-weighted cloning",
     preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: true,
-        actions: Actions::Continuous,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::OFFLINE,
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

@@ -15,7 +15,7 @@ use super::batch::{matrix, push_target};
 use super::bc::{self, BcConfig};
 use super::error::TrainError;
 use super::policy::{Head, MlpPolicy, PolicyConfig, Target};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::reinforce::{Episodes, ReinforceConfig, ReinforceTrainer, reward_to_go};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::prelude::*;
@@ -159,14 +159,14 @@ impl IsPgTrainer {
         let share = (finished.len() as f32, self.demo_episodes as f32);
         let mut metrics = None;
         let mut demo_weight = 0.0;
-        for _ in 0..self.config.gradient_steps.max(1) {
-            let now = self.reinforce.log_probs(&batch);
+        for step in 0..self.config.gradient_steps.max(1) {
+            let now = if step == 0 { old.clone() } else { self.reinforce.log_probs(&batch) };
             let weights = fused_weights(&now, &old, &demo, share, self.config.max_weight as f32);
             demo_weight =
                 weights[learner_rows..].iter().sum::<f32>() as f64 / (weights.len() - learner_rows).max(1) as f64;
             // The baseline fits the learner's steps only: fitted to the demonstrations too, it
             // would predict their returns and cancel the advantage that makes them worth imitating.
-            metrics = Some(self.reinforce.learn(batch.clone(), Some(weights), learner_rows, &finished)?);
+            metrics = Some(self.reinforce.learn(&batch, Some(weights), learner_rows, &finished)?);
         }
         let mut metrics = metrics.expect("at least one gradient step");
         metrics.values.push(("train/demo_weight_mean", demo_weight));
@@ -181,15 +181,7 @@ pub const ENTRY: Entry = Entry {
     name: "is_pg",
     summary: "Importance-sampled policy gradient: demos and own episodes, weighted by a fused sampling density",
     preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: true,
-        actions: Actions::Any,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs { demos: true, ..Needs::REWARD },
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

@@ -44,6 +44,30 @@ impl Dataset {
     }
 }
 
+/// One log unit of an offline trainer that has done `done` of its `total` gradient steps:
+/// `log_every` more by `learn`, unless they would pass `total` (`None`). Returns the last
+/// step's values; a non-finite one is the divergence error.
+pub fn unit<const N: usize>(
+    done: usize,
+    total: usize,
+    log_every: usize,
+    mut learn: impl FnMut() -> [f64; N],
+) -> Result<Option<[f64; N]>, TrainError> {
+    let steps = log_every.max(1);
+    if done + steps > total {
+        return Ok(None);
+    }
+    let mut last = [f64::NAN; N];
+    for _ in 0..steps {
+        last = learn();
+    }
+    let sum: f64 = last.iter().sum();
+    if !sum.is_finite() {
+        return Err(TrainError::diverged(sum, "gradient step", done + steps));
+    }
+    Ok(Some(last))
+}
+
 /// L_τ(u) = |τ − 1(u < 0)|·u², averaged: IQL's expectile loss, which for τ > ½ fits an upper
 /// expectile of u's distribution (τ → 1: its maximum). `u`: [batch].
 pub fn expectile_loss(u: burn::prelude::Tensor<1>, tau: f64) -> burn::prelude::Tensor<1> {

@@ -7,7 +7,7 @@
 use super::dynamics::{DynamicsConfig, DynamicsModel, DynamicsTrainer};
 use super::error::TrainError;
 use super::policy::mpc::MpcPolicy;
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Algorithm, Metrics};
 use burn::prelude::Device;
 use data::{Episode, EpisodeMeta, Source, StepRecord};
@@ -250,15 +250,7 @@ pub const ENTRY: Entry = Entry {
     name: "pets",
     summary: "PETS: MPC through a probabilistic ensemble, refitted as it collects (the policy is the planner)",
     preset_of: None,
-    needs: Needs {
-        demos: false,
-        expert: false,
-        reward: true,
-        actions: Actions::Any,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::REWARD,
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

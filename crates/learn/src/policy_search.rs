@@ -13,7 +13,7 @@ use super::batch::floats;
 use super::error::TrainError;
 use super::flat::{params, with_params};
 use super::offpolicy::identity;
-use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet, StackedMlp, unscale_action};
+use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet, StackedMlp, choose, unscale_action};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use sim::{Action, Env, ScenarioEnv, Space, VecEnv};
@@ -33,6 +33,8 @@ pub struct Population {
     config: PolicyConfig,
     /// The network whose parameters the candidates replace (inference device).
     template: PolicyNet,
+    /// How many parameters a candidate has.
+    dim: usize,
     candidates: usize,
     episodes: usize,
     seed: u64,
@@ -68,9 +70,11 @@ impl Population {
         }
         device.seed(seed);
         let obs_dim = env.observation_space().dim();
+        let template = config.build(obs_dim, &space, device);
         Ok(Population {
             envs: VecEnv::new(env.fork(), candidates * episodes, seed),
-            template: config.build(obs_dim, &space, device),
+            dim: params(template.network()).len(),
+            template,
             space,
             layout,
             obs_dim,
@@ -88,7 +92,7 @@ impl Population {
     /// random initialization: that draws from Burn's process-wide generator, which other
     /// threads' networks draw from too, so a search would not be reproducible from its seed.
     pub fn initial(&self) -> Vec<f32> {
-        vec![0.0; params(self.template.network()).len()]
+        vec![0.0; self.dim]
     }
 
     /// The policy of parameters `theta`.
@@ -140,7 +144,7 @@ impl Population {
                     .iter()
                     .map(|&size| {
                         at += size;
-                        argmax(&out[at - size..at])
+                        choose(&out[at - size..at], None)
                     })
                     .collect();
                 if picks.len() == 1 { Action::Discrete(picks[0]) } else { Action::MultiDiscrete(picks) }
@@ -148,10 +152,6 @@ impl Population {
             _ => unscale_action(&self.space, Action::Continuous(out.iter().map(|v| v.clamp(-1.0, 1.0)).collect())),
         }
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
 }
 
 /// `v`'s entries replaced by centered ranks in [−0.5, 0.5] (ties keep their order): fitness

@@ -627,9 +627,7 @@ impl PpoTrainer {
         let x = Tensor::<2>::from_data(TensorData::new(obs, [b, self.obs_dim]), device);
         let mut adv: Vec<f32> = batch.iter().map(|&i| advantages[i]).collect();
         if self.config.normalize_advantages && b > 1 {
-            let mean = adv.iter().sum::<f32>() / b as f32;
-            let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / b as f32).sqrt();
-            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+            super::batch::standardize(&mut adv, b);
         }
         let adv = Tensor::<1>::from_data(TensorData::new(adv, [b]), device);
         let logp = self.model.actor.nll(x.clone(), &self.target(r, batch, device)).neg();

@@ -117,6 +117,20 @@ pub enum Actions {
 }
 
 impl Needs {
+    /// Learns from the scenario's reward alone, in any action space (REINFORCE, TRPO, CEM, ES).
+    pub const REWARD: Needs = Needs {
+        demos: false,
+        expert: false,
+        reward: true,
+        actions: Actions::Any,
+        init: false,
+        resume: false,
+        learned_reward: false,
+    };
+    /// Learns offline from demonstrations and the rewards they recorded, continuous actions
+    /// (TD3+BC, IQL, CQL).
+    pub const OFFLINE: Needs = Needs { demos: true, actions: Actions::Continuous, ..Needs::REWARD };
+
     /// Whether the algorithm can act in `space`.
     pub fn fits(&self, space: &Space) -> bool {
         match self.actions {

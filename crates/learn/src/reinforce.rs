@@ -7,7 +7,7 @@ use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
 use super::offpolicy::{identity, mean_or_nan};
 use super::policy::{Head, Layout, Mlp, MlpPolicy, PolicyConfig, PolicyNet, Target, unscale_action};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -191,7 +191,7 @@ impl ReinforceTrainer {
         }
         let (batch, finished) = self.sample()?;
         let rows = batch.returns.len();
-        self.learn(batch, None, rows, &finished).map(Some)
+        self.learn(&batch, None, rows, &finished).map(Some)
     }
 
     /// `episodes_per_update` fresh episodes, and their returns.
@@ -217,7 +217,7 @@ impl ReinforceTrainer {
     /// not that of other data in the batch. `finished`: the returns of the learner's episodes.
     pub(crate) fn learn(
         &mut self,
-        batch: Episodes,
+        batch: &Episodes,
         importance: Option<Vec<f32>>,
         own_rows: usize,
         finished: &[f32],
@@ -235,14 +235,12 @@ impl ReinforceTrainer {
         if self.config.normalize_advantages && own > 1 {
             // Standardized by the learner's own rows' statistics, so other data keeps its
             // advantage relative to what the learner does.
-            let mean = weights[..own].iter().sum::<f32>() / own as f32;
-            let std = (weights[..own].iter().map(|w| (w - mean).powi(2)).sum::<f32>() / own as f32).sqrt();
-            weights.iter_mut().for_each(|w| *w = (*w - mean) / (std + 1e-8));
+            super::batch::standardize(&mut weights, own);
         }
         if let Some(importance) = importance {
             weights.iter_mut().zip(importance).for_each(|(w, i)| *w *= i);
         }
-        let target = target(&batch, rows, &self.device);
+        let target = target(batch, rows, &self.device);
         // The policy gradient's surrogate: −E[log π(a|s)·(G − b(s))]; nll is −log π.
         let policy_loss = (self.model.policy.nll(x, &target) * vector(weights, &self.device)).mean();
         let value_loss = (values - returns).narrow(0, 0, own).square().mean();
@@ -287,7 +285,7 @@ pub const ENTRY: Entry = Entry {
     name: "reinforce",
     summary: "REINFORCE: policy gradient on reward-to-go with a learned baseline",
     preset_of: None,
-    needs: Needs { demos: false, expert: false, reward: true, actions: Actions::Any, init: false, resume: false, learned_reward: false },
+    needs: Needs::REWARD,
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[Plot::steps("Losses", Unit::EnvSteps, &["train/policy_loss", "train/value_loss"])],

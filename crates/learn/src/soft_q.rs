@@ -11,7 +11,6 @@
 use super::dqn::{self, DqnConfig};
 use super::registry::{ConfigType, Entry, table};
 use burn::prelude::*;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// Soft Q-learning's settings: DQN's, with temperature α = 0.02 (cartpole's rewards are 1 per
@@ -31,16 +30,8 @@ pub fn soft_value(q: Tensor<2>, alpha: f32) -> Tensor<1> {
 
 /// An action drawn from the Boltzmann policy softmax(Q/α).
 pub fn boltzmann(q: &[f32], alpha: f32, rng: &mut ChaCha8Rng) -> usize {
-    let max = q.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let weights: Vec<f32> = q.iter().map(|v| ((v - max) / alpha).exp()).collect();
-    let mut u = rng.random::<f32>() * weights.iter().sum::<f32>();
-    for (a, w) in weights.iter().enumerate() {
-        if u < *w {
-            return a;
-        }
-        u -= w;
-    }
-    q.len() - 1
+    let scaled: Vec<f32> = q.iter().map(|v| v / alpha).collect();
+    super::policy::choose(&scaled, Some(rng))
 }
 
 /// Soft Q-learning in the registry.

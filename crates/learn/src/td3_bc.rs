@@ -9,7 +9,7 @@ use super::error::TrainError;
 use super::offline::Dataset;
 use super::offpolicy::normal;
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -199,15 +199,7 @@ pub const ENTRY: Entry = Entry {
     name: "td3_bc",
     summary: "TD3+BC: offline TD3 whose actor is pulled towards the dataset's actions",
     preset_of: None,
-    needs: Needs {
-        demos: true,
-        expert: false,
-        reward: true,
-        actions: Actions::Continuous,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::OFFLINE,
     live: &LIVE,
     step: Unit::GradientSteps,
     plots: &[

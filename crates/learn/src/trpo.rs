@@ -17,7 +17,7 @@ use super::error::TrainError;
 use super::flat::{axpy, dot, gradients, params, with_params};
 use super::policy::{ActionDistribution, Head, MlpPolicy, PolicyConfig, PolicyNet, Target};
 use super::ppo::{PpoConfig, PpoTrainer, Rollout};
-use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, table, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, table, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -205,9 +205,7 @@ impl TrpoTrainer {
     fn batch(&self, rollout: &Rollout, mut advantages: Vec<f32>) -> Batch {
         let rows = advantages.len();
         let device = &self.ppo.device;
-        let mean = advantages.iter().sum::<f32>() / rows as f32;
-        let std = (advantages.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / rows as f32).sqrt();
-        advantages.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+        super::batch::standardize(&mut advantages, rows);
         let x = matrix(rollout.obs.clone(), rows, device);
         let all: Vec<usize> = (0..rows).collect();
         let target = self.ppo.target(rollout, &all, device);
@@ -228,9 +226,9 @@ impl TrpoTrainer {
             return Err(TrainError::diverged(f64::NAN, "update", self.ppo.updates));
         }
         let damping = self.config.cg_damping as f32;
+        let eps_scale = 1e-3 * (1.0 + dot(&theta, &theta).sqrt());
         let mut fisher = |v: &[f32]| -> Vec<f32> {
-            let norm = dot(v, v).sqrt().max(1e-12);
-            let eps = 1e-3 * (1.0 + dot(&theta, &theta).sqrt()) / norm;
+            let eps = eps_scale / dot(v, v).sqrt().max(1e-12);
             let kl_grad = |sign: f32| {
                 let net = with_params(actor.clone(), &axpy(&theta, sign * eps, v));
                 let grads = GradientsParams::from_grads(batch.kl(&net).backward(), &net);
@@ -292,15 +290,7 @@ pub const ENTRY: Entry = Entry {
     name: "trpo",
     summary: "TRPO: natural policy gradient by conjugate gradient, inside a KL trust region",
     preset_of: None,
-    needs: Needs {
-        demos: false,
-        expert: false,
-        reward: true,
-        actions: Actions::Any,
-        init: false,
-        resume: false,
-        learned_reward: false,
-    },
+    needs: Needs::REWARD,
     live: &LIVE,
     step: Unit::EnvSteps,
     plots: &[

@@ -566,7 +566,8 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
 }
 
 /// The most likely class (mode), or one drawn from softmax(logits).
-fn choose(logits: &[f32], rng: Option<&mut ChaCha8Rng>) -> usize {
+/// A class from `logits`: drawn from their softmax with `rng`, else the most likely.
+pub(crate) fn choose(logits: &[f32], rng: Option<&mut ChaCha8Rng>) -> usize {
     match rng {
         None => logits.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0,
         Some(rng) => {

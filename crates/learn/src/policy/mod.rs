@@ -10,6 +10,7 @@ pub mod saved;
 mod sequence;
 mod unet;
 
+pub(crate) use head::choose;
 pub use head::{ActionDistribution, Encoder, Head, Layout, PolicyNet, Target, Torso};
 pub use mlp::{Activation, Mlp, StackedMlp};
 pub use sequence::{HistoryTransformer, Recurrent};
