@@ -42,6 +42,9 @@ pub struct TrainArgs {
     /// Seconds of training measured per batch size.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// Batch sizes to measure, in order (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "64,256,4096")]
+    batches: Vec<usize>,
     #[arg(long)]
     json: bool,
 }
@@ -416,7 +419,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         .map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.3))
         .collect::<Result<_, _>>()?;
     let mut last_policy = None;
-    for batch in [64, 256, 4096] {
+    for &batch in &args.batches {
         let mut config =
             BcConfig { batch_size: batch, epochs: usize::MAX, patience: usize::MAX, ..BcConfig::default() };
         config.policy.hidden = vec![64, 64];
@@ -441,7 +444,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         report(&result, args.json, || format!("batch {batch}: {:.0} samples/s", result.samples_per_sec))?;
         last_policy = Some(trainer.policy());
     }
-    let mut policy = last_policy.expect("three batch sizes ran");
+    let mut policy = last_policy.ok_or_else(|| anyhow::anyhow!("--batches: give at least one batch size"))?;
     let obs = env.reset(0);
     let calls = 20_000;
     for _ in 0..1000 {

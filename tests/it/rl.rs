@@ -40,11 +40,11 @@ fn dqn_learns_to_balance_the_pole_within_50k_env_steps() {
     let env = ScenarioEnv::load("cartpole").unwrap();
     let config = DqnConfig { total_steps: 50_000, ..DqnConfig::default() };
     let mut trainer = DqnTrainer::new(&env, &config, &Device::flex()).unwrap();
-    let mut epsilon = Vec::new();
-    while let Some(metrics) = trainer.update().unwrap() {
-        epsilon.extend(metrics.values.iter().filter(|(n, _)| *n == "train/epsilon").map(|(_, v)| *v));
-        assert!(metrics.step <= 50_000);
-    }
+    // As `--eval-every 8 --solve-at 475` does: DQN's latest policy can be mid-way through a
+    // temporary collapse, so the run keeps the first one that balances on 10 episodes.
+    let rows = crate::syllabus::run_until_solved(&mut trainer, &env, 8, 475.0);
+    let epsilon = series(&rows, "train/epsilon");
+    assert!(rows.last().unwrap().step <= 50_000);
     assert!(
         epsilon.windows(2).all(|w| w[1] <= w[0]) && *epsilon.last().unwrap() <= 0.04 + 1e-9,
         "ε decays to its floor"

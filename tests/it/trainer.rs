@@ -216,3 +216,27 @@ print(json.dumps((low + (np.clip(x, -1, 1) + 1) / 2 * (high - low)).tolist()))
         assert!((a - b).abs() < 1e-4, "python {action:?} vs apprentice {expected:?}");
     }
 }
+
+#[test]
+fn a_large_batch_splits_across_cores_and_trains_exactly_as_on_one() {
+    // Batch 2048 through 64-wide layers: products large enough for BC's pass to run on the
+    // whole rayon pool (`learn::threads`). The result must not depend on how many threads split them.
+    let (env, episodes) = demos("reacher", 30);
+    let mut config = BcConfig { batch_size: 2048, epochs: 3, ..BcConfig::default() };
+    config.policy.hidden = vec![64, 64];
+    let mut first = None;
+    let mut train = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            assert_eq!(apprentice::learn::threads::worth_pool(2048, 64), threads > 1);
+            let mut trainer = BcTrainer::new(&env, &episodes, &config, &Device::flex()).unwrap();
+            // The same initial weights for both (Burn's initialization draws from a process-wide generator).
+            trainer.resume(|net| Ok(first.get_or_insert(net).clone()), 0, 0).unwrap();
+            let losses: Vec<f64> = (0..3).map(|_| trainer.epoch().unwrap().unwrap().train_loss).collect();
+            (losses, trainer.policy().act(&episodes[0].steps[5].obs))
+        })
+    };
+    let (one, two) = (train(1), train(2));
+    assert!(one.0[2] < one.0[0], "BC learns: {:?}", one.0);
+    assert_eq!(one, two, "one thread against two");
+}

@@ -4,6 +4,7 @@
 //! better-than-expected actions of mixed-quality demonstrations count most and the worse
 //! ones hardly at all. It needs demonstrations that recorded their rewards (all of ours do).
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
 use super::offpolicy::mean_or_nan;
@@ -200,7 +201,7 @@ impl AwrTrainer {
                 value_loss = floats(loss.clone().inner())[0] as f64;
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.value);
-            self.value = self.value_optimizer.step(self.config.lr, self.value.clone(), grads);
+            self.value = self.value_optimizer.step_flushed(self.config.lr, self.value.clone(), grads);
         }
         let values = self.values(self.rows.obs.clone(), n);
         let advantages: Vec<f32> = returns.iter().zip(&values).map(|(g, v)| g - v).collect();
@@ -214,7 +215,7 @@ impl AwrTrainer {
                 policy_loss = floats(loss.clone().inner())[0] as f64;
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
-            self.policy = self.policy_optimizer.step(self.config.lr, self.policy.clone(), grads);
+            self.policy = self.policy_optimizer.step_flushed(self.config.lr, self.policy.clone(), grads);
         }
         if !(policy_loss.is_finite() || self.config.policy_steps == 0) {
             return Err(TrainError::diverged(policy_loss, "iteration", self.iteration));

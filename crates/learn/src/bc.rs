@@ -5,7 +5,9 @@
 
 use super::batch::{push_target, scalar};
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::threads;
 
 use super::corrective::{CorrectiveConfig, corrective_episodes};
 use super::hindsight::GoalLayout;
@@ -380,20 +382,18 @@ impl BcTrainer {
 
     /// One epoch of shuffled minibatches of steps: (train loss, validation loss).
     fn minibatch_pass(&mut self) -> (f64, f64) {
-        self.order.shuffle(&mut self.rng);
-        let (mut sum, mut batches) = (0.0, 0);
-        let order = std::mem::take(&mut self.order);
-        for rows in order.chunks(self.config.batch_size.max(1)) {
-            let (x, target, weights) = self.train.batch(rows, self.input_dim, &self.device);
-            let loss = self.net.loss(x, &target, weights);
-            let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-            sum += scalar(loss.inner());
-            self.net = self.optimizer.step(self.config.lr, self.net.clone(), grads);
-            batches += 1;
-            self.step += 1;
+        let widest = self.config.policy.hidden.iter().copied().chain([self.input_dim]).max().unwrap_or(0);
+        match threads::worth_pool(self.config.batch_size, widest) {
+            true => threads::on_pool(|| self.shuffled_pass()),
+            false => self.shuffled_pass(),
         }
+    }
+
+    fn shuffled_pass(&mut self) -> (f64, f64) {
+        self.order.shuffle(&mut self.rng);
+        let order = std::mem::take(&mut self.order);
+        let train_loss = self.gradient_steps(&order);
         self.order = order;
-        let train_loss = sum / batches.max(1) as f64;
         let val_loss = if self.val.len > 0 {
             let rows: Vec<usize> = (0..self.val.len).collect();
             let (x, target, weights) = self.val.batch(&rows, self.input_dim, &self.inference);
@@ -402,6 +402,21 @@ impl BcTrainer {
             train_loss
         };
         (train_loss, val_loss)
+    }
+
+    /// A gradient step on each minibatch of `order`; returns the mean training loss.
+    fn gradient_steps(&mut self, order: &[usize]) -> f64 {
+        let (mut sum, mut batches) = (0.0, 0);
+        for rows in order.chunks(self.config.batch_size.max(1)) {
+            let (x, target, weights) = self.train.batch(rows, self.input_dim, &self.device);
+            let loss = self.net.loss(x, &target, weights);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+            sum += scalar(loss.inner());
+            self.net = self.optimizer.step_flushed(self.config.lr, self.net.clone(), grads);
+            batches += 1;
+            self.step += 1;
+        }
+        sum / batches.max(1) as f64
     }
 
     /// One epoch of truncated BPTT over whole episodes, `batch_size / bptt` of them side by
@@ -417,7 +432,7 @@ impl BcTrainer {
             sum += train.pass(ids, bptt, &mut self.net, &self.device, &mut |loss, net| {
                 let grads = GradientsParams::from_grads(loss.backward(), net);
                 *step += 1;
-                Some(optimizer.step(lr, net.clone(), grads))
+                Some(optimizer.step_flushed(lr, net.clone(), grads))
             });
             groups += 1;
         }

@@ -5,6 +5,7 @@
 //! go) and up those it did. The log-sum-exp over actions is estimated by importance
 //! sampling from uniform actions and the current policy's (CQL(H)).
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, scalar, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
@@ -191,7 +192,7 @@ impl CqlTrainer {
         let (td_value, gap_value) = (scalar(td.clone().inner()), scalar(gap.clone().inner()) / 2.0);
         let loss = td + gap * self.config.conservative_weight;
         let grads = GradientsParams::from_grads(loss.backward(), &self.critic);
-        self.critic = self.critic_optimizer.step(self.config.lr, self.critic.clone(), grads);
+        self.critic = self.critic_optimizer.step_flushed(self.config.lr, self.critic.clone(), grads);
         self.target = polyak(self.target.clone(), &self.critic.valid(), self.config.tau);
         // Actor and temperature, as SAC.
         let noise = matrix(normal(&mut self.rng, b * self.data.dims, 1.0), b, &self.device);
@@ -200,10 +201,10 @@ impl CqlTrainer {
         let actor_loss = (logp * alpha as f64 - self.critic.min(obs, action)).mean();
         let actor_value = scalar(actor_loss.clone().inner());
         let grads = GradientsParams::from_grads(actor_loss.backward(), &self.actor);
-        self.actor = self.actor_optimizer.step(self.config.actor_lr, self.actor.clone(), grads);
+        self.actor = self.actor_optimizer.step_flushed(self.config.actor_lr, self.actor.clone(), grads);
         let target = self.config.target_entropy as f32 * self.data.dims as f32;
         let grads = GradientsParams::from_grads(self.temperature.loss(entropy, target).backward(), &self.temperature);
-        self.temperature = self.alpha_optimizer.step(self.config.lr, self.temperature.clone(), grads);
+        self.temperature = self.alpha_optimizer.step_flushed(self.config.lr, self.temperature.clone(), grads);
         self.steps += 1;
         [td_value, gap_value, actor_value]
     }

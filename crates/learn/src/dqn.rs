@@ -11,6 +11,7 @@
 //! n-step returns. (The paper adds the n-step loss to a one-step loss; here the n-step
 //! target replaces it.) Soft Q-learning (`soft_q`) is this loop with a temperature.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, ints, matrix};
 use super::buffer::{Batch, NStep, ReplayBuffer};
 use super::error::TrainError;
@@ -348,7 +349,7 @@ impl DqnTrainer {
         }
         let value = log.then(|| floats(loss.clone().inner()).first().copied().unwrap_or(f32::NAN) as f64);
         let grads = GradientsParams::from_grads(loss.backward(), &self.online);
-        self.online = self.optimizer.step(self.config.lr, self.online.clone(), grads);
+        self.online = self.optimizer.step_flushed(self.config.lr, self.online.clone(), grads);
         value
     }
 

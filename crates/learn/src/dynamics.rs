@@ -5,6 +5,7 @@
 //! disagreement is the model's uncertainty. Trained from any dataset; saved as the run's
 //! `dynamics` artifact; judged by one-step and open-loop multi-step error on held-out episodes.
 
+use super::optim::FlushedStep;
 use super::artifact::{Artifact, Kind};
 use super::batch::{floats, matrix, scalar, vector};
 use super::error::TrainError;
@@ -502,7 +503,7 @@ impl DynamicsTrainer {
             let loss = loss.expect("at least one member");
             last = scalar(loss.clone().inner()) / self.config.members as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &self.ensemble);
-            self.ensemble = self.optimizer.step(self.config.lr, self.ensemble.clone(), grads);
+            self.ensemble = self.optimizer.step_flushed(self.config.lr, self.ensemble.clone(), grads);
             self.step += 1;
         }
         if !last.is_finite() {

@@ -12,6 +12,7 @@
 //! samples with the current discriminator. The scenario's reward is never used for learning; `rollout/return_mean`
 //! and evaluation report it, so one can see the learned reward track the true one.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, scalar, vector};
 use super::error::TrainError;
 use super::policy::{Activation, Mlp, MlpPolicy, Normalizer, Target};
@@ -384,7 +385,7 @@ impl GailTrainer {
                 last = Some((scalar(loss.clone().inner()), scalar(right) / (2 * b) as f64));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.disc);
-            self.disc = self.optimizer.step(self.config.disc_lr, self.disc.clone(), grads);
+            self.disc = self.optimizer.step_flushed(self.config.disc_lr, self.disc.clone(), grads);
         }
         last
     }

@@ -5,6 +5,7 @@
 //! the CVAE's reconstruction under its KL term) with Adam and a cosine-decayed learning rate;
 //! a validation split by episode is logged (and may stop training early).
 
+use super::optim::FlushedStep;
 use super::batch::scalar;
 use super::error::TrainError;
 use super::policy::chunk::{
@@ -385,7 +386,7 @@ impl GenerativeTrainer {
             let l = self.net.loss(x, y, &self.config);
             let grads = GradientsParams::from_grads(l.backward(), &self.net);
             sum += scalar(l.inner());
-            self.net = self.optimizer.step(lr, self.net.clone(), grads);
+            self.net = self.optimizer.step_flushed(lr, self.net.clone(), grads);
             (batches, self.step) = (batches + 1, self.step + 1);
             if self.config.ema > 0.0 {
                 let online = self.net.valid();

@@ -4,6 +4,7 @@
 //! policy is advantage-weighted behaviour cloning, weights exp(β·(Q(s, a) − V(s))) — AWR's
 //! extraction on a value learned by TD instead of Monte-Carlo returns.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
@@ -152,7 +153,7 @@ impl IqlTrainer {
         let q_loss = (q1 - y.clone()).square().mean() + (q2 - y).square().mean();
         let losses = (floats(value_loss.clone().inner())[0] as f64, floats(q_loss.clone().inner())[0] as f64);
         let grads = GradientsParams::from_grads((value_loss + q_loss).backward(), &self.critics);
-        self.critics = self.critic_optimizer.step(self.config.lr, self.critics.clone(), grads);
+        self.critics = self.critic_optimizer.step_flushed(self.config.lr, self.critics.clone(), grads);
         self.q_target = polyak(self.q_target.clone(), &self.critics.q.valid(), self.config.tau);
         // The policy: behaviour cloning weighted by exp(β·A), clipped.
         let (beta, cap) = (self.config.beta as f32, self.config.max_weight as f32);
@@ -160,7 +161,7 @@ impl IqlTrainer {
         let policy_loss = self.policy.loss(obs, &Target::Continuous(actions), Some(vector(weights, &self.device)));
         let policy_value = floats(policy_loss.clone().inner())[0] as f64;
         let grads = GradientsParams::from_grads(policy_loss.backward(), &self.policy);
-        self.policy = self.policy_optimizer.step(self.config.lr, self.policy.clone(), grads);
+        self.policy = self.policy_optimizer.step_flushed(self.config.lr, self.policy.clone(), grads);
         self.steps += 1;
         [losses.0, losses.1, policy_value, advantage.iter().sum::<f32>() as f64 / b as f64]
     }

@@ -42,6 +42,7 @@ pub mod is_pg;
 pub mod metrics;
 pub mod offline;
 pub mod offpolicy;
+pub mod optim;
 pub mod policy;
 pub mod policy_search;
 pub mod ppo;
@@ -59,6 +60,7 @@ pub mod tbptt;
 pub mod td3;
 pub mod td3_bc;
 pub mod trainer;
+pub mod threads;
 pub mod trpo;
 
 pub use error::TrainError;

@@ -9,6 +9,7 @@
 //! et al. 2018); with `--init`, the actor starts from a pretrained policy and keeps its
 //! observation normalizer.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, push_target, scalar};
 use super::error::TrainError;
 use super::policy::{
@@ -645,7 +646,7 @@ impl PpoTrainer {
             loss = loss + self.bc_loss(b) * bc_weight;
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+        self.model = self.optimizer.step_flushed(lr, self.model.clone(), grads);
         Ok(log.then(|| {
             (
                 scalar(policy_loss.inner()),

@@ -3,6 +3,7 @@
 //! discounted return that followed it minus the state's estimated value, and step up that
 //! gradient. No clipping, no reuse of old samples: the plain estimator PPO improves on.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
 use super::offpolicy::{identity, mean_or_nan};
@@ -251,7 +252,7 @@ impl ReinforceTrainer {
             return Err(TrainError::diverged(pl, "update", self.updates));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optimizer.step(self.config.lr, self.model.clone(), grads);
+        self.model = self.optimizer.step_flushed(self.config.lr, self.model.clone(), grads);
         self.updates += 1;
         let values = vec![
             ("update", self.updates as f64),

@@ -9,6 +9,7 @@
 //! pretrained policy without them: the warning of Levine's lecture on imitation–RL hybrids that the first updates of a random
 //! critic can erase what pretraining taught.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, scalar, vector};
 use super::buffer::{Batch, ReplayBuffer};
 use super::critic::{TwinQ, polyak};
@@ -368,7 +369,7 @@ impl SacTrainer {
         let critic_loss = ((q1 - y.clone()).square().mean() + (q2 - y).square().mean()) * 0.5;
         let mut losses = log.then(|| Losses { critic: scalar(critic_loss.clone().inner()), ..Losses::NONE });
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.critic);
-        self.critic = self.critic_optimizer.step(self.config.lr, self.critic.clone(), grads);
+        self.critic = self.critic_optimizer.step_flushed(self.config.lr, self.critic.clone(), grads);
         self.target = polyak(self.target.clone(), &self.critic.valid(), self.config.tau);
         self.gradient_steps += 1;
         if self.explorer.env_steps < self.actor_starts {
@@ -389,13 +390,13 @@ impl SacTrainer {
             l.bc = bc.map_or(f64::NAN, |bc| scalar(bc.inner()));
         }
         let grads = GradientsParams::from_grads(actor_loss.backward(), &self.actor);
-        self.actor = self.actor_optimizer.step(self.config.lr, self.actor.clone(), grads);
+        self.actor = self.actor_optimizer.step_flushed(self.config.lr, self.actor.clone(), grads);
         // Temperature: ∂/∂log α of −log α·(log π + H̄) is the entropy's shortfall.
         if self.config.learn_alpha {
             let target = self.config.target_entropy as f32 * self.dims as f32;
             let loss = self.temperature.loss(entropy, target);
             let grads = GradientsParams::from_grads(loss.backward(), &self.temperature);
-            self.temperature = self.alpha_optimizer.step(self.config.lr, self.temperature.clone(), grads);
+            self.temperature = self.alpha_optimizer.step_flushed(self.config.lr, self.temperature.clone(), grads);
         }
         losses
     }

@@ -4,6 +4,7 @@
 //! `policy_delay` critic steps. The actor is a tanh-Gaussian head's mean, tanh(μ) (its std
 //! output is unused), so a TD3 run saves, evaluates and loads like any other policy.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
@@ -177,7 +178,7 @@ impl Td3Trainer {
         let critic_loss = (q1 - y.clone()).square().mean() + (q2 - y).square().mean();
         let critic_value = log.then(|| floats(critic_loss.clone().inner())[0] as f64);
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.critic);
-        self.critic = self.critic_optimizer.step(self.config.lr, self.critic.clone(), grads);
+        self.critic = self.critic_optimizer.step_flushed(self.config.lr, self.critic.clone(), grads);
         self.gradient_steps += 1;
         if !self.gradient_steps.is_multiple_of(self.config.policy_delay.max(1)) {
             return critic_value.map(|c| (c, f64::NAN));
@@ -186,7 +187,7 @@ impl Td3Trainer {
         let actor_loss = self.critic.forward(obs, action).0.mean().neg();
         let actor_value = log.then(|| floats(actor_loss.clone().inner())[0] as f64);
         let grads = GradientsParams::from_grads(actor_loss.backward(), &self.actor);
-        self.actor = self.actor_optimizer.step(self.config.lr, self.actor.clone(), grads);
+        self.actor = self.actor_optimizer.step_flushed(self.config.lr, self.actor.clone(), grads);
         self.actor_target = polyak(self.actor_target.clone(), &self.actor.valid(), self.config.tau);
         self.critic_target = polyak(self.critic_target.clone(), &self.critic.valid(), self.config.tau);
         critic_value.map(|c| (c, actor_value.unwrap_or(f64::NAN)))

@@ -3,6 +3,7 @@
 //! actions so it cannot exploit the critic's errors on actions the data never tried. λ =
 //! α / mean|Q| makes the trade-off independent of the reward's scale.
 
+use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
@@ -152,7 +153,7 @@ impl Td3BcTrainer {
         let critic_loss = (q1 - y.clone()).square().mean() + (q2 - y).square().mean();
         let critic_value = log.then(|| floats(critic_loss.clone().inner())[0] as f64);
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.critic);
-        self.critic = self.critic_optimizer.step(self.config.lr, self.critic.clone(), grads);
+        self.critic = self.critic_optimizer.step_flushed(self.config.lr, self.critic.clone(), grads);
         self.steps += 1;
         if !self.steps.is_multiple_of(self.config.policy_delay.max(1)) {
             return critic_value.map(|c| (c, f64::NAN, f64::NAN));
@@ -165,7 +166,7 @@ impl Td3BcTrainer {
         let logged =
             log.then(|| (floats(value_term.clone().inner())[0] as f64, floats(bc_term.clone().inner())[0] as f64));
         let grads = GradientsParams::from_grads((value_term + bc_term).backward(), &self.actor);
-        self.actor = self.actor_optimizer.step(self.config.lr, self.actor.clone(), grads);
+        self.actor = self.actor_optimizer.step_flushed(self.config.lr, self.actor.clone(), grads);
         self.actor_target = polyak(self.actor_target.clone(), &self.actor.valid(), self.config.tau);
         self.critic_target = polyak(self.critic_target.clone(), &self.critic.valid(), self.config.tau);
         critic_value.map(|c| (c, logged.map_or(f64::NAN, |l| l.0), logged.map_or(f64::NAN, |l| l.1)))

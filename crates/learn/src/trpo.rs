@@ -12,6 +12,7 @@
 //! Rollouts, GAE and the observation and value normalizers are PPO's (`PpoTrainer`): only the
 //! policy step differs.
 
+use super::optim::FlushedStep;
 use super::batch::{matrix, scalar, vector};
 use super::error::TrainError;
 use super::flat::{axpy, dot, gradients, params, with_params};
@@ -276,7 +277,7 @@ impl TrpoTrainer {
                     loss = scalar(error.clone().inner());
                 }
                 let grads = GradientsParams::from_grads(error.backward(), &critic);
-                self.ppo.model.critic = self.value_optimizer.step(self.config.value_lr, critic, grads);
+                self.ppo.model.critic = self.value_optimizer.step_flushed(self.config.value_lr, critic, grads);
             }
         }
         loss
