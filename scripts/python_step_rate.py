@@ -12,8 +12,6 @@ import time
 import gymnasium as gym
 import numpy as np
 
-import apprentice
-
 
 def single(env, steps, actions):
     """Steps one environment `steps` times, resetting where an episode ends; steps/s."""
@@ -37,6 +35,8 @@ def vectorized(envs, steps, actions):
 
 
 def main():
+    import apprentice  # here, so `single` imports without the package (scripts/anchor_speed.py)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
