@@ -123,7 +123,7 @@ impl AwrTrainer {
         let normalizer = Normalizer::fit(&steps, obs_dim);
         let rows = rows(episodes, &normalizer, &space);
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         Ok(AwrTrainer {
             config: config.clone(),
             policy: config.policy.build(obs_dim, &space, &autodiff),

@@ -309,7 +309,7 @@ impl BcTrainer {
         });
 
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let net = config.policy.build(obs_dim, &space, &autodiff);
         Ok(BcTrainer {
             config: config.clone(),

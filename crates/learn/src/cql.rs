@@ -118,7 +118,7 @@ impl CqlTrainer {
             return Err(TrainError::Config("CQL's actor is a tanh_gaussian head on single observations".into()));
         }
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let critic = TwinQ::new(data.obs_dim, data.dims, &config.critic_hidden, config.policy.activation, &autodiff);
         Ok(CqlTrainer {
             config: config.clone(),

@@ -4,6 +4,8 @@
 
 use burn::prelude::Device;
 use burn::tensor::DeviceKind;
+use std::cell::Cell;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The user's choice, as given by `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -108,5 +110,68 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError
                 ))),
             }
         }
+    }
+}
+
+/// Holds Burn's weight initialization for one seed: see [`seed_init`].
+pub struct InitGuard(Option<MutexGuard<'static, ()>>);
+
+static INIT: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds `INIT` (a trainer built inside another, such as GAIL's generator).
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Seeds Burn's generator and keeps other threads from drawing from it until the guard drops.
+/// Burn draws initial weights from one process-wide generator, so two trainers built at once
+/// (parallel tests, the app's split view) took turns drawing and each got weights its seed
+/// does not give; holding the guard across a trainer's constructor makes the seed decide.
+pub fn seed_init(device: &Device, seed: u64) -> InitGuard {
+    let guard = match HOLDING.get() {
+        true => None,
+        false => {
+            let guard = INIT.lock().unwrap_or_else(PoisonError::into_inner);
+            HOLDING.set(true);
+            Some(guard)
+        }
+    };
+    device.seed(seed);
+    InitGuard(guard)
+}
+
+impl Drop for InitGuard {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDING.set(false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::floats;
+    use burn::tensor::{Distribution, Tensor};
+
+    #[test]
+    fn trainers_built_at_once_get_the_weights_their_seed_gives() {
+        let draw = |seed| {
+            let device = Device::flex();
+            let _init = seed_init(&device, seed);
+            // Several draws, as a network's layers make: another thread drawing between them
+            // would change the later ones.
+            (0..8).flat_map(|_| floats(Tensor::<1>::random([64], Distribution::Default, &device))).collect::<Vec<f32>>()
+        };
+        let alone = draw(7);
+        let together: Vec<Vec<f32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| draw(7))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(together.iter().all(|w| *w == alone));
+        // A trainer built inside another (GAIL's generator) takes the guard again without waiting.
+        let outer = seed_init(&Device::flex(), 1);
+        drop(seed_init(&Device::flex(), 2));
+        drop(outer);
     }
 }

@@ -198,7 +198,7 @@ impl DqnTrainer {
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let online = config.policy.build(obs_dim, &space, &autodiff);
         let class = |a: &Action| match a {
             Action::Discrete(c) => vec![*c as f32],

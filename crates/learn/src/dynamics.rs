@@ -421,7 +421,7 @@ impl DynamicsTrainer {
             ended.push(if s.terminated { 1.0 } else { 0.0 });
         }
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let ensemble = fresh_ensemble(&meta, &autodiff);
         Ok(DynamicsTrainer {
             config: config.clone(),

@@ -247,7 +247,7 @@ impl GailTrainer {
             expert_rows.extend(std::iter::repeat_n(rows.absorbing_row(), ended));
         }
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed ^ 0xD15C);
+        let _init = super::device::seed_init(&autodiff, config.seed ^ 0xD15C);
         let obs_dim = rows.obs_dim;
         let mlp = |input| Mlp::new(input, &config.disc_hidden, 1, Activation::Relu, false, &autodiff);
         let disc = match config.form {

@@ -344,7 +344,7 @@ impl GenerativeTrainer {
         rng: ChaCha8Rng,
     ) -> GenerativeTrainer {
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let chunk = config.policy.horizon * space.dim();
         let net = Model::new(obs_dim * config.policy.history.max(1), chunk, &config.policy, &autodiff);
         GenerativeTrainer {

@@ -108,7 +108,7 @@ impl IqlTrainer {
             return Err(TrainError::Config("IQL acts on single observations (policy.history = 1)".into()));
         }
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let (obs_dim, activation) = (data.obs_dim, config.policy.activation);
         let q = TwinQ::new(obs_dim, data.dims, &config.critic_hidden, activation, &autodiff);
         let v = Mlp::new(obs_dim, &config.critic_hidden, 1, activation, false, &autodiff);

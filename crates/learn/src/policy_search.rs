@@ -68,7 +68,7 @@ impl Population {
         if candidates < 2 || episodes == 0 {
             return Err(TrainError::Config("a population needs at least 2 candidates and 1 episode each".into()));
         }
-        device.seed(seed);
+        let _init = super::device::seed_init(device, seed);
         let obs_dim = env.observation_space().dim();
         let template = config.build(obs_dim, &space, device);
         Ok(Population {

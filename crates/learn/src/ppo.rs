@@ -339,7 +339,7 @@ impl PpoTrainer {
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let model = ActorCritic {
             actor: match init {
                 Some(p) => p.net(&autodiff)?,

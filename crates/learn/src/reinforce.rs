@@ -123,7 +123,7 @@ impl ReinforceTrainer {
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let model = PolicyWithBaseline {
             policy: config.policy.build(obs_dim, &space, &autodiff),
             baseline: Mlp::new(obs_dim, &config.value_hidden, 1, config.policy.activation, false, &autodiff),

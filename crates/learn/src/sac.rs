@@ -226,7 +226,7 @@ impl SacTrainer {
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let (actor, normalizer, anchor) = match init {
             Some(p) => (p.net(&autodiff)?, p.policy.normalizer.clone(), Some(p.net(device)?)),
             None => (policy_config.build(obs_dim, &space, &autodiff), identity(obs_dim), None),

@@ -113,7 +113,7 @@ impl Td3Trainer {
         }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let actor = config.policy.build(obs_dim, &space, &autodiff);
         let critic = TwinQ::new(obs_dim, dims, &config.critic_hidden, config.policy.activation, &autodiff);
         Ok(Td3Trainer {

@@ -106,7 +106,7 @@ impl Td3BcTrainer {
             ));
         }
         let autodiff = device.clone().autodiff();
-        autodiff.seed(config.seed);
+        let _init = super::device::seed_init(&autodiff, config.seed);
         let actor = config.policy.build(data.obs_dim, &data.space, &autodiff);
         let critic = TwinQ::new(data.obs_dim, data.dims, &config.critic_hidden, config.policy.activation, &autodiff);
         Ok(Td3BcTrainer {
