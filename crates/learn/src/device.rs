@@ -128,16 +128,22 @@ thread_local! {
 /// (parallel tests, the app's split view) took turns drawing and each got weights its seed
 /// does not give; holding the guard across a trainer's constructor makes the seed decide.
 pub fn seed_init(device: &Device, seed: u64) -> InitGuard {
-    let guard = match HOLDING.get() {
-        true => None,
+    let guard = hold_init();
+    device.seed(seed);
+    guard
+}
+
+/// Keeps other threads from drawing initial weights until the guard drops, without seeding:
+/// for loaders, which build a network with random weights before reading the saved ones.
+pub fn hold_init() -> InitGuard {
+    match HOLDING.get() {
+        true => InitGuard(None),
         false => {
             let guard = INIT.lock().unwrap_or_else(PoisonError::into_inner);
             HOLDING.set(true);
-            Some(guard)
+            InitGuard(Some(guard))
         }
-    };
-    device.seed(seed);
-    InitGuard(guard)
+    }
 }
 
 impl Drop for InitGuard {

@@ -161,6 +161,7 @@ impl DynamicsModel {
             return Err(RunError::Invalid { path, what: "the normalizers or member count do not fit the model".into() });
         }
         let device = Device::flex();
+        let _init = crate::device::hold_init(); // random weights, replaced by the saved ones
         let ensemble = load_named(dir, "dynamics", fresh_ensemble(&meta, &device))?;
         Ok(DynamicsModel::new(ensemble, meta, device))
     }

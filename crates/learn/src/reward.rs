@@ -277,6 +277,7 @@ pub fn load_reward(dir: &Path, env: &ScenarioEnv) -> Result<RewardModel, RunErro
         serde_json::from_slice(&bytes).map_err(|e| RunError::Invalid { path: path.clone(), what: e.to_string() })?;
     check_fits(&path, &meta.scenario, (meta.obs_dim, &meta.action_space), &meta.normalizer, env)?;
     let device = Device::flex();
+    let _init = crate::device::hold_init(); // random weights, replaced by the saved ones
     let net = load_named(dir, "reward", Mlp::new(meta.features(), &meta.hidden, 1, meta.activation, false, &device))?;
     Ok(RewardModel { net, meta, device })
 }

@@ -19,6 +19,7 @@ impl Pretrained {
     /// The pretrained network rebuilt on `device` (an autodiff device, to train it further).
     pub fn net(&self, device: &Device) -> Result<super::policy::PolicyNet, TrainError> {
         let p = &self.policy;
+        let _init = crate::device::hold_init(); // random weights, replaced by the saved ones
         let net = p.config.build(p.normalizer.mean.len(), &p.space, device);
         Ok(super::run::load_weights(&self.dir, net)?)
     }

@@ -428,6 +428,7 @@ pub fn load_chunked(dir: &Path, env: &ScenarioEnv) -> Result<ChunkPolicy, RunErr
     let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
     let device = Device::flex();
     let config = meta.policy;
+    let _init = crate::device::hold_init(); // random weights, replaced by the saved ones
     let net = Denoiser::new(obs_dim * config.history.max(1), config.horizon * space.dim(), &config, &device);
     let net = saved::load_weights(dir, net)?;
     Ok(ChunkPolicy::new(net, config, meta.normalizer, space.clone(), device))

@@ -165,6 +165,7 @@ pub fn load_mlp(dir: &Path, env: &ScenarioEnv) -> Result<MlpPolicy, RunError> {
     check_fits(&path, &meta.scenario, (meta.obs_dim, &meta.action_space), &meta.normalizer, env)?;
     let (obs_dim, space) = (env.observation_space().dim(), env.action_space());
     let device = Device::flex();
+    let _init = crate::device::hold_init(); // random weights, replaced by the saved ones
     let net = load_weights(dir, meta.policy.build(obs_dim, space, &device))?;
     Ok(MlpPolicy::new(net, meta.policy, meta.normalizer, space.clone(), device))
 }
