@@ -4,10 +4,10 @@
 //! better-than-expected actions of mixed-quality demonstrations count most and the worse
 //! ones hardly at all. It needs demonstrations that recorded their rewards (all of ours do).
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
 use super::offpolicy::mean_or_nan;
+use super::optim::FlushedStep;
 use super::policy::{Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::reinforce::reward_to_go;

@@ -7,12 +7,12 @@ use super::batch::{push_target, scalar};
 use super::error::TrainError;
 use super::optim::FlushedStep;
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
-use super::threads;
 
 use super::corrective::{CorrectiveConfig, corrective_episodes};
 use super::hindsight::GoalLayout;
 use super::policy::{MlpPolicy, Network, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
 use super::tbptt::Sequences;
+use super::threads;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;

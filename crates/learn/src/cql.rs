@@ -5,12 +5,12 @@
 //! go) and up those it did. The log-sum-exp over actions is estimated by importance
 //! sampling from uniform actions and the current policy's (CQL(H)).
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, scalar, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offline::{Dataset, unit};
 use super::offpolicy::normal;
+use super::optim::FlushedStep;
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::sac::{Temperature, soft_targets};

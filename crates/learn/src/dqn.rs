@@ -11,10 +11,10 @@
 //! n-step returns. (The paper adds the n-step loss to a one-step loss; here the n-step
 //! target replaces it.) Soft Q-learning (`soft_q`) is this loop with a temperature.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, ints, matrix};
 use super::buffer::{Batch, NStep, ReplayBuffer};
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::policy::{Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::trainer::{Metrics, impl_algorithm};

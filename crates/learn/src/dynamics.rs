@@ -5,10 +5,10 @@
 //! disagreement is the model's uncertainty. Trained from any dataset; saved as the run's
 //! `dynamics` artifact; judged by one-step and open-loop multi-step error on held-out episodes.
 
-use super::optim::FlushedStep;
 use super::artifact::{Artifact, Kind};
 use super::batch::{floats, matrix, scalar, vector};
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::policy::saved::{load_named, save_named};
 use super::policy::{Activation, Mlp, Normalizer, StackedMlp};
 use super::bc::split_episodes;

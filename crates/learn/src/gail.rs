@@ -12,9 +12,9 @@
 //! samples with the current discriminator. The scenario's reward is never used for learning; `rollout/return_mean`
 //! and evaluation report it, so one can see the learned reward track the true one.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, scalar, vector};
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::policy::{Activation, Mlp, MlpPolicy, Normalizer, Target};
 use super::ppo::{PpoConfig, PpoTrainer};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};

@@ -5,9 +5,9 @@
 //! the CVAE's reconstruction under its KL term) with Adam and a cosine-decayed learning rate;
 //! a validation split by episode is logged (and may stop training early).
 
-use super::optim::FlushedStep;
 use super::batch::scalar;
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::policy::chunk::{
     ChunkConfig, ChunkPolicy, Denoiser, Method, TIME_FEATURES, demonstrated_chunk, time_features,
 };

@@ -4,11 +4,11 @@
 //! policy is advantage-weighted behaviour cloning, weights exp(β·(Q(s, a) − V(s))) — AWR's
 //! extraction on a value learned by TD instead of Monte-Carlo returns.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offline::{Dataset, expectile_loss, unit};
+use super::optim::FlushedStep;
 use super::policy::{Head, Mlp, MlpPolicy, PolicyConfig, PolicyNet, Target};
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};

@@ -9,9 +9,9 @@
 //! et al. 2018); with `--init`, the actor starts from a pretrained policy and keeps its
 //! observation normalizer.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, push_target, scalar};
 use super::error::TrainError;
+use super::optim::FlushedStep;
 use super::policy::{
     Activation, Head, Layout, Mlp, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, Target, unscale_action,
 };

@@ -3,10 +3,10 @@
 //! discounted return that followed it minus the state's estimated value, and step up that
 //! gradient. No clipping, no reuse of old samples: the plain estimator PPO improves on.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, push_target, vector};
 use super::error::TrainError;
 use super::offpolicy::{identity, mean_or_nan};
+use super::optim::FlushedStep;
 use super::policy::{Head, Layout, Mlp, MlpPolicy, PolicyConfig, PolicyNet, Target, unscale_action};
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};

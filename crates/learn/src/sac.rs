@@ -9,12 +9,12 @@
 //! pretrained policy without them: the warning of Levine's lecture on imitation–RL hybrids that the first updates of a random
 //! critic can erase what pretraining taught.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, scalar, vector};
 use super::buffer::{Batch, ReplayBuffer};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, demo_buffer, identity, mean_or_nan, normal};
+use super::optim::FlushedStep;
 use super::policy::{Head, Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet, unscale_action};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::reward::{RewardModel, Transition};

@@ -4,11 +4,11 @@
 //! `policy_delay` critic steps. The actor is a tanh-Gaussian head's mean, tanh(μ) (its std
 //! output is unused), so a TD3 run saves, evaluates and loads like any other policy.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offpolicy::{Explorer, action_dims, identity, mean_or_nan, normal};
+use super::optim::FlushedStep;
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
 use super::trainer::{Metrics, impl_algorithm};
@@ -163,14 +163,9 @@ impl Td3Trainer {
         let batch = self.explorer.buffer.sample(self.config.batch_size.max(1), &mut self.rng);
         let b = batch.len();
         let next = matrix(batch.next_obs.clone(), b, &self.inference);
-        let clip = self.config.noise_clip as f32;
-        let smoothing: Vec<f32> = normal(&mut self.rng, b * self.dims, self.config.target_noise as f32)
-            .into_iter()
-            .map(|e| e.clamp(-clip, clip))
-            .collect();
-        let next_action = (self.actor_target.mean_action(next.clone()).expect("a Gaussian head")
-            + matrix(smoothing, b, &self.inference))
-        .clamp(-1.0, 1.0);
+        let noise = (self.config.target_noise, self.config.noise_clip);
+        let next_action =
+            smoothed_action(&self.actor_target, next.clone(), self.dims, noise, &mut self.rng, &self.inference);
         let min_q_next = floats(self.critic_target.min(next, next_action));
         let y = vector(batch.targets(&min_q_next, self.config.gamma as f32), &self.device);
         let obs = matrix(batch.obs, b, &self.device);
@@ -227,6 +222,22 @@ impl Td3Trainer {
 }
 
 impl_algorithm!(Td3Trainer, LIVE, |t| t.explorer.env_steps, artifacts: |t| vec![crate::artifact::critic("twin_q", t.critic.valid(), &t.config)]);
+
+/// Target policy smoothing: the target actor's action at `next` plus Gaussian noise of standard
+/// deviation `noise.0` clipped to ±`noise.1`, kept in [−1, 1]. TD3's and TD3+BC's targets.
+pub(crate) fn smoothed_action(
+    actor: &PolicyNet,
+    next: Tensor<2>,
+    dims: usize,
+    noise: (f64, f64),
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Tensor<2> {
+    let (rows, clip) = (next.dims()[0], noise.1 as f32);
+    let smoothing: Vec<f32> =
+        normal(rng, rows * dims, noise.0 as f32).into_iter().map(|e| e.clamp(-clip, clip)).collect();
+    (actor.mean_action(next).expect("a Gaussian head") + matrix(smoothing, rows, device)).clamp(-1.0, 1.0)
+}
 
 /// TD3 in the registry.
 pub const ENTRY: Entry = Entry {

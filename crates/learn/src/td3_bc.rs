@@ -3,14 +3,14 @@
 //! actions so it cannot exploit the critic's errors on actions the data never tried. λ =
 //! α / mean|Q| makes the trade-off independent of the reward's scale.
 
-use super::optim::FlushedStep;
 use super::batch::{floats, matrix, vector};
 use super::critic::{TwinQ, polyak};
 use super::error::TrainError;
 use super::offline::Dataset;
-use super::offpolicy::normal;
+use super::optim::FlushedStep;
 use super::policy::{Head, Layout, MlpPolicy, PolicyConfig, PolicyNet};
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::td3::smoothed_action;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -135,14 +135,9 @@ impl Td3BcTrainer {
         let batch = self.data.buffer.sample(self.config.batch_size.max(1), &mut self.rng);
         let b = batch.len();
         let next = matrix(batch.next_obs.clone(), b, &self.inference);
-        let clip = self.config.noise_clip as f32;
-        let smoothing: Vec<f32> = normal(&mut self.rng, b * self.data.dims, self.config.target_noise as f32)
-            .into_iter()
-            .map(|e| e.clamp(-clip, clip))
-            .collect();
-        let next_action = (self.actor_target.mean_action(next.clone()).expect("a Gaussian head")
-            + matrix(smoothing, b, &self.inference))
-        .clamp(-1.0, 1.0);
+        let noise = (self.config.target_noise, self.config.noise_clip);
+        let next_action =
+            smoothed_action(&self.actor_target, next.clone(), self.data.dims, noise, &mut self.rng, &self.inference);
         let y = vector(
             batch.targets(&floats(self.critic_target.min(next, next_action)), self.config.gamma as f32),
             &self.device,

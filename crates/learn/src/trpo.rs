@@ -12,10 +12,10 @@
 //! Rollouts, GAE and the observation and value normalizers are PPO's (`PpoTrainer`): only the
 //! policy step differs.
 
-use super::optim::FlushedStep;
 use super::batch::{matrix, scalar, vector};
 use super::error::TrainError;
 use super::flat::{axpy, dot, gradients, params, with_params};
+use super::optim::FlushedStep;
 use super::policy::{ActionDistribution, Head, MlpPolicy, PolicyConfig, PolicyNet, Target};
 use super::ppo::{PpoConfig, PpoTrainer, Rollout};
 use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, table, typed};
