@@ -346,7 +346,7 @@ fn kept(imported: crate::data::Imported, from: &Path) -> anyhow::Result<Vec<crat
     Ok(imported.episodes)
 }
 
-fn open(dir: &Path) -> anyhow::Result<Dataset> {
+pub(super) fn open(dir: &Path) -> anyhow::Result<Dataset> {
     let (dataset, recovered) = Dataset::open(dir)?;
     recovered.iter().for_each(|m| eprintln!("{m}"));
     Ok(dataset)

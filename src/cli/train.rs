@@ -2,6 +2,7 @@
 
 use super::output::{json_line, progress};
 use crate::learn::device::{DeviceChoice, select_device};
+use crate::learn::artifact::PolicyArtifact;
 use crate::learn::eval::evaluate;
 use crate::learn::metrics;
 use crate::learn::registry::{self, Entry};
@@ -145,6 +146,10 @@ pub struct EvalArgs {
     /// Sample actions from the policy's distribution instead of taking its mode.
     #[arg(long)]
     sample: bool,
+    /// Also write the policy's episodes (the same seeds, every state labelled by the scripted
+    /// expert) as a dataset here, to replay, inspect or export like demonstrations.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -294,7 +299,38 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             println!("  failed from seeds {}", seeds.join(", "));
         }
     }
+    if let Some(out) = &args.record {
+        record(&args, out)?;
+    }
     Ok(())
+}
+
+/// Records the evaluated policy's episodes into the dataset `out`.
+fn record(args: &EvalArgs, out: &std::path::Path) -> anyhow::Result<()> {
+    let (env, mut policy) = evaluated(&args.policy, args.scenario.as_deref())?;
+    policy.set_sampling(args.sample);
+    let dataset = super::demos::open(out)?;
+    let bar = progress(args.episodes as u64, "record");
+    let device = format!("policy {}", args.policy.display());
+    let make = || policy.boxed() as Box<dyn Policy>;
+    let ids = crate::data::ops::record_policy(&env, &make, &device, args.episodes, args.seed, &dataset, &|| bar.inc(1));
+    bar.finish_and_clear();
+    eprintln!("wrote {} episodes to {}", ids?.len(), out.display());
+    Ok(())
+}
+
+/// The scenario (`scenario`, or the run's) and the loaded policy of the run in `dir`.
+fn evaluated(dir: &std::path::Path, scenario: Option<&str>) -> anyhow::Result<(ScenarioEnv, Box<dyn PolicyArtifact>)> {
+    let config = run::load_config(dir);
+    let scenario = match (scenario, &config) {
+        (Some(s), _) => s.to_string(),
+        (None, config) => config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?.scenario.clone(),
+    };
+    let env = ScenarioEnv::load(&scenario)?;
+    // The run's expert is evaluation's reference too.
+    let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
+    let policy = run::load_policy(dir, &env)?;
+    Ok((env, policy))
 }
 
 /// Evaluates the policy of the run in `dir` (or the planner, `planner`) on `episodes` seeded
@@ -307,15 +343,7 @@ pub fn evaluate_run(
     sample: bool,
     on_episode: &(dyn Fn() + Sync),
 ) -> anyhow::Result<crate::learn::eval::EvalReport> {
-    let config = run::load_config(dir);
-    let scenario = match (scenario, &config) {
-        (Some(s), _) => s.to_string(),
-        (None, config) => config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?.scenario.clone(),
-    };
-    let env = ScenarioEnv::load(&scenario)?;
-    // The run's expert is evaluation's reference too.
-    let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
-    let mut policy = run::load_policy(dir, &env)?;
+    let (env, mut policy) = evaluated(dir, scenario)?;
     policy.set_sampling(sample);
     let report = evaluate(&env, &|| policy.boxed() as Box<dyn Policy>, episodes, seed, on_episode);
     report.with_context(|| format!("evaluating the policy of run {}", dir.display()))

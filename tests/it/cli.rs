@@ -166,3 +166,32 @@ fn demos_exclude_include_and_diagnose_curate_a_dataset_headless() {
     let info = apprentice(&["demos", "info", d, "--json"]);
     assert_eq!(info[0]["excluded"].as_u64(), Some(3), "the flagged one is excluded again");
 }
+
+/// `eval --record` writes the evaluated episodes as a dataset: one per seed, driven by the
+/// policy, labelled by the expert, with the returns the evaluation reported, replaying exactly.
+#[test]
+fn eval_records_the_policys_episodes_as_a_dataset_that_replays_exactly() {
+    use apprentice::data::{Dataset, Source, ops};
+    let dir = tempfile::tempdir().unwrap();
+    let (d, p, rec) = (dir.path().join("demos"), dir.path().join("run"), dir.path().join("rec"));
+    let (d, p, r) = (d.to_str().unwrap(), p.to_str().unwrap(), rec.to_str().unwrap());
+    let status = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap().status;
+    assert!(status(&["demos", "generate", "--scenario", "pendulum", "--episodes", "3", "--out", d]).success());
+    let train = ["train", "bc", "--scenario", "pendulum", "--demos", d, "--out", p, "--set", "epochs=5"];
+    assert!(status(&[&train[..], &["--device", "cpu"]].concat()).success());
+    let report = &apprentice(&["eval", "--policy", p, "--episodes", "4", "--seed", "50", "--json", "--record", r])[0];
+
+    let (dataset, _) = Dataset::open(&rec).unwrap();
+    let mut env = apprentice::sim::ScenarioEnv::load("pendulum").unwrap();
+    let loaded = dataset.load(Some(&env)).unwrap();
+    let seeds: Vec<u64> = loaded.episodes.iter().map(|f| f.episode.meta.seed).collect();
+    assert_eq!(seeds, [50, 51, 52, 53]);
+    let returns: Vec<f64> =
+        loaded.episodes.iter().map(|f| f.episode.steps.iter().map(|s| s.reward as f64).sum()).collect();
+    let mean = returns.iter().sum::<f64>() / 4.0;
+    assert!((mean - report["return_mean"].as_f64().unwrap()).abs() < 1e-3, "{returns:?} against {report}");
+    for file in &loaded.episodes {
+        assert!(file.episode.steps.iter().all(|s| s.source == Source::Policy && s.expert_label.is_some()));
+        assert_eq!(ops::replay(&mut env, file).unwrap(), None, "{}", file.id);
+    }
+}

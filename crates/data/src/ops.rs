@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sim::experts::ExpertSpec;
 use sim::space::ActionMismatch;
-use sim::{Action, Env, ScenarioEnv, Space};
+use sim::{Action, Env, Policy, ScenarioEnv, Space};
 
 /// Perturbs an action (DART, Laskey et al. 2017): Gaussian noise of `scale` × half the range
 /// on continuous actions, a uniformly random choice with probability `scale` on discrete ones.
@@ -147,23 +147,61 @@ pub fn generate(
 ) -> Result<Vec<String>, DataError> {
     let planned = (generator == Generator::Planner).then(|| env.with_planner_expert());
     let env = planned.as_ref().unwrap_or(env);
-    let expert = env.scenario().expert.clone().ok_or_else(|| DataError::Invalid {
+    let expert = scripted_expert(env, dataset)?;
+    let what = format!("the {generator:?} driver");
+    record_in_order(count, dataset, on_episode, &what, &|| env.fork(), &|env, k| {
+        record_episode(env, &expert, generator, seed + k as u64, noise)
+    })
+}
+
+/// Records `count` episodes (seeds `seed..`) of the policies `make_policy` builds, every state
+/// labelled by the scripted expert, into `dataset` in seed order: a learned policy's own
+/// episodes, to replay, inspect or export like demonstrations. `device` names the driver.
+pub fn record_policy(
+    env: &ScenarioEnv,
+    make_policy: &(dyn Fn() -> Box<dyn Policy> + Sync),
+    device: &str,
+    count: usize,
+    seed: u64,
+    dataset: &Dataset,
+    on_episode: &(dyn Fn() + Sync),
+) -> Result<Vec<String>, DataError> {
+    let expert = scripted_expert(env, dataset)?;
+    let start = || (env.fork(), make_policy());
+    record_in_order(count, dataset, on_episode, device, &start, &|(env, policy), k| {
+        let seed = seed + k as u64;
+        policy.reset(seed);
+        record_labeled(env, &expert, seed, device, &mut |env, obs, _| (policy.act(env, obs), Source::Policy))
+    })
+}
+
+/// The scenario's scripted expert, who labels recorded states.
+fn scripted_expert(env: &ScenarioEnv, dataset: &Dataset) -> Result<ExpertSpec, DataError> {
+    env.scenario().expert.clone().ok_or_else(|| DataError::Invalid {
         path: dataset.dir.clone(),
         what: format!("scenario `{}` names no scripted expert (try --expert planner)", env.scenario().name),
-    })?;
+    })
+}
+
+/// Records episodes 0..`count` in parallel, each from a per-thread state `start` builds, and
+/// appends them to `dataset` in order; `driver` names who drove in errors.
+fn record_in_order<S>(
+    count: usize,
+    dataset: &Dataset,
+    on_episode: &(dyn Fn() + Sync),
+    driver: &str,
+    start: &(dyn Fn() -> S + Sync),
+    record: &(dyn Fn(&mut S, usize) -> Result<Episode, DriveError> + Sync),
+) -> Result<Vec<String>, DataError> {
     let writer = OrderedWriter::new(dataset)?;
-    // Seeds are handed out in order (par_bridge), so episodes mostly finish in their turn.
-    let done = (0..count).par_bridge().try_for_each_init(
-        || env.fork(),
-        |env, k| {
-            let episode = record_episode(env, &expert, generator, seed + k as u64, noise).map_err(|e| {
-                DataError::Invalid { path: dataset.dir.clone(), what: format!("the {generator:?} driver: {e}") }
-            })?;
-            writer.put(k, episode)?;
-            on_episode();
-            Ok::<(), DataError>(())
-        },
-    );
+    // Indices are handed out in order (par_bridge), so episodes mostly finish in their turn.
+    let done = (0..count).par_bridge().try_for_each_init(start, |state, k| {
+        let episode = record(state, k)
+            .map_err(|e| DataError::Invalid { path: dataset.dir.clone(), what: format!("{driver}: {e}") })?;
+        writer.put(k, episode)?;
+        on_episode();
+        Ok::<(), DataError>(())
+    });
     let ids = writer.finish()?;
     done.map(|()| ids)
 }
