@@ -1,8 +1,8 @@
 //! `apprentice train` and `apprentice eval`: learn a policy from demonstrations, and measure it.
 
 use super::output::{json_line, progress};
-use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::artifact::PolicyArtifact;
+use crate::learn::device::{DeviceChoice, select_device};
 use crate::learn::eval::evaluate;
 use crate::learn::metrics;
 use crate::learn::registry::{self, Entry};
