@@ -273,7 +273,7 @@ fn pets_learns_to_swing_up_the_pendulum_in_about_a_thousand_steps_and_its_run_ev
 
 #[test]
 fn a_learned_models_imagined_episodes_end_where_the_scenario_says_on_observed_values() {
-    use apprentice::sim::scenario_env::{ObservedLimit, observed_limits};
+    use apprentice::sim::observed::{ObservedLimit, observed_limits};
     let env = ScenarioEnv::load("cartpole_continuous").unwrap();
     let limits = observed_limits(env.scenario());
     // The cart's x (observation 0) and the pole's angle (observation 2).
@@ -283,6 +283,37 @@ fn a_learned_models_imagined_episodes_end_where_the_scenario_says_on_observed_va
     assert!(!ObservedLimit::broken(&limits, &[2.3, 0.0, 0.1, 0.0]));
     // The pendulum never fails.
     assert!(observed_limits(ScenarioEnv::load("pendulum").unwrap().scenario()).is_empty());
+}
+
+/// Where the scenario's reward is read off observations, it gives what the simulator paid on
+/// every step of random play, for each built-in that allows it, and it is refused where a
+/// term (success, laps) is not observed.
+#[test]
+fn the_reward_read_off_observations_is_the_scenarios_own() {
+    use apprentice::sim::builtin::BUILTINS;
+    use apprentice::sim::observed::observed_reward;
+    use apprentice::sim::{RandomPolicy, Space};
+    let mut known = Vec::new();
+    for (name, _) in BUILTINS {
+        let mut env = ScenarioEnv::load(name).unwrap();
+        let Some(reward) = observed_reward(env.scenario()) else { continue };
+        known.push(*name);
+        let mut random = RandomPolicy::new(7);
+        let mut obs = env.reset(3);
+        for t in 0..300 {
+            let action = random.act(&env, &obs);
+            let step = env.step(&action).unwrap();
+            let read = reward.reward(&obs, &action, &step.obs);
+            assert!(
+                (read - step.reward).abs() <= 1e-4 * step.reward.abs().max(1.0),
+                "{name} step {t}: {read} against {}",
+                step.reward
+            );
+            obs = if step.done() { env.reset(t as u64) } else { step.obs };
+        }
+        assert!(matches!(env.action_space(), Space::Box { .. } | Space::Discrete { .. }), "{name}");
+    }
+    assert_eq!(known, ["cartpole", "cartpole_continuous", "pendulum", "acrobot", "mountain_car"]);
 }
 
 #[test]

@@ -23,7 +23,7 @@ use data::Episode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use sim::scenario_env::{ObservedLimit, observed_limits};
+use sim::observed::{ObservedLimit, ObservedReward, observed_limits, observed_reward};
 use sim::{Action, Env, ScenarioEnv, Space};
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +53,10 @@ pub struct DynamicsConfig {
     /// the few failures in the data: the task's definition is known, only its physics is
     /// learned (PETS' known cost).
     pub known_failures: bool,
+    /// Imagined steps earn the scenario's own reward, computed from the imagined observations
+    /// and the action, where every reward term is one the observations show (a pendulum's
+    /// angle and rate, a cart's alive bonus); otherwise the learned reward head is used.
+    pub known_reward: bool,
     /// Seed of initialization, the split and the resampling.
     pub seed: u64,
 }
@@ -68,6 +72,7 @@ impl Default for DynamicsConfig {
             val_fraction: 0.2,
             horizon: 10,
             known_failures: true,
+            known_reward: false,
             seed: 0,
         }
     }
@@ -99,6 +104,10 @@ pub struct DynamicsMeta {
     /// Failures known from the scenario (with `known_failures`), checked on imagined states.
     #[serde(default)]
     pub limits: Vec<ObservedLimit>,
+    /// The scenario's reward read off observations (with `known_reward`), in place of the
+    /// learned one on imagined steps.
+    #[serde(default)]
+    pub reward: Option<ObservedReward>,
 }
 
 impl DynamicsMeta {
@@ -183,7 +192,7 @@ impl DynamicsModel {
         for t in 0..horizon {
             let out = self.stacked_outputs(&states, |j| &candidates[j % n][t]);
             for (j, o) in out.chunks_exact(w).enumerate() {
-                let (reward, ends) = self.sample_next(o, &mut states[j * d..(j + 1) * d], rng);
+                let (reward, ends) = self.sample_next(o, &mut states[j * d..(j + 1) * d], &candidates[j % n][t], rng);
                 returns[j] += discount * alive[j] * reward;
                 alive[j] *= 1.0 - ends;
             }
@@ -203,7 +212,8 @@ impl DynamicsModel {
         let (mut rewards, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in 0..n {
             let row = rng.random_range(0..m) * n + i;
-            let (reward, end) = self.sample_next(&out[row * w..(row + 1) * w], &mut next[i * d..(i + 1) * d], rng);
+            let (reward, end) =
+                self.sample_next(&out[row * w..(row + 1) * w], &mut next[i * d..(i + 1) * d], &actions[i], rng);
             rewards.push(reward);
             ends.push(end);
         }
@@ -229,15 +239,20 @@ impl DynamicsModel {
     }
 
     /// Moves `state` to a next state drawn from one member's output `o` (its Gaussian over
-    /// Δs); returns the mean reward and the probability of ending.
-    fn sample_next(&self, o: &[f32], state: &mut [f32], rng: &mut ChaCha8Rng) -> (f32, f32) {
+    /// Δs) after `action`; returns the reward (the learned mean, or the scenario's own where
+    /// known) and the probability of ending.
+    fn sample_next(&self, o: &[f32], state: &mut [f32], action: &Action, rng: &mut ChaCha8Rng) -> (f32, f32) {
         let (k, targets) = (self.meta.target_width(), &self.meta.targets);
+        let before = self.meta.reward.as_ref().map(|_| state.to_vec());
         for (c, s) in state.iter_mut().enumerate() {
             let std = (0.5 * o[k + c].clamp(-10.0, 4.0)).exp();
             let z: f32 = rng.sample(rand_distr::StandardNormal);
             *s += (o[c] + std * z) * targets.std[c] + targets.mean[c];
         }
-        let reward = o[k - 1] * targets.std[k - 1] + targets.mean[k - 1];
+        let reward = match (&self.meta.reward, before) {
+            (Some(known), Some(before)) => known.reward(&before, action, state),
+            _ => o[k - 1] * targets.std[k - 1] + targets.mean[k - 1],
+        };
         let ends = if ObservedLimit::broken(&self.meta.limits, state) { 1.0 } else { 1.0 / (1.0 + (-o[2 * k]).exp()) };
         (reward, ends)
     }
@@ -414,6 +429,7 @@ impl DynamicsTrainer {
             inputs,
             targets,
             limits: if config.known_failures { observed_limits(env.scenario()) } else { Vec::new() },
+            reward: if config.known_reward { observed_reward(env.scenario()) } else { None },
         };
         let (mut x, mut y, mut ended) = (Vec::new(), Vec::new(), Vec::new());
         for s in rows {

@@ -2,7 +2,9 @@
 //! at random for a while, fit the probabilistic ensemble to every transition seen, then
 //! collect with MPC through the model (the sampling planner, trajectories sampled through
 //! the members), refit on the grown data, and repeat. The policy is the planner itself
-//! (kind `mpc`); nothing but the model is trained.
+//! (kind `mpc`); nothing but the model is trained. As in the paper, the task's cost is taken
+//! as known where the observations show it (`dynamics.known_reward`, `known_failures`): the
+//! ensemble learns the physics.
 
 use super::dynamics::{DynamicsConfig, DynamicsModel, DynamicsTrainer};
 use super::error::TrainError;
@@ -44,7 +46,13 @@ impl Default for PetsConfig {
             env_steps: 1500,
             random_steps: 200,
             refit_every: 100,
-            dynamics: DynamicsConfig { hidden: vec![64, 64], val_fraction: 0.0, epochs: 60, ..DynamicsConfig::default() },
+            dynamics: DynamicsConfig {
+                hidden: vec![64, 64],
+                val_fraction: 0.0,
+                epochs: 60,
+                known_reward: true,
+                ..DynamicsConfig::default()
+            },
             planner: PlannerConfig { method: Method::Cem, horizon: 25, samples: 100, iterations: 3, elites: 10, ..PlannerConfig::default() },
             seed: 0,
         }

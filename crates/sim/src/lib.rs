@@ -5,6 +5,7 @@ pub mod env;
 pub mod experts;
 pub mod frame;
 pub mod measure;
+pub mod observed;
 pub mod path;
 pub mod planner;
 pub mod policy;

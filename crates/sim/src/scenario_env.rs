@@ -237,33 +237,7 @@ impl ScenarioEnv {
 
     /// Sets per-actuator commands from an action (already checked against the space).
     fn set_commands(&mut self, action: &Action) {
-        let s = &self.scenario;
-        let clamp = |i: usize, v: f32| v.clamp(s.actuators[i].range[0], s.actuators[i].range[1]);
-        match (&s.actions, action) {
-            (ActionSpec::Box(names), Action::Continuous(values)) => {
-                for (name, &v) in names.iter().zip(values) {
-                    let i = s.actuator_index(name).expect("validated");
-                    self.commands[i] = clamp(i, v);
-                }
-            }
-            (ActionSpec::Discrete(table), Action::Discrete(choice)) => {
-                self.commands.iter_mut().for_each(|c| *c = 0.0);
-                for (name, v) in &table[*choice] {
-                    let i = s.actuator_index(name).expect("validated");
-                    self.commands[i] = clamp(i, *v);
-                }
-            }
-            (ActionSpec::MultiDiscrete(tables), Action::MultiDiscrete(choices)) => {
-                self.commands.iter_mut().for_each(|c| *c = 0.0);
-                for (table, &choice) in tables.iter().zip(choices) {
-                    for (name, v) in &table[choice] {
-                        let i = s.actuator_index(name).expect("validated");
-                        self.commands[i] = clamp(i, self.commands[i] + v);
-                    }
-                }
-            }
-            _ => unreachable!("action checked against the action space"),
-        }
+        set_commands(&self.scenario, action, &mut self.commands);
     }
 
     /// Applies every actuator; `first` marks the first substep of an environment step.
@@ -558,62 +532,6 @@ pub fn observation_space(s: &Scenario) -> Space {
     Space::Box { low, high }
 }
 
-/// A failure condition the observation shows directly: the episode fails when observation
-/// `index` leaves [`low`, `high`]. A learned model's planner can know these instead of
-/// learning them from the few failures it has seen (PETS takes the task's cost as known and
-/// learns only the physics).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ObservedLimit {
-    pub index: usize,
-    pub low: f32,
-    pub high: f32,
-}
-
-impl ObservedLimit {
-    /// Whether `obs` breaks any of `limits`.
-    pub fn broken(limits: &[ObservedLimit], obs: &[f32]) -> bool {
-        limits.iter().any(|l| obs.get(l.index).is_some_and(|&x| x < l.low || x > l.high))
-    }
-}
-
-/// The scenario's failure conditions that are thresholds on a quantity it observes as
-/// `Value(q)` (at the top level of `failure` or inside `Any`); the others (contacts, `All`,
-/// quantities not observed) are left to be learned.
-pub fn observed_limits(s: &Scenario) -> Vec<ObservedLimit> {
-    use super::scenario::Condition;
-    let mut offset = 0;
-    let mut observed: Vec<(&Quantity, usize)> = Vec::new();
-    for term in &s.observations {
-        offset += match term {
-            Obs::Value(q) => {
-                observed.push((q, offset));
-                1
-            }
-            Obs::Rays { count, .. } => *count,
-            _ => 2,
-        };
-    }
-    let mut limits = Vec::new();
-    let mut conditions: Vec<&Condition> = s.failure.iter().collect();
-    while let Some(c) = conditions.pop() {
-        let (q, low, high) = match c {
-            Condition::Above(q, v) => (q, f32::NEG_INFINITY, *v),
-            Condition::Below(q, v) => (q, *v, f32::INFINITY),
-            Condition::Outside(q, [lo, hi]) => (q, *lo, *hi),
-            Condition::Any(cs) => {
-                conditions.extend(cs);
-                continue;
-            }
-            _ => continue,
-        };
-        if let Some(&(_, index)) = observed.iter().find(|(o, _)| *o == q) {
-            limits.push(ObservedLimit { index, low, high });
-        }
-    }
-    limits.sort_by_key(|l| l.index);
-    limits
-}
-
 fn action_space(s: &Scenario) -> Space {
     match &s.actions {
         ActionSpec::Box(names) => {
@@ -676,5 +594,36 @@ impl Env for ScenarioEnv {
         let truncated = !terminated && self.steps >= s.max_steps;
         let obs = self.observe();
         Ok(Step { obs, reward, terminated, truncated, success })
+    }
+}
+
+/// Sets `commands` (one per actuator) from an action checked against the scenario's space:
+/// a box action sets the actuators it names, a discrete choice zeroes the rest first.
+pub fn set_commands(s: &Scenario, action: &Action, commands: &mut [f32]) {
+    let clamp = |i: usize, v: f32| v.clamp(s.actuators[i].range[0], s.actuators[i].range[1]);
+    match (&s.actions, action) {
+        (ActionSpec::Box(names), Action::Continuous(values)) => {
+            for (name, &v) in names.iter().zip(values) {
+                let i = s.actuator_index(name).expect("validated");
+                commands[i] = clamp(i, v);
+            }
+        }
+        (ActionSpec::Discrete(table), Action::Discrete(choice)) => {
+            commands.iter_mut().for_each(|c| *c = 0.0);
+            for (name, v) in &table[*choice] {
+                let i = s.actuator_index(name).expect("validated");
+                commands[i] = clamp(i, *v);
+            }
+        }
+        (ActionSpec::MultiDiscrete(tables), Action::MultiDiscrete(choices)) => {
+            commands.iter_mut().for_each(|c| *c = 0.0);
+            for (table, &choice) in tables.iter().zip(choices) {
+                for (name, v) in &table[choice] {
+                    let i = s.actuator_index(name).expect("validated");
+                    commands[i] = clamp(i, commands[i] + v);
+                }
+            }
+        }
+        _ => unreachable!("action checked against the action space"),
     }
 }
