@@ -47,9 +47,9 @@ impl Default for PetsConfig {
             random_steps: 200,
             refit_every: 100,
             dynamics: DynamicsConfig {
-                hidden: vec![64, 64],
+                hidden: vec![200, 200],
                 val_fraction: 0.0,
-                epochs: 60,
+                epochs: 100,
                 known_reward: true,
                 ..DynamicsConfig::default()
             },
