@@ -276,9 +276,9 @@ fn demonstrations(config: &mut RunConfig, env: &ScenarioEnv) -> anyhow::Result<V
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let (env, policy) = evaluated(&args.policy, args.scenario.as_deref(), args.sample)?;
     let bar = progress(args.episodes as u64, "eval");
-    let report =
-        evaluate_run(&args.policy, args.scenario.as_deref(), args.episodes, args.seed, args.sample, &|| bar.inc(1));
+    let report = evaluate_loaded(&args.policy, &env, &*policy, args.episodes, args.seed, &|| bar.inc(1));
     bar.finish_and_clear();
     let report = report?;
     if args.json {
@@ -300,27 +300,35 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(out) = &args.record {
-        record(&args, out)?;
+        record(&args, &env, &*policy, out)?;
     }
     Ok(())
 }
 
 /// Records the evaluated policy's episodes into the dataset `out`.
-fn record(args: &EvalArgs, out: &std::path::Path) -> anyhow::Result<()> {
-    let (env, mut policy) = evaluated(&args.policy, args.scenario.as_deref())?;
-    policy.set_sampling(args.sample);
+fn record(
+    args: &EvalArgs,
+    env: &ScenarioEnv,
+    policy: &dyn PolicyArtifact,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     let dataset = super::demos::open(out)?;
     let bar = progress(args.episodes as u64, "record");
     let device = format!("policy {}", args.policy.display());
     let make = || policy.boxed() as Box<dyn Policy>;
-    let ids = crate::data::ops::record_policy(&env, &make, &device, args.episodes, args.seed, &dataset, &|| bar.inc(1));
+    let ids = crate::data::ops::record_policy(env, &make, &device, args.episodes, args.seed, &dataset, &|| bar.inc(1));
     bar.finish_and_clear();
     eprintln!("wrote {} episodes to {}", ids?.len(), out.display());
     Ok(())
 }
 
-/// The scenario (`scenario`, or the run's) and the loaded policy of the run in `dir`.
-fn evaluated(dir: &std::path::Path, scenario: Option<&str>) -> anyhow::Result<(ScenarioEnv, Box<dyn PolicyArtifact>)> {
+/// The scenario (`scenario`, or the run's) and the loaded policy of the run in `dir`, sampling
+/// from its distribution with `sample`.
+fn evaluated(
+    dir: &std::path::Path,
+    scenario: Option<&str>,
+    sample: bool,
+) -> anyhow::Result<(ScenarioEnv, Box<dyn PolicyArtifact>)> {
     let config = run::load_config(dir);
     let scenario = match (scenario, &config) {
         (Some(s), _) => s.to_string(),
@@ -329,7 +337,8 @@ fn evaluated(dir: &std::path::Path, scenario: Option<&str>) -> anyhow::Result<(S
     let env = ScenarioEnv::load(&scenario)?;
     // The run's expert is evaluation's reference too.
     let env = if config.is_ok_and(|c| c.planner_expert) { env.with_planner_expert() } else { env };
-    let policy = run::load_policy(dir, &env)?;
+    let mut policy = run::load_policy(dir, &env)?;
+    policy.set_sampling(sample);
     Ok((env, policy))
 }
 
@@ -343,8 +352,19 @@ pub fn evaluate_run(
     sample: bool,
     on_episode: &(dyn Fn() + Sync),
 ) -> anyhow::Result<crate::learn::eval::EvalReport> {
-    let (env, mut policy) = evaluated(dir, scenario)?;
-    policy.set_sampling(sample);
-    let report = evaluate(&env, &|| policy.boxed() as Box<dyn Policy>, episodes, seed, on_episode);
+    let (env, policy) = evaluated(dir, scenario, sample)?;
+    evaluate_loaded(dir, &env, &*policy, episodes, seed, on_episode)
+}
+
+/// Evaluates a loaded `policy` (of the run in `dir`) on `env`.
+fn evaluate_loaded(
+    dir: &std::path::Path,
+    env: &ScenarioEnv,
+    policy: &dyn PolicyArtifact,
+    episodes: usize,
+    seed: u64,
+    on_episode: &(dyn Fn() + Sync),
+) -> anyhow::Result<crate::learn::eval::EvalReport> {
+    let report = evaluate(env, &|| policy.boxed() as Box<dyn Policy>, episodes, seed, on_episode);
     report.with_context(|| format!("evaluating the policy of run {}", dir.display()))
 }

@@ -187,12 +187,16 @@ impl DynamicsModel {
         let horizon = candidates.iter().map(Vec::len).min().unwrap_or(0);
         // [member][candidate] rows.
         let mut states = obs.repeat(m * n);
+        let mut before = states.clone();
         let (mut alive, mut returns) = (vec![1.0f32; m * n], vec![0.0f32; m * n]);
         let mut discount = 1.0;
         for t in 0..horizon {
             let out = self.stacked_outputs(&states, |j| &candidates[j % n][t]);
+            before.copy_from_slice(&states);
             for (j, o) in out.chunks_exact(w).enumerate() {
-                let (reward, ends) = self.sample_next(o, &mut states[j * d..(j + 1) * d], &candidates[j % n][t], rng);
+                let row = j * d..(j + 1) * d;
+                let (learned, ends) = self.sample_next(o, &mut states[row.clone()], rng);
+                let reward = self.reward(learned, &before[row.clone()], &candidates[j % n][t], &states[row]);
                 returns[j] += discount * alive[j] * reward;
                 alive[j] *= 1.0 - ends;
             }
@@ -212,8 +216,9 @@ impl DynamicsModel {
         let (mut rewards, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for i in 0..n {
             let row = rng.random_range(0..m) * n + i;
-            let (reward, end) =
-                self.sample_next(&out[row * w..(row + 1) * w], &mut next[i * d..(i + 1) * d], &actions[i], rng);
+            let state = i * d..(i + 1) * d;
+            let (learned, end) = self.sample_next(&out[row * w..(row + 1) * w], &mut next[state.clone()], rng);
+            let reward = self.reward(learned, &states[state.clone()], &actions[i], &next[state]);
             rewards.push(reward);
             ends.push(end);
         }
@@ -238,21 +243,21 @@ impl DynamicsModel {
         floats(self.stacked.forward(x).reshape([rows * self.output_width()]))
     }
 
+    /// An imagined step's reward: the scenario's own where known, else the `learned` one.
+    fn reward(&self, learned: f32, before: &[f32], action: &Action, after: &[f32]) -> f32 {
+        self.meta.reward.as_ref().map_or(learned, |known| known.reward(before, action, after))
+    }
+
     /// Moves `state` to a next state drawn from one member's output `o` (its Gaussian over
-    /// Δs) after `action`; returns the reward (the learned mean, or the scenario's own where
-    /// known) and the probability of ending.
-    fn sample_next(&self, o: &[f32], state: &mut [f32], action: &Action, rng: &mut ChaCha8Rng) -> (f32, f32) {
+    /// Δs); returns the learned mean reward and the probability of ending.
+    fn sample_next(&self, o: &[f32], state: &mut [f32], rng: &mut ChaCha8Rng) -> (f32, f32) {
         let (k, targets) = (self.meta.target_width(), &self.meta.targets);
-        let before = self.meta.reward.as_ref().map(|_| state.to_vec());
         for (c, s) in state.iter_mut().enumerate() {
             let std = (0.5 * o[k + c].clamp(-10.0, 4.0)).exp();
             let z: f32 = rng.sample(rand_distr::StandardNormal);
             *s += (o[c] + std * z) * targets.std[c] + targets.mean[c];
         }
-        let reward = match (&self.meta.reward, before) {
-            (Some(known), Some(before)) => known.reward(&before, action, state),
-            _ => o[k - 1] * targets.std[k - 1] + targets.mean[k - 1],
-        };
+        let reward = o[k - 1] * targets.std[k - 1] + targets.mean[k - 1];
         let ends = if ObservedLimit::broken(&self.meta.limits, state) { 1.0 } else { 1.0 / (1.0 + (-o[2 * k]).exp()) };
         (reward, ends)
     }
