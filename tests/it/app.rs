@@ -523,7 +523,7 @@ fn an_edited_scenario_file_reloads_and_a_broken_edit_keeps_the_previous_version(
     std::fs::write(&path, original.replace("max_steps: 500,", "max_stepz: 120,")).unwrap();
     h.app.update();
     let error = h.app.world().resource::<Scenarios>().reload_error.clone().expect("the broken edit is reported");
-    assert!(error.contains(&format!("{}:7:", path.display())) && error.contains("max_stepz"), "{error}");
+    assert!(error.contains(&format!("{}:10:", path.display())) && error.contains("max_stepz"), "{error}");
     assert_eq!(h.session().env.scenario().max_steps, 120, "the previous version keeps running");
     h.steps(5);
 

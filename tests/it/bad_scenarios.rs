@@ -88,6 +88,11 @@ fn negative_timestep() {
 }
 
 #[test]
+fn zero_solver_iterations() {
+    rejects("solver_iterations: 1", "solver_iterations: 0", "solver_iterations", "solver_iterations must be between 1 and 64");
+}
+
+#[test]
 fn observation_of_a_missing_joint() {
     rejects(
         "Value(AngularVelocity(\"pole\")),",

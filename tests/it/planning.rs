@@ -75,9 +75,10 @@ fn the_planner_balances_the_continuous_cartpole_and_swings_up_the_pendulum() {
 #[test]
 fn cem_plans_discrete_actions_too() {
     // Cart-pole's reward is flat while the pole stands: only a long look ahead sees the cart
-    // reach the end of its track.
+    // reach the end of its track. 64 samples: with 48 it balances half of 10 episodes, with 64
+    // seven in ten (`rollout --policy planner --episodes 10 --seed 1000000`).
     let config =
-        PlannerConfig { method: Method::Cem, horizon: 80, iterations: 1, samples: 48, ..PlannerConfig::default() };
+        PlannerConfig { method: Method::Cem, horizon: 80, iterations: 1, samples: 64, ..PlannerConfig::default() };
     let mut cartpole = ScenarioEnv::load("cartpole").unwrap();
     let (balanced, ret) = plan_episodes(&mut cartpole, &config, 1_000_000..1_000_001);
     assert_eq!(balanced, vec![true], "return {ret}");

@@ -136,3 +136,48 @@ fn frames_describe_every_collider_and_the_overlays() {
         "throttle arrow"
     );
 }
+
+/// Gymnasium CartPole-v1's accelerations `(ẍ, θ̈)` at a state, in its sign convention (θ clockwise).
+fn gym_cartpole_accelerations([_, _, theta, theta_dot]: [f64; 4], force: f64) -> (f64, f64) {
+    let (g, m_cart, m_pole, half_length) = (9.8, 1.0, 0.1, 0.5);
+    let total = m_cart + m_pole;
+    let (sin, cos) = theta.sin_cos();
+    let temp = (force + m_pole * half_length * theta_dot * theta_dot * sin) / total;
+    let theta_acc = (g * sin - cos * temp) / (half_length * (4.0 / 3.0 - m_pole * cos * cos / total));
+    (temp - m_pole * half_length * theta_acc * cos / total, theta_acc)
+}
+
+/// The cart-pole claims Gymnasium's dynamics: on every step of random play (after the first
+/// of an episode, where the randomized velocities settle into the joints) the cart's and the
+/// pole's accelerations are those of CartPole-v1's equations within 1%.
+#[test]
+fn cartpole_follows_gymnasiums_equations() {
+    let mut env = ScenarioEnv::load("cartpole").unwrap();
+    let dt = f64::from(env.scenario().timestep);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (mut worst_cart, mut worst_pole, mut checked) = (0.0f64, 0.0f64, 0);
+    for seed in 0..20 {
+        let mut obs = env.reset(seed);
+        loop {
+            let action = env.action_space().sample(&mut rng);
+            let force = if action == Action::Discrete(1) { 10.0 } else { -10.0 };
+            // Ours: x, ẋ, angle and angular velocity counter-clockwise.
+            let state = [obs[0], obs[1], -obs[2], -obs[3]].map(f64::from);
+            let (cart, pole) = gym_cartpole_accelerations(state, force);
+            let step = env.step(&action).unwrap();
+            if env.steps() > 1 {
+                let our_cart = f64::from(step.obs[1] - obs[1]) / dt;
+                let our_pole = -f64::from(step.obs[3] - obs[3]) / dt;
+                worst_cart = worst_cart.max((our_cart - cart).abs() / cart.abs());
+                worst_pole = worst_pole.max((our_pole - pole).abs() / pole.abs());
+                checked += 1;
+            }
+            if step.done() {
+                break;
+            }
+            obs = step.obs;
+        }
+    }
+    assert!(checked > 300, "only {checked} steps checked");
+    assert!(worst_cart < 0.01 && worst_pole < 0.01, "worst relative error: cart {worst_cart}, pole {worst_pole}");
+}

@@ -76,19 +76,23 @@ fn median(sorted: &[f32]) -> f32 {
 }
 
 /// Which losses are outliers: above the median by more than three robust standard deviations
-/// (1.4826 × the median absolute deviation, floored at a tenth of the median so a set of
-/// near-identical episodes flags nothing). Fewer than three episodes have no outliers.
+/// (1.4826 × the median absolute deviation, floored at 0.1 so a set of near-identical
+/// episodes flags nothing), on the log of the loss. Losses are positive and spread by factors
+/// (one expert episode may fit 3× worse than another), so on a log scale a badly fitting
+/// episode, often tens of times worse, stands apart from that spread. Fewer than three
+/// episodes have no outliers.
 pub fn flag_outliers(losses: &[f32]) -> Vec<bool> {
     if losses.len() < 3 {
         return vec![false; losses.len()];
     }
-    let mut sorted: Vec<f32> = losses.to_vec();
+    let logs: Vec<f32> = losses.iter().map(|l| l.max(1e-12).ln()).collect();
+    let mut sorted = logs.clone();
     sorted.sort_by(f32::total_cmp);
     let center = median(&sorted);
-    let mut deviations: Vec<f32> = losses.iter().map(|l| (l - center).abs()).collect();
+    let mut deviations: Vec<f32> = logs.iter().map(|l| (l - center).abs()).collect();
     deviations.sort_by(f32::total_cmp);
-    let spread = (1.4826 * median(&deviations)).max(0.1 * center).max(1e-6);
-    losses.iter().map(|l| *l > center + 3.0 * spread).collect()
+    let spread = (1.4826 * median(&deviations)).max(0.1);
+    logs.iter().map(|l| *l > center + 3.0 * spread).collect()
 }
 
 #[cfg(test)]
@@ -97,7 +101,7 @@ mod tests {
 
     #[test]
     fn the_one_episode_far_above_the_rest_is_flagged() {
-        // median 0.115, MAD 0.015 → spread max(0.0222, 0.0115) = 0.0222, threshold 0.182.
+        // log losses: median −2.165, MAD 0.13 → spread 0.193, threshold −1.586 (a loss of 0.205).
         let flags = flag_outliers(&[0.10, 0.11, 0.12, 0.10, 0.13, 0.90]);
         assert_eq!(flags, [false, false, false, false, false, true]);
     }

@@ -115,6 +115,9 @@ fn check_globals(s: &Scenario) -> Result<(), Issue> {
     if s.substeps == 0 {
         return Err(Issue::new("substeps must be ≥ 1", &["substeps"]));
     }
+    if !(1..=64).contains(&s.solver_iterations) {
+        return Err(Issue::new("solver_iterations must be between 1 and 64", &["solver_iterations"]));
+    }
     if s.max_steps == 0 {
         return Err(Issue::new("max_steps must be ≥ 1", &["max_steps"]));
     }

@@ -64,6 +64,8 @@ pub struct ScenarioEnv {
     success_streak: u32,
     rays: Vec<RayHit>,
     needs_broad_phase_at_reset: bool,
+    /// Force and torque the actuators push each body with this step, by body index.
+    pushes: Vec<(Vector, f32)>,
 }
 
 impl ScenarioEnv {
@@ -90,6 +92,7 @@ impl ScenarioEnv {
             success_streak: 0,
             rays: Vec::new(),
             needs_broad_phase_at_reset,
+            pushes: vec![(Vector::ZERO, 0.0); scenario.bodies.len()],
             scenario: Arc::new(scenario),
         };
         env.reset(0);
@@ -177,6 +180,7 @@ impl ScenarioEnv {
         }
         self.previous_goal_distance.clone_from(&state.previous_goal_distance);
         self.success_streak = state.success_streak;
+        self.enlist_bodies();
         Ok(self.observe())
     }
 
@@ -244,24 +248,29 @@ impl ScenarioEnv {
     fn actuate(&mut self, first: bool) {
         let s = &self.scenario;
         let w = &mut self.world;
+        let pushes = &mut self.pushes;
+        if first {
+            pushes.fill((Vector::ZERO, 0.0));
+        }
         for (actuator, &command) in s.actuators.iter().zip(&self.commands) {
             let value = actuator.gain * command;
             match &actuator.effect {
                 Effect::Force { body, direction, at, local } if first => {
-                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
+                    let i = s.body_index(body).expect("validated");
+                    let rb = &w.physics.bodies[w.bodies[i]];
                     let dir = direction_of(rb, *direction, *local);
                     let point = rb.position().transform_point(vec2(*at));
-                    rb.add_force_at_point(dir * value, point, true);
+                    push_at_point(&mut pushes[i], rb, dir * value, point);
                 }
                 Effect::Torque { body } if first => {
-                    let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
-                    rb.add_torque(value, true);
+                    let i = s.body_index(body).expect("validated");
+                    push_torque(&mut pushes[i], &w.physics.bodies[w.bodies[i]], value);
                 }
                 Effect::JointTorque { joint } if first => {
                     let j = &s.joints[s.joint_index(joint).expect("validated")];
                     for (body, sign) in [(&j.body1, -1.0), (&j.body2, 1.0)] {
-                        let rb = &mut w.physics.bodies[w.bodies[s.body_index(body).expect("validated")]];
-                        rb.add_torque(sign * value, true);
+                        let i = s.body_index(body).expect("validated");
+                        push_torque(&mut pushes[i], &w.physics.bodies[w.bodies[i]], sign * value);
                     }
                 }
                 Effect::Impulse { body, direction, at, local } if first => {
@@ -299,13 +308,34 @@ impl ScenarioEnv {
                 _ => {}
             }
         }
+        if first {
+            self.apply_pushes();
+        }
     }
 
-    /// Forces and torques persist in rapier until cleared: clear them before each step.
-    fn clear_forces(&mut self) {
-        for (_, rb) in self.world.physics.bodies.iter_mut() {
+    /// Has the next step enlist every body in the simulation (rapier adds a body to its
+    /// islands when it is first edited; one that no actuator or randomization touches would
+    /// otherwise never move), in handle order, as at the start of every episode.
+    fn enlist_bodies(&mut self) {
+        self.world.physics.bodies.iter_mut().for_each(drop);
+    }
+
+    /// Gives every body this step's force and torque. Forces persist in rapier until changed,
+    /// and rapier treats a body borrowed mutably as edited by the user (it re-checks the body's
+    /// island and rebuilds the joint solver's layout in the next step), so only bodies whose
+    /// push changed are touched.
+    fn apply_pushes(&mut self) {
+        let bodies = &mut self.world.physics.bodies;
+        for (&handle, &(force, torque)) in self.world.bodies.iter().zip(&self.pushes) {
+            let rb = &bodies[handle];
+            if rb.user_force() == force && rb.user_torque() == torque {
+                continue;
+            }
+            let rb = &mut bodies[handle];
             rb.reset_forces(false);
             rb.reset_torques(false);
+            rb.add_force(force, true);
+            rb.add_torque(torque, true);
         }
     }
 
@@ -449,6 +479,23 @@ impl ScenarioEnv {
     }
 }
 
+/// Adds a force at a world point to a body's push, as rapier's `add_force_at_point` adds it
+/// (same operations in the same order, so the sums are bit for bit rapier's).
+fn push_at_point((force, torque): &mut (Vector, f32), rb: &RigidBody, f: Vector, point: Vector) {
+    if f != Vector::ZERO && rb.is_dynamic() {
+        *force += f;
+        let arm = point - rb.center_of_mass();
+        *torque += arm.x * f.y - arm.y * f.x;
+    }
+}
+
+/// Adds a torque to a body's push, as rapier's `add_torque` adds it.
+fn push_torque((_, torque): &mut (Vector, f32), rb: &RigidBody, t: f32) {
+    if t != 0.0 && rb.is_dynamic() {
+        *torque += t;
+    }
+}
+
 fn direction_of(rb: &RigidBody, direction: [f32; 2], local: bool) -> Vector {
     let d = vec2(direction);
     if local { rb.rotation().transform_vector(d) } else { d }
@@ -565,13 +612,13 @@ impl Env for ScenarioEnv {
         self.success_streak = 0;
         self.commands.iter_mut().for_each(|c| *c = 0.0);
         self.reset_trackers();
+        self.enlist_bodies();
         self.observe()
     }
 
     fn step(&mut self, action: &Action) -> Result<Step, ActionMismatch> {
         self.action_space.check(action)?;
         self.set_commands(action);
-        self.clear_forces();
         for substep in 0..self.scenario.substeps {
             self.actuate(substep == 0);
             self.world.physics.step();

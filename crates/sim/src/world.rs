@@ -70,6 +70,7 @@ pub fn build(s: &Scenario) -> BuiltWorld {
     let mut physics = PhysicsWorld::new();
     physics.gravity = vec2(s.gravity);
     physics.integration_parameters.dt = s.timestep / s.substeps as f32;
+    physics.integration_parameters.num_solver_iterations = s.solver_iterations as usize;
     let mut bodies = Vec::with_capacity(s.bodies.len());
     let mut colliders = Vec::with_capacity(s.bodies.len());
     for body in &s.bodies {
