@@ -104,7 +104,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FORMAT")]
     export: Option<ExportFormat>,
     /// Evaluate the policy every K log steps (epochs, rounds, updates) on `--eval-episodes`
-    /// seeded episodes, between steps (not counted in `time/seconds`); logged as `eval/*`.
+    /// seeded episodes (from seed 2,000,000, clear of `eval`'s), between steps (not counted
+    /// in `time/seconds`); logged as `eval/*`.
     #[arg(long, value_name = "K", default_value_t = 0)]
     eval_every: usize,
     #[arg(long, default_value_t = 10)]

@@ -105,6 +105,12 @@ fn ppo_defaults_to_continuous_control_settings_that_swing_the_pendulum_up() {
     let discrete: PpoConfig = RunConfig::new("ppo", "cartpole", PathBuf::new()).unwrap().typed().unwrap();
     assert_eq!(discrete, PpoConfig::default());
     assert!(registry::entry("a2c").is_some() && registry::entry("trpo").is_some());
+    // The population searches score each pendulum candidate on 8 episodes (README: both solve it).
+    let cem: CemConfig = RunConfig::new("cem", "pendulum", PathBuf::new()).unwrap().typed().unwrap();
+    let es: EsConfig = RunConfig::new("es", "pendulum", PathBuf::new()).unwrap().typed().unwrap();
+    assert_eq!((cem.episodes_per_candidate, es.episodes_per_candidate), (8, 8));
+    let discrete: CemConfig = RunConfig::new("cem", "cartpole", PathBuf::new()).unwrap().typed().unwrap();
+    assert_eq!(discrete, CemConfig::default());
     let env = ScenarioEnv::load("pendulum").unwrap();
     let mut trainer = PpoTrainer::new(&env, &PpoConfig { total_steps: 150_000, ..config }, &Device::flex()).unwrap();
     let rows = run(&mut trainer);

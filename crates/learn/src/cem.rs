@@ -8,7 +8,7 @@ use super::error::TrainError;
 use super::offpolicy::normal;
 use super::policy::{MlpPolicy, PolicyConfig};
 use super::policy_search::{Population, default_policy};
-use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::prelude::Device;
 use rand::SeedableRng;
@@ -54,6 +54,22 @@ impl Default for CemConfig {
             extra_noise: 0.2,
             noise_decay: 0.99,
             seed: 0,
+        }
+    }
+}
+
+impl CemConfig {
+    /// The defaults for continuous actions. Pendulum's swing-up must work from every starting
+    /// angle: scored on 2 episodes a candidate, elites fitted their generation's two starts
+    /// (−434 · −270 · −640 on 50 unseen seeds); on 8 episodes with 100 candidates and the best
+    /// 10%, seeds 0 · 1 · 2 solve it (−170 · −178 · −187). 50 candidates left seed 2 at −667.
+    pub fn continuous() -> CemConfig {
+        CemConfig {
+            total_steps: 16_000_000,
+            population: 100,
+            elite_fraction: 0.1,
+            episodes_per_candidate: 8,
+            ..CemConfig::default()
         }
     }
 }
@@ -148,7 +164,7 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Population", Unit::EnvSteps, &["train/elite_return", "train/best_return"]),
         Plot::steps("Search width", Unit::EnvSteps, &["train/std_mean"]),
     ],
-    config: ConfigType::of::<CemConfig>(defaults_of::<CemConfig>),
+    config: ConfigType::of::<CemConfig>(defaults_of::<CemConfig>).with_continuous(|| table(&CemConfig::continuous())),
     budget: |t| Ok(Budget::steps(typed::<CemConfig>(t)?.total_steps)),
     build: |t, cx| Ok(Box::new(CemTrainer::new(cx.env, &typed(t)?, cx.device)?)),
 };

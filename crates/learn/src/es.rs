@@ -9,7 +9,7 @@ use super::error::TrainError;
 use super::offpolicy::normal;
 use super::policy::{MlpPolicy, PolicyConfig};
 use super::policy_search::{Population, centered_ranks, default_policy};
-use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, typed};
+use super::registry::{Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
 use super::trainer::{Metrics, impl_algorithm};
 use burn::prelude::Device;
 use rand::SeedableRng;
@@ -52,6 +52,15 @@ impl Default for EsConfig {
             episodes_per_candidate: 1,
             seed: 0,
         }
+    }
+}
+
+impl EsConfig {
+    /// The defaults for continuous actions: each candidate scored on 8 episodes. On one,
+    /// pendulum's search fitted each generation's single start (1 seed of 3 solved in 2M
+    /// steps); on 8, seeds 0 · 1 · 2 solve it (−197 · −170 · −197 on 50 unseen seeds).
+    pub fn continuous() -> EsConfig {
+        EsConfig { total_steps: 16_000_000, episodes_per_candidate: 8, ..EsConfig::default() }
     }
 }
 
@@ -162,7 +171,7 @@ pub const ENTRY: Entry = Entry {
         Plot::steps("Population", Unit::EnvSteps, &["rollout/return_mean", "train/best_return"]),
         Plot::steps("Gradient", Unit::EnvSteps, &["train/gradient_norm"]),
     ],
-    config: ConfigType::of::<EsConfig>(defaults_of::<EsConfig>),
+    config: ConfigType::of::<EsConfig>(defaults_of::<EsConfig>).with_continuous(|| table(&EsConfig::continuous())),
     budget: |t| Ok(Budget::steps(typed::<EsConfig>(t)?.total_steps)),
     build: |t, cx| Ok(Box::new(EsTrainer::new(cx.env, &typed(t)?, cx.device)?)),
 };

@@ -13,12 +13,14 @@ use sim::rollout::{ActError, rollouts, summarize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Evaluation episodes start from this seed, clear of the seeds demonstrations use.
-pub const EVAL_SEED: u64 = 1_000_000;
+/// The checks during training (`--eval-every`, the app's evaluation plot) start from this
+/// seed: clear of the seeds demonstrations use, and of `apprentice eval`'s (1,000,000 on), so
+/// a run stopped by `--solve-at` is judged afterwards on episodes its stopping rule never saw.
+pub const CHECK_SEED: u64 = 2_000_000;
 
-/// Mean return and success rate of `policy` on `episodes` seeded episodes from [`EVAL_SEED`].
+/// Mean return and success rate of `policy` on `episodes` seeded episodes from [`CHECK_SEED`].
 pub fn measure(env: &ScenarioEnv, policy: &dyn PolicyArtifact, episodes: usize) -> Result<(f64, f64), ActError> {
-    let stats = rollouts(env, &|| policy.boxed() as Box<dyn sim::Policy>, episodes, EVAL_SEED, &|_| {})?;
+    let stats = rollouts(env, &|| policy.boxed() as Box<dyn sim::Policy>, episodes, CHECK_SEED, &|_| {})?;
     let summary = summarize(&stats);
     Ok((summary.return_mean, summary.success_rate))
 }
