@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""TRPO, CEM and ES on cartpole: apprentice beside sb3-contrib's TRPO, in one run.
+"""TRPO, CEM and ES on cartpole: apprentice beside sb3-contrib's TRPO and ARS, in one run.
 
-The anchor is sb3-contrib's TRPO (its defaults, 2 Gymnasium CartPole-v1 environments),
-evaluated after every rollout. Every run stops at the first evaluation (50 episodes,
+The anchors are sb3-contrib's TRPO (its defaults, 2 Gymnasium CartPole-v1 environments),
+evaluated after every rollout, and its ARS (a linear policy, its defaults, 1 environment),
+evaluated after every update. Every run stops at the first evaluation (50 episodes,
 deterministic) whose mean return reaches 475; evaluation time is not counted in training
 seconds. apprentice's runs use `--eval-every` with the same 50 episodes. Seeds alternate
 between the two, so both see the same machine.
@@ -62,6 +63,32 @@ def anchor(seed):
             "seconds": seconds, "eval_return_mean": mean}
 
 
+def ars(seed):
+    """sb3-contrib's ARS with a linear policy. Its callbacks cannot stop training, so it learns
+    one update per `learn` call (`reset_num_timesteps=False` runs exactly one) and is
+    evaluated between calls, outside the clock."""
+    import gymnasium as gym
+    import torch
+    from sb3_contrib import ARS
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    torch.set_num_threads(2)
+    model = ARS("LinearPolicy", gym.make("CartPole-v1"), seed=seed, device="cpu")
+    eval_env = gym.make("CartPole-v1")
+    eval_env.reset(seed=10_000 + seed)
+    trained, result = 0.0, None
+    while result is None and model.num_timesteps < 500_000:
+        since = time.perf_counter()
+        model.learn(1, reset_num_timesteps=model.num_timesteps == 0)
+        trained += time.perf_counter() - since
+        mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=EVAL_EPISODES, deterministic=True)
+        if mean >= TARGET:
+            result = (model.num_timesteps, trained, float(mean))
+    steps, seconds, mean = result or (None, trained, None)
+    return {"who": "sb3-contrib ars", "seed": seed, "solved": result is not None, "step": steps,
+            "seconds": seconds, "eval_return_mean": mean}
+
+
 def ours(algo, seed, binary):
     every = {"trpo": "1", "cem": "1", "es": "1"}[algo]
     with tempfile.TemporaryDirectory() as work:
@@ -83,7 +110,7 @@ def main():
     results = []
     for seed in args.seeds:
         for run in (lambda: ours("trpo", seed, args.bin), lambda: anchor(seed),
-                    lambda: ours("cem", seed, args.bin), lambda: ours("es", seed, args.bin)):
+                    lambda: ours("cem", seed, args.bin), lambda: ours("es", seed, args.bin), lambda: ars(seed)):
             result = run()
             print(json.dumps(result), flush=True)
             results.append(result)
