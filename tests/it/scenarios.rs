@@ -181,3 +181,19 @@ fn cartpole_follows_gymnasiums_equations() {
     assert!(checked > 300, "only {checked} steps checked");
     assert!(worst_cart < 0.01 && worst_pole < 0.01, "worst relative error: cart {worst_cart}, pole {worst_pole}");
 }
+
+#[test]
+fn ghost_colliders_lend_their_mass_but_stay_out_of_collision_detection() {
+    // Cartpole's colliders are all ghosts: rapier's collision pipeline has nothing to track,
+    // and the pole still weighs 0.1 with a 0.06 × 1.0 rod's inertia, centred 0.5 above the hinge.
+    let env = ScenarioEnv::load("cartpole").unwrap();
+    let world = env.world();
+    assert_eq!(world.physics.colliders.len(), 0);
+    let pole = world.physics.bodies[world.bodies[2]].mass_properties().local_mprops;
+    assert!((pole.mass() - 0.1).abs() < 1e-6, "{pole:?}");
+    assert!((pole.principal_inertia() - 0.1 * (0.06f32.powi(2) + 1.0) / 12.0).abs() < 1e-6, "{pole:?}");
+    assert!((pole.local_com.y - 0.5).abs() < 1e-6, "{pole:?}");
+    // Push-T's block and pusher are solid: they stay colliders.
+    let push_t = ScenarioEnv::load("push_t").unwrap();
+    assert_eq!(push_t.world().physics.colliders.len(), 4 + 2 + 1);
+}

@@ -89,8 +89,16 @@ pub fn build(s: &Scenario) -> BuiltWorld {
         .ccd_enabled(body.ccd)
         // Episodes are short and bodies must respond to actions at once: never sleep.
         .can_sleep(false);
+        // Ghost colliders touch nothing and only give their body its mass: their mass
+        // properties go onto the body directly, and rapier's collision pipeline (broad and
+        // narrow phase) never sees them. Rays skip ghosts either way (`cast_rays`).
+        let (ghosts, solid): (Vec<&Collider>, Vec<&Collider>) = body.colliders.iter().partition(|c| is_ghost(c));
+        let builder = match ghosts.is_empty() {
+            true => builder,
+            false => builder.additional_mass_properties(ghost_mass(&ghosts)),
+        };
         let handle = physics.insert_body(builder);
-        let handles = body.colliders.iter().map(|c| physics.insert_collider(collider(c), Some(handle))).collect();
+        let handles = solid.into_iter().map(|c| physics.insert_collider(collider(c), Some(handle))).collect();
         bodies.push(handle);
         colliders.push(handles);
     }
@@ -106,6 +114,19 @@ pub fn build(s: &Scenario) -> BuiltWorld {
     // Fill the broad phase so scene queries (ray sensors) work before the first step.
     physics.detect_collisions(&(), &());
     BuiltWorld { physics, bodies, joints, colliders }
+}
+
+/// A collider that only lends its body mass: a ghost that is not a sensor.
+fn is_ghost(c: &Collider) -> bool {
+    c.ghost && !c.sensor
+}
+
+/// The summed mass properties of `ghosts`, in their body's frame, as rapier sums its colliders'.
+fn ghost_mass(ghosts: &[&Collider]) -> MassProperties {
+    ghosts.iter().fold(MassProperties::default(), |sum, c| {
+        let built = collider(c).build();
+        sum + built.mass_properties().transform_by(built.position())
+    })
 }
 
 fn collider(c: &Collider) -> ColliderBuilder {
