@@ -156,8 +156,11 @@ impl ScenarioEnv {
 
     /// Puts the environment in `state` and returns the observation there.
     pub fn restore_state(&mut self, state: &EnvState) -> Result<Vec<f32>, RestoreError> {
-        let physics: PhysicsWorld =
+        let mut physics: PhysicsWorld =
             postcard::from_bytes(&state.physics).map_err(|e| RestoreError(format!("world: {e}")))?;
+        if physics.bodies.len() == self.template.physics.bodies.len() {
+            super::world::drop_ghosts(&mut physics, &self.scenario, &self.template.bodies);
+        }
         let fits = physics.bodies.len() == self.template.physics.bodies.len()
             && physics.colliders.len() == self.template.physics.colliders.len()
             && state.commands.len() == self.commands.len()
@@ -172,6 +175,7 @@ impl ScenarioEnv {
         (p.bodies, p.colliders) = (physics.bodies, physics.colliders);
         (p.impulse_joints, p.multibody_joints, p.soft_bodies) =
             (physics.impulse_joints, physics.multibody_joints, physics.soft_bodies);
+        self.world.relist_colliders();
         self.goal = state.goal.map(|[x, y, angle]| GoalPose { position: Vector::new(x, y), angle });
         self.steps = state.steps;
         self.commands.clone_from(&state.commands);

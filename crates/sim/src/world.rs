@@ -58,6 +58,15 @@ impl BuiltWorld {
         p.multibody_joints.clone_from(&f.multibody_joints);
         p.soft_bodies.clone_from(&f.soft_bodies);
         p.ccd_solver.clone_from(&f.ccd_solver);
+        // A restored older snapshot (`drop_ghosts`) may have numbered its colliders otherwise.
+        self.colliders.clone_from(&from.colliders);
+    }
+
+    /// Each body's collider handles, read from the physics (after restoring a snapshot).
+    pub fn relist_colliders(&mut self) {
+        let bodies = &self.physics.bodies;
+        self.colliders =
+            self.bodies.iter().map(|&h| bodies.get(h).map_or_else(Vec::new, |b| b.colliders().to_vec())).collect();
     }
 }
 
@@ -119,6 +128,30 @@ pub fn build(s: &Scenario) -> BuiltWorld {
 /// A collider that only lends its body mass: a ghost that is not a sensor.
 fn is_ghost(c: &Collider) -> bool {
     c.ghost && !c.sensor
+}
+
+/// `physics`, a snapshot from before ghosts left the collider set (2026-12-06), with its ghost
+/// colliders removed and their mass put on their bodies, as [`build`] does now: datasets
+/// recorded before still restore, and replay exactly. Snapshots without ghosts pass unchanged.
+pub fn drop_ghosts(physics: &mut PhysicsWorld, s: &Scenario, bodies: &[RigidBodyHandle]) {
+    for (spec, &handle) in s.bodies.iter().zip(bodies) {
+        let ghosts: Vec<&Collider> = spec.colliders.iter().filter(|c| is_ghost(c)).collect();
+        let Some(body) = physics.bodies.get(handle) else { continue };
+        let none = InteractionGroups::none();
+        let stale: Vec<ColliderHandle> = (body.colliders().iter().copied())
+            .filter(|&h| physics.colliders.get(h).is_some_and(|c| c.collision_groups() == none && !c.is_sensor()))
+            .collect();
+        if ghosts.is_empty() || stale.is_empty() {
+            continue;
+        }
+        let p = &mut *physics;
+        for h in stale {
+            p.colliders.remove(h, &mut p.islands, &mut p.bodies, &mut p.soft_bodies, false);
+        }
+        if let Some(body) = physics.bodies.get_mut(handle) {
+            body.set_additional_mass_properties(ghost_mass(&ghosts), false);
+        }
+    }
 }
 
 /// The summed mass properties of `ghosts`, in their body's frame, as rapier sums its colliders'.
