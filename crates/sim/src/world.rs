@@ -136,12 +136,12 @@ fn is_ghost(c: &Collider) -> bool {
 pub fn drop_ghosts(physics: &mut PhysicsWorld, s: &Scenario, bodies: &[RigidBodyHandle]) {
     for (spec, &handle) in s.bodies.iter().zip(bodies) {
         let ghosts: Vec<&Collider> = spec.colliders.iter().filter(|c| is_ghost(c)).collect();
-        let Some(body) = physics.bodies.get(handle) else { continue };
+        let Some(body) = physics.bodies.get(handle).filter(|_| !ghosts.is_empty()) else { continue };
         let none = InteractionGroups::none();
         let stale: Vec<ColliderHandle> = (body.colliders().iter().copied())
             .filter(|&h| physics.colliders.get(h).is_some_and(|c| c.collision_groups() == none && !c.is_sensor()))
             .collect();
-        if ghosts.is_empty() || stale.is_empty() {
+        if stale.is_empty() {
             continue;
         }
         let p = &mut *physics;
