@@ -5,7 +5,9 @@
   network, batch 64, 128 gradient steps every 256 env steps), apprentice against
   Stable-Baselines3's DQN;
 - bc: behaviour-cloning samples per second on the 8-64-64-2 MLP (Adam, MSE, the loss read back
-  every step), `apprentice bench train --device cpu` against the same loop in PyTorch;
+  every step, 20% of the rows held out and a validation pass over them after every epoch),
+  `apprentice bench train --device cpu` against the same loop in PyTorch (also reported
+  without the validation pass, the loop measured before 2026-12-06);
 - sim: cartpole steps per second on one environment, `apprentice bench sim` against
   Gymnasium's `CartPole-v1` (unwrapped, random actions, reset at episode ends).
 
@@ -69,10 +71,14 @@ def dqn(args):
 
 # --- BC ----------------------------------------------------------------------------------
 
-def torch_bc(batch, seconds, data):
+def torch_bc(batch, seconds, data, validate=True):
+    """Training samples per second of PyTorch's BC loop; with `validate`, as `bench train` does:
+    20% of the rows held out (not trained on) and one pass over them after every epoch."""
     import torch
 
     x, y = (torch.from_numpy(a) for a in data)
+    held = len(x) // 5 if validate else 0
+    (x_val, y_val), (x, y) = (x[:held], y[:held]), (x[held:], y[held:])
     mean, std = x.mean(0), x.std(0) + 1e-6
     net = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
                               torch.nn.Linear(64, 2))
@@ -87,6 +93,9 @@ def torch_bc(batch, seconds, data):
             loss.backward()
             optimizer.step()
             loss.item()  # read back every step, as apprentice logs it
+        if held:
+            with torch.no_grad():
+                torch.nn.functional.mse_loss(net((x_val - mean) / std), y_val).item()
         return len(x)
 
     epoch()
@@ -103,16 +112,19 @@ def bc(args):
     rng = np.random.default_rng(0)
     # About as many samples as `bench train`'s 400 reacher demonstrations.
     data = (rng.normal(size=(40_000, 8)).astype(np.float32), rng.normal(size=(40_000, 2)).astype(np.float32))
-    rates = {f"{who}_{b}": [] for who in ("apprentice", "pytorch") for b in BATCHES}
+    rates = {f"{who}_{b}": [] for who in ("apprentice", "pytorch", "pytorch_unvalidated") for b in BATCHES}
     for _ in range(args.rounds):
         for row in run_json([args.bin, "bench", "train", "--device", "cpu", "--json"]):
             if "batch" in row:
                 rates[f"apprentice_{row['batch']}"].append(row["samples_per_sec"])
         for b in BATCHES:
             rates[f"pytorch_{b}"].append(torch_bc(b, 3.0, data))
+            rates[f"pytorch_unvalidated_{b}"].append(torch_bc(b, 3.0, data, validate=False))
     for b in BATCHES:
         report(f"bc_samples_per_sec_batch_{b}", {"apprentice": rates[f"apprentice_{b}"],
                                                  "pytorch": rates[f"pytorch_{b}"]})
+        report(f"bc_samples_per_sec_batch_{b}_pytorch_without_validation",
+               {"apprentice": rates[f"apprentice_{b}"], "pytorch": rates[f"pytorch_unvalidated_{b}"]})
 
 
 # --- Simulation --------------------------------------------------------------------------
