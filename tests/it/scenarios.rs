@@ -6,7 +6,7 @@ use apprentice::sim::rollout::{rollouts, summarize};
 use apprentice::sim::{Action, Env, Policy, RandomPolicy, ScenarioEnv, Space, builtin};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn all() -> Vec<ScenarioEnv> {
     builtin::BUILTINS.iter().map(|(name, _)| ScenarioEnv::load(name).unwrap_or_else(|e| panic!("{e}"))).collect()
@@ -211,18 +211,21 @@ fn datasets_recorded_while_ghosts_were_colliders_still_replay_exactly() {
     {
         // A copy: opening a dataset takes its write locks, and the repository stays untouched.
         let copy = tempfile::tempdir().unwrap();
-        std::fs::create_dir(copy.path().join("episodes")).unwrap();
-        for file in [PathBuf::from("manifest.json")].into_iter().chain(
-            std::fs::read_dir(root.join(dir).join("episodes"))
-                .unwrap()
-                .map(|e| Path::new("episodes").join(e.unwrap().file_name())),
-        ) {
-            std::fs::copy(root.join(dir).join(&file), copy.path().join(&file)).unwrap();
-        }
+        copy_dataset(&root.join(dir), copy.path());
         let mut env = ScenarioEnv::load(scenario).unwrap();
         let (dataset, _) = Dataset::open(copy.path()).unwrap();
         for file in &dataset.load(Some(&env)).unwrap().episodes {
             assert_eq!(ops::replay(&mut env, file).unwrap(), None, "{scenario} {}", file.id);
         }
+    }
+}
+
+/// Copies a dataset directory's manifest and episode files into the empty directory `to`.
+fn copy_dataset(from: &Path, to: &Path) {
+    std::fs::create_dir(to.join("episodes")).unwrap();
+    std::fs::copy(from.join("manifest.json"), to.join("manifest.json")).unwrap();
+    for entry in std::fs::read_dir(from.join("episodes")).unwrap() {
+        let episode = Path::new("episodes").join(entry.unwrap().file_name());
+        std::fs::copy(from.join(&episode), to.join(&episode)).unwrap();
     }
 }
