@@ -13,7 +13,7 @@ use super::hindsight::GoalLayout;
 use super::policy::{MlpPolicy, Network, Normalizer, PolicyConfig, PolicyNet, Target, stacked};
 use super::tbptt::Sequences;
 use super::threads;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use data::{Episode, Source};
@@ -213,9 +213,19 @@ fn samples(rows: &[Row], space: &Space, norm: &Normalizer, config: &BcConfig) ->
     s
 }
 
+/// `net`'s loss on `batch` times `share`, and its gradients.
+fn gradients(net: &PolicyNet, (x, target, weights): &Batch, share: f32) -> (f64, GradientsParams) {
+    let loss = net.loss(x.clone(), target, weights.clone()) * share;
+    let grads = GradientsParams::from_grads(loss.backward(), net);
+    (scalar(loss.inner()), grads)
+}
+
+/// Inputs, targets and per-sample weights of a minibatch.
+type Batch = (Tensor<2>, Target, Option<Tensor<1>>);
+
 impl Samples {
     /// Inputs, targets and weights of `rows` as tensors on `device`.
-    fn batch(&self, rows: &[usize], input_dim: usize, device: &Device) -> (Tensor<2>, Target, Option<Tensor<1>>) {
+    fn batch(&self, rows: &[usize], input_dim: usize, device: &Device) -> Batch {
         let b = rows.len();
         let gather = |data: &[f32], width: usize| -> Vec<f32> {
             rows.iter().flat_map(|&r| data[r * width..(r + 1) * width].iter().copied()).collect()
@@ -382,11 +392,15 @@ impl BcTrainer {
 
     /// One epoch of shuffled minibatches of steps: (train loss, validation loss).
     fn minibatch_pass(&mut self) -> (f64, f64) {
-        let widest = self.config.policy.hidden.iter().copied().chain([self.input_dim]).max().unwrap_or(0);
-        match threads::worth_pool(self.config.batch_size, widest) {
+        match threads::worth_pool(self.config.batch_size, self.widest()) {
             true => threads::on_pool(|| self.shuffled_pass()),
             false => self.shuffled_pass(),
         }
+    }
+
+    /// Width of the network's widest layer, its input included.
+    fn widest(&self) -> usize {
+        self.config.policy.hidden.iter().copied().chain([self.input_dim]).max().unwrap_or(0)
     }
 
     fn shuffled_pass(&mut self) -> (f64, f64) {
@@ -406,17 +420,39 @@ impl BcTrainer {
 
     /// A gradient step on each minibatch of `order`; returns the mean training loss.
     fn gradient_steps(&mut self, order: &[usize]) -> f64 {
+        // On the CPU, a large minibatch's halves run side by side, one per core, and on one core
+        // one after the other (so the result does not depend on the cores); a GPU takes it whole.
+        let split = self.inference == Device::flex() && threads::large_products(self.config.batch_size, self.widest());
         let (mut sum, mut batches) = (0.0, 0);
         for rows in order.chunks(self.config.batch_size.max(1)) {
-            let (x, target, weights) = self.train.batch(rows, self.input_dim, &self.device);
-            let loss = self.net.loss(x, &target, weights);
-            let grads = GradientsParams::from_grads(loss.backward(), &self.net);
-            sum += scalar(loss.inner());
+            let (loss, grads) = match split && rows.len() > 1 {
+                true => self.split_gradients(rows),
+                false => gradients(&self.net, &self.train.batch(rows, self.input_dim, &self.device), 1.0),
+            };
+            sum += loss;
             self.net = self.optimizer.step_flushed(self.config.lr, self.net.clone(), grads);
             batches += 1;
             self.step += 1;
         }
         sum / batches.max(1) as f64
+    }
+
+    /// The loss on `rows` and its gradients, the two halves of the minibatch computed side by
+    /// side on two cores, each through its own copy of the network (a graph of its own).
+    fn split_gradients(&self, rows: &[usize]) -> (f64, GradientsParams) {
+        let (a, b) = rows.split_at(rows.len() / 2);
+        let share = |half: &[usize]| half.len() as f32 / rows.len() as f32;
+        let batch = |half| self.train.batch(half, self.input_dim, &self.device);
+        let (batch_a, batch_b) = (batch(a), batch(b));
+        let (net_a, net_b) = (self.net.clone().fork(&self.device), self.net.clone().fork(&self.device));
+        let ((loss_a, grads_a), (loss_b, grads_b)) = rayon::join(
+            move || gradients(&net_a, &batch_a, share(a)),
+            move || gradients(&net_b, &batch_b, share(b)),
+        );
+        let mut sum = GradientsAccumulator::new();
+        sum.accumulate(&self.net, grads_a);
+        sum.accumulate(&self.net, grads_b);
+        (loss_a + loss_b, sum.grads())
     }
 
     /// One epoch of truncated BPTT over whole episodes, `batch_size / bptt` of them side by
@@ -530,3 +566,48 @@ pub const ENTRY: Entry = Entry {
         Ok(Box::new(trainer))
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::{ModuleVisitor, Param};
+    use data::ops::{Generator, record_episode};
+
+    /// Every parameter's gradient, flattened in the module's order.
+    struct Flatten<'a>(&'a GradientsParams, Vec<f32>);
+
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let grad = self.0.get::<D>(param.id).expect("every parameter has a gradient");
+            self.1.extend(grad.into_data().to_vec::<f32>().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_minibatch_split_over_two_cores_gives_the_whole_batch_s_loss_and_gradients() {
+        let mut env = ScenarioEnv::load("pendulum").unwrap();
+        let expert = env.scenario().expert.clone().unwrap();
+        let episodes: Vec<Episode> =
+            (0..3).map(|seed| record_episode(&mut env, &expert, Generator::Scripted, seed, 0.0).unwrap()).collect();
+        let config = BcConfig { val_fraction: 0.0, ..BcConfig::default() };
+        let trainer = BcTrainer::new(&env, &episodes, &config, &Device::flex()).unwrap();
+        // An odd count, so the halves differ in size and must be weighted by it.
+        let rows: Vec<usize> = (0..trainer.train.len - 1).collect();
+        assert_eq!(rows.len() % 2, 1);
+        let whole = trainer.train.batch(&rows, trainer.input_dim, &trainer.device);
+        let (whole_loss, whole_grads) = gradients(&trainer.net, &whole, 1.0);
+        let (split_loss, split_grads) = trainer.split_gradients(&rows);
+        assert!((whole_loss - split_loss).abs() <= 1e-5 * whole_loss.abs(), "{whole_loss} vs {split_loss}");
+        let flatten = |grads| {
+            let mut flat = Flatten(grads, Vec::new());
+            trainer.net.visit(&mut flat);
+            flat.1
+        };
+        let (whole, split) = (flatten(&whole_grads), flatten(&split_grads));
+        assert_eq!(whole.len(), split.len());
+        let largest = whole.iter().fold(0f32, |m, g| m.max(g.abs()));
+        for (i, (w, s)) in whole.iter().zip(&split).enumerate() {
+            assert!((w - s).abs() <= 1e-4 * largest, "gradient {i}: {w} whole vs {s} split");
+        }
+    }
+}

@@ -25,9 +25,15 @@ const SPLIT_PRODUCT: usize = 192 * 192 * 192;
 const SPIN_CYCLES: usize = 64;
 
 /// Whether a pass over `batch` rows through layers at most `widest` wide multiplies matrices
-/// large enough to be split, on a pool with more than one thread.
+/// large enough to be split.
+pub fn large_products(batch: usize, widest: usize) -> bool {
+    batch * widest * widest >= SPLIT_PRODUCT
+}
+
+/// Whether such a pass is worth running with [`on_pool`]: large products, and a pool with
+/// more than one thread.
 pub fn worth_pool(batch: usize, widest: usize) -> bool {
-    rayon::current_num_threads() > 1 && batch * widest * widest >= SPLIT_PRODUCT
+    rayon::current_num_threads() > 1 && large_products(batch, widest)
 }
 
 /// Runs `work` on a thread of rayon's global pool while its other threads wait for work
