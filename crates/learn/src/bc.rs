@@ -445,10 +445,8 @@ impl BcTrainer {
         let batch = |half| self.train.batch(half, self.input_dim, &self.device);
         let (batch_a, batch_b) = (batch(a), batch(b));
         let (net_a, net_b) = (self.net.clone().fork(&self.device), self.net.clone().fork(&self.device));
-        let ((loss_a, grads_a), (loss_b, grads_b)) = rayon::join(
-            move || gradients(&net_a, &batch_a, share(a)),
-            move || gradients(&net_b, &batch_b, share(b)),
-        );
+        let ((loss_a, grads_a), (loss_b, grads_b)) =
+            rayon::join(move || gradients(&net_a, &batch_a, share(a)), move || gradients(&net_b, &batch_b, share(b)));
         let mut sum = GradientsAccumulator::new();
         sum.accumulate(&self.net, grads_a);
         sum.accumulate(&self.net, grads_b);
