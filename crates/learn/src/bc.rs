@@ -437,8 +437,10 @@ impl BcTrainer {
         sum / batches.max(1) as f64
     }
 
-    /// The loss on `rows` and its gradients, the two halves of the minibatch computed side by
-    /// side on two cores, each through its own copy of the network (a graph of its own).
+    /// The loss on `rows` and its gradients, the minibatch's two halves computed side by side.
+    /// Each half runs through its own fork of the network (the same weights and parameter ids
+    /// under fresh autodiff leaves): Burn merges graphs that share a leaf into one graph under
+    /// one lock, which would serialize the halves.
     fn split_gradients(&self, rows: &[usize]) -> (f64, GradientsParams) {
         let (a, b) = rows.split_at(rows.len() / 2);
         let share = |half: &[usize]| half.len() as f32 / rows.len() as f32;
