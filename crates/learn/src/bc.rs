@@ -213,15 +213,15 @@ fn samples(rows: &[Row], space: &Space, norm: &Normalizer, config: &BcConfig) ->
     s
 }
 
+/// Inputs, targets and per-sample weights of a minibatch.
+type Batch = (Tensor<2>, Target, Option<Tensor<1>>);
+
 /// `net`'s loss on `batch` times `share`, and its gradients.
-fn gradients(net: &PolicyNet, (x, target, weights): &Batch, share: f32) -> (f64, GradientsParams) {
-    let loss = net.loss(x.clone(), target, weights.clone()) * share;
+fn gradients(net: &PolicyNet, (x, target, weights): Batch, share: f32) -> (f64, GradientsParams) {
+    let loss = net.loss(x, &target, weights) * share;
     let grads = GradientsParams::from_grads(loss.backward(), net);
     (scalar(loss.inner()), grads)
 }
-
-/// Inputs, targets and per-sample weights of a minibatch.
-type Batch = (Tensor<2>, Target, Option<Tensor<1>>);
 
 impl Samples {
     /// Inputs, targets and weights of `rows` as tensors on `device`.
@@ -427,7 +427,7 @@ impl BcTrainer {
         for rows in order.chunks(self.config.batch_size.max(1)) {
             let (loss, grads) = match split && rows.len() > 1 {
                 true => self.split_gradients(rows),
-                false => gradients(&self.net, &self.train.batch(rows, self.input_dim, &self.device), 1.0),
+                false => gradients(&self.net, self.train.batch(rows, self.input_dim, &self.device), 1.0),
             };
             sum += loss;
             self.net = self.optimizer.step_flushed(self.config.lr, self.net.clone(), grads);
@@ -448,7 +448,7 @@ impl BcTrainer {
         let (batch_a, batch_b) = (batch(a), batch(b));
         let (net_a, net_b) = (self.net.clone().fork(&self.device), self.net.clone().fork(&self.device));
         let ((loss_a, grads_a), (loss_b, grads_b)) =
-            rayon::join(move || gradients(&net_a, &batch_a, share(a)), move || gradients(&net_b, &batch_b, share(b)));
+            rayon::join(move || gradients(&net_a, batch_a, share(a)), move || gradients(&net_b, batch_b, share(b)));
         let mut sum = GradientsAccumulator::new();
         sum.accumulate(&self.net, grads_a);
         sum.accumulate(&self.net, grads_b);
@@ -595,7 +595,7 @@ mod tests {
         let rows: Vec<usize> = (0..trainer.train.len - 1).collect();
         assert_eq!(rows.len() % 2, 1);
         let whole = trainer.train.batch(&rows, trainer.input_dim, &trainer.device);
-        let (whole_loss, whole_grads) = gradients(&trainer.net, &whole, 1.0);
+        let (whole_loss, whole_grads) = gradients(&trainer.net, whole, 1.0);
         let (split_loss, split_grads) = trainer.split_gradients(&rows);
         assert!((whole_loss - split_loss).abs() <= 1e-5 * whole_loss.abs(), "{whole_loss} vs {split_loss}");
         let flatten = |grads| {
