@@ -8,6 +8,7 @@ use crate::sim::{Env, ScenarioEnv, VecEnv};
 use anyhow::Context;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use indicatif::ProgressBar;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,6 +19,7 @@ pub enum Bench {
     Sim(SimArgs),
     /// How many times faster N environments step than one: runs of one and of N alternate,
     /// so a machine whose speed drifts slows both alike; medians and the spread of the pairs.
+    /// Each pair also times the machine's ceiling: one environment per thread, nothing shared.
     Scaling(ScalingArgs),
     /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
     /// 4096, and the latency of acting on one observation.
@@ -263,6 +265,8 @@ struct ScalingResult {
     scenario: String,
     envs: usize,
     pairs: usize,
+    /// Threads the parallel runs step on (one per core, at most one per environment).
+    threads: usize,
     /// Medians over the runs.
     single_steps_per_sec: f64,
     parallel_steps_per_sec: f64,
@@ -270,6 +274,14 @@ struct ScalingResult {
     speedup: f64,
     speedup_min: f64,
     speedup_max: f64,
+    /// Median over the runs of `threads` single environments stepped side by side on their own
+    /// threads, never waiting for each other (their rates summed).
+    independent_steps_per_sec: f64,
+    /// Median ratio independent / single: the speed-up this machine gives when nothing
+    /// synchronizes, the ceiling for `VecEnv`'s lockstep rounds.
+    ceiling: f64,
+    /// speedup / ceiling: the share of the machine's ceiling that `VecEnv` reaches.
+    efficiency: f64,
 }
 
 #[derive(Serialize)]
@@ -297,7 +309,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
 fn sim(args: SimArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
     let name = env.scenario().name.clone();
-    let (steps, seconds) = time_steps(&env, args.envs, args.steps, args.seed, &format!("bench sim {name}"))?;
+    let (steps, seconds) = time_steps(&env, args.envs, args.steps, args.seed, progress(0, &format!("bench sim {name}")))?;
     let result = SimResult {
         scenario: name,
         envs: args.envs.max(1),
@@ -318,40 +330,76 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
     let name = env.scenario().name.clone();
     let pairs = args.pairs.max(1);
-    let (mut single, mut parallel, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |c| c.get()).min(args.envs.max(1));
+    let (mut single, mut parallel, mut independent) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ratios, mut ceilings) = (Vec::new(), Vec::new());
     for pair in 0..pairs {
-        let label = |n| format!("bench scaling {name}: pair {}/{pairs}, {n} envs", pair + 1);
+        let label = |what: String| format!("bench scaling {name}: pair {}/{pairs}, {what}", pair + 1);
         let speed = |n: usize| -> anyhow::Result<f64> {
-            let (steps, seconds) = time_steps(&env, n, args.steps, args.seed, &label(n))?;
+            let (steps, seconds) = time_steps(&env, n, args.steps, args.seed, progress(0, &label(format!("{n} envs"))))?;
             Ok(steps as f64 / seconds)
         };
         let (one, many) = (speed(1)?, speed(args.envs)?);
+        let apart = independent_speed(&env, threads, args.steps, args.seed, &label(format!("{threads} threads apart")))?;
         single.push(one);
         parallel.push(many);
+        independent.push(apart);
         ratios.push(many / one);
+        ceilings.push(apart / one);
     }
+    let (speedup, ceiling) = (median(&mut ratios), median(&mut ceilings));
     let result = ScalingResult {
         scenario: name,
         envs: args.envs,
         pairs,
+        threads,
         single_steps_per_sec: median(&mut single),
         parallel_steps_per_sec: median(&mut parallel),
-        speedup: median(&mut ratios),
+        speedup,
         speedup_min: ratios[0],
         speedup_max: ratios[pairs - 1],
+        independent_steps_per_sec: median(&mut independent),
+        ceiling,
+        efficiency: speedup / ceiling,
     };
     report(&result, args.json, || {
         format!(
-            "{}: 1 env {:.0} steps/s, {} envs {:.0} steps/s (medians): {:.2}× (pairs {:.2}–{:.2}×)",
+            "{}: 1 env {:.0} steps/s, {} envs {:.0} steps/s (medians): {:.2}× (pairs {:.2}–{:.2}×); \
+             {} single envs on their own threads, never waiting: {:.2}×, so {} envs reach {:.0}% of that",
             result.scenario,
             result.single_steps_per_sec,
             result.envs,
             result.parallel_steps_per_sec,
             result.speedup,
             result.speedup_min,
-            result.speedup_max
+            result.speedup_max,
+            result.threads,
+            result.ceiling,
+            result.envs,
+            100.0 * result.efficiency
         )
     })
+}
+
+/// `threads` single environments, each stepped `steps / threads` times on its own thread at
+/// the same time as the others, with nothing shared: their summed steps per second.
+fn independent_speed(env: &ScenarioEnv, threads: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<f64> {
+    let each = steps.div_ceil(threads as u64);
+    let rates = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..threads)
+            .map(|t| {
+                // One bar for all: the threads run side by side at about the same pace.
+                let bar = if t == 0 { progress(0, label) } else { ProgressBar::hidden() };
+                let env = env.fork();
+                scope.spawn(move || time_steps(&env, 1, each, seed + t as u64, bar))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .map(|timed| timed.map(|(steps, seconds)| steps as f64 / seconds))
+            .collect::<anyhow::Result<Vec<f64>>>()
+    })?;
+    Ok(rates.iter().sum())
 }
 
 /// Middle value (sorts `values`).
@@ -362,13 +410,13 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// Steps `envs` copies of `env` under random actions for about `steps` steps in all, after an
 /// untimed warm-up (first touches of fresh worlds fault in pages and fill caches); returns the
-/// steps taken and the seconds they took.
-fn time_steps(env: &ScenarioEnv, envs: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<(u64, f64)> {
+/// steps taken and the seconds they took. `bar` shows the timed rounds.
+fn time_steps(env: &ScenarioEnv, envs: usize, steps: u64, seed: u64, bar: ProgressBar) -> anyhow::Result<(u64, f64)> {
     let space = env.action_space().clone();
     let mut vec_env = VecEnv::new(env.clone(), envs, seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let rounds = steps.div_ceil(vec_env.len() as u64);
-    let bar = progress(rounds, label);
+    bar.set_length(rounds);
     vec_env.reset();
     let mut actions = Vec::with_capacity(vec_env.len());
     let mut round = |rng: &mut ChaCha8Rng| -> anyhow::Result<()> {

@@ -67,6 +67,11 @@ fn bench_scaling_alternates_one_and_n_environments() {
     assert!(
         row["single_steps_per_sec"].as_f64().unwrap() > 0.0 && row["parallel_steps_per_sec"].as_f64().unwrap() > 0.0
     );
+    // The ceiling: one single environment per thread, nothing shared, rates summed.
+    let threads = std::thread::available_parallelism().map_or(1, |c| c.get()).min(8);
+    assert_eq!(row["threads"].as_u64(), Some(threads as u64));
+    let [ceiling, efficiency] = ["ceiling", "efficiency"].map(|k| row[k].as_f64().unwrap());
+    assert!(ceiling > 0.0 && (efficiency - mid / ceiling).abs() < 1e-9, "{row}");
 }
 
 /// The README's example of a user-written scenario: a ball to be pushed onto a goal.
