@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use indicatif::ProgressBar;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Barrier;
 use std::time::Instant;
 
 #[derive(Debug, clap::Subcommand)]
@@ -19,7 +20,8 @@ pub enum Bench {
     Sim(SimArgs),
     /// How many times faster N environments step than one: runs of one and of N alternate,
     /// so a machine whose speed drifts slows both alike; medians and the spread of the pairs.
-    /// Each pair also times the machine's ceiling: one environment per thread, nothing shared.
+    /// Each pair also times the ceiling: the same environments split over the same threads,
+    /// which step their shares without ever waiting for each other.
     Scaling(ScalingArgs),
     /// Behaviour-cloning samples per second (8-64-64-2 MLP, Adam, MSE) at batch 64, 256 and
     /// 4096, and the latency of acting on one observation.
@@ -274,11 +276,11 @@ struct ScalingResult {
     speedup: f64,
     speedup_min: f64,
     speedup_max: f64,
-    /// Median over the runs of `threads` single environments stepped side by side on their own
-    /// threads, never waiting for each other (their rates summed).
-    independent_steps_per_sec: f64,
-    /// Median ratio independent / single: the speed-up this machine gives when nothing
-    /// synchronizes, the ceiling for `VecEnv`'s lockstep rounds.
+    /// Median over the runs of the same environments split over the same threads, each thread
+    /// stepping its share on its own without ever waiting for the others.
+    unsynchronized_steps_per_sec: f64,
+    /// Median ratio unsynchronized / single: what this machine gives for this work when no
+    /// thread waits, the ceiling for `VecEnv`'s lockstep rounds.
     ceiling: f64,
     /// speedup / ceiling: the share of the machine's ceiling that `VecEnv` reaches.
     efficiency: f64,
@@ -309,7 +311,13 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
 fn sim(args: SimArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
     let name = env.scenario().name.clone();
-    let (steps, seconds) = time_steps(&env, args.envs, args.steps, args.seed, progress(0, &format!("bench sim {name}")))?;
+    let (steps, seconds) = time_steps(
+        VecEnv::new(env, args.envs, args.seed),
+        args.steps,
+        args.seed,
+        progress(0, &format!("bench sim {name}")),
+        None,
+    )?;
     let result = SimResult {
         scenario: name,
         envs: args.envs.max(1),
@@ -331,19 +339,20 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
     let name = env.scenario().name.clone();
     let pairs = args.pairs.max(1);
     let threads = std::thread::available_parallelism().map_or(1, |c| c.get()).min(args.envs.max(1));
-    let (mut single, mut parallel, mut independent) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut single, mut parallel, mut unsynchronized) = (Vec::new(), Vec::new(), Vec::new());
     let (mut ratios, mut ceilings) = (Vec::new(), Vec::new());
     for pair in 0..pairs {
         let label = |what: String| format!("bench scaling {name}: pair {}/{pairs}, {what}", pair + 1);
         let speed = |n: usize| -> anyhow::Result<f64> {
-            let (steps, seconds) = time_steps(&env, n, args.steps, args.seed, progress(0, &label(format!("{n} envs"))))?;
+            let bar = progress(0, &label(format!("{n} envs")));
+            let (steps, seconds) = time_steps(VecEnv::new(env.clone(), n, args.seed), args.steps, args.seed, bar, None)?;
             Ok(steps as f64 / seconds)
         };
         let (one, many) = (speed(1)?, speed(args.envs)?);
-        let apart = independent_speed(&env, threads, args.steps, args.seed, &label(format!("{threads} threads apart")))?;
+        let apart = unsynchronized_speed(&env, args.envs, threads, args.steps, args.seed, &label(format!("{} envs, unsynchronized", args.envs)))?;
         single.push(one);
         parallel.push(many);
-        independent.push(apart);
+        unsynchronized.push(apart);
         ratios.push(many / one);
         ceilings.push(apart / one);
     }
@@ -358,14 +367,14 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
         speedup,
         speedup_min: ratios[0],
         speedup_max: ratios[pairs - 1],
-        independent_steps_per_sec: median(&mut independent),
+        unsynchronized_steps_per_sec: median(&mut unsynchronized),
         ceiling,
         efficiency: speedup / ceiling,
     };
     report(&result, args.json, || {
         format!(
             "{}: 1 env {:.0} steps/s, {} envs {:.0} steps/s (medians): {:.2}× (pairs {:.2}–{:.2}×); \
-             {} single envs on their own threads, never waiting: {:.2}×, so {} envs reach {:.0}% of that",
+             the same split over {} threads that never wait: {:.2}×, so the lockstep keeps {:.0}% of that",
             result.scenario,
             result.single_steps_per_sec,
             result.envs,
@@ -375,31 +384,32 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
             result.speedup_max,
             result.threads,
             result.ceiling,
-            result.envs,
             100.0 * result.efficiency
         )
     })
 }
 
-/// `threads` single environments, each stepped `steps / threads` times on its own thread at
-/// the same time as the others, with nothing shared: their summed steps per second.
-fn independent_speed(env: &ScenarioEnv, threads: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<f64> {
-    let each = steps.div_ceil(threads as u64);
-    let rates = std::thread::scope(|scope| {
+/// The same `envs` environments split over `threads` threads that never wait for each
+/// other: each steps its share on its own, started together; all their steps over the
+/// slowest one's time.
+fn unsynchronized_speed(env: &ScenarioEnv, envs: usize, threads: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<f64> {
+    let start_line = Barrier::new(threads);
+    let runs = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..threads)
             .map(|t| {
                 // One bar for all: the threads run side by side at about the same pace.
                 let bar = if t == 0 { progress(0, label) } else { ProgressBar::hidden() };
-                let env = env.fork();
-                scope.spawn(move || time_steps(&env, 1, each, seed + t as u64, bar))
+                let share = VecEnv::with_threads(env.fork(), envs * (t + 1) / threads - envs * t / threads, seed + t as u64, 1);
+                let start_line = &start_line;
+                scope.spawn(move || time_steps(share, steps / threads as u64, seed + t as u64, bar, Some(start_line)))
             })
             .collect();
         runs.into_iter()
             .map(|run| run.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .map(|timed| timed.map(|(steps, seconds)| steps as f64 / seconds))
-            .collect::<anyhow::Result<Vec<f64>>>()
+            .collect::<anyhow::Result<Vec<(u64, f64)>>>()
     })?;
-    Ok(rates.iter().sum())
+    let steps: u64 = runs.iter().map(|(steps, _)| steps).sum();
+    Ok(steps as f64 / runs.iter().map(|&(_, seconds)| seconds).fold(0.0, f64::max))
 }
 
 /// Middle value (sorts `values`).
@@ -408,26 +418,35 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// Steps `envs` copies of `env` under random actions for about `steps` steps in all, after an
-/// untimed warm-up (first touches of fresh worlds fault in pages and fill caches); returns the
-/// steps taken and the seconds they took. `bar` shows the timed rounds.
-fn time_steps(env: &ScenarioEnv, envs: usize, steps: u64, seed: u64, bar: ProgressBar) -> anyhow::Result<(u64, f64)> {
-    let space = env.action_space().clone();
-    let mut vec_env = VecEnv::new(env.clone(), envs, seed);
+/// Steps `vec_env` under random actions for about `steps` steps in all, after an untimed
+/// warm-up (first touches of fresh worlds fault in pages and fill caches); returns the steps
+/// taken and the seconds they took. `bar` shows the timed rounds; the clock starts when
+/// every thread waiting at `start_line` has warmed up.
+fn time_steps(
+    mut vec_env: VecEnv,
+    steps: u64,
+    seed: u64,
+    bar: ProgressBar,
+    start_line: Option<&Barrier>,
+) -> anyhow::Result<(u64, f64)> {
+    let (space, envs) = (vec_env.action_space().clone(), vec_env.len());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rounds = steps.div_ceil(vec_env.len() as u64);
+    let rounds = steps.div_ceil(envs as u64);
     bar.set_length(rounds);
     vec_env.reset();
-    let mut actions = Vec::with_capacity(vec_env.len());
+    let mut actions = Vec::with_capacity(envs);
     let mut round = |rng: &mut ChaCha8Rng| -> anyhow::Result<()> {
         actions.clear();
-        actions.extend((0..vec_env.len()).map(|_| space.sample(rng)));
+        actions.extend((0..envs).map(|_| space.sample(rng)));
         vec_env.step(&actions)?;
         Ok(())
     };
-    for _ in 0..(rounds / 10).min(1000) {
-        round(&mut rng)?;
+    let warm_up = (0..(rounds / 10).min(1000)).try_for_each(|_| round(&mut rng));
+    // Reached even when the warm-up failed, so the other threads are not left waiting.
+    if let Some(line) = start_line {
+        line.wait();
     }
+    warm_up?;
     let start = Instant::now();
     for r in 0..rounds {
         round(&mut rng)?;
@@ -437,7 +456,7 @@ fn time_steps(env: &ScenarioEnv, envs: usize, steps: u64, seed: u64, bar: Progre
     }
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    Ok((rounds * envs.max(1) as u64, seconds))
+    Ok((rounds * envs as u64, seconds))
 }
 
 #[derive(Serialize)]

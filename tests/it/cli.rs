@@ -67,7 +67,7 @@ fn bench_scaling_alternates_one_and_n_environments() {
     assert!(
         row["single_steps_per_sec"].as_f64().unwrap() > 0.0 && row["parallel_steps_per_sec"].as_f64().unwrap() > 0.0
     );
-    // The ceiling: one single environment per thread, nothing shared, rates summed.
+    // The ceiling: the same environments split over the same threads, none waiting.
     let threads = std::thread::available_parallelism().map_or(1, |c| c.get()).min(8);
     assert_eq!(row["threads"].as_u64(), Some(threads as u64));
     let [ceiling, efficiency] = ["ceiling", "efficiency"].map(|k| row[k].as_f64().unwrap());

@@ -143,9 +143,14 @@ pub struct VecEnv {
 impl VecEnv {
     /// `n` copies of `env`, split over the machine's cores; nothing runs until `reset`.
     pub fn new(env: ScenarioEnv, n: usize, base_seed: u64) -> VecEnv {
-        let n = n.max(1);
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-        let shards = cores.min(n);
+        VecEnv::with_threads(env, n, base_seed, cores)
+    }
+
+    /// `n` copies of `env` stepped on at most `threads` threads (the caller's among them).
+    pub fn with_threads(env: ScenarioEnv, n: usize, base_seed: u64, threads: usize) -> VecEnv {
+        let n = n.max(1);
+        let shards = threads.clamp(1, n);
         let action_space = env.action_space().clone();
         let slots = (0..shards)
             .flat_map(|s| {
@@ -177,6 +182,10 @@ impl VecEnv {
 
     pub fn len(&self) -> usize {
         self.shared.slots.len()
+    }
+
+    pub fn action_space(&self) -> &Space {
+        &self.action_space
     }
 
     pub fn is_empty(&self) -> bool {
