@@ -6,9 +6,9 @@ use crate::learn::bc::{BcConfig, BcTrainer};
 use crate::learn::device::{DeviceChoice, select_device};
 use crate::sim::{Env, ScenarioEnv, VecEnv};
 use anyhow::Context;
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use indicatif::ProgressBar;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Barrier;
@@ -345,11 +345,12 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
         let label = |what: String| format!("bench scaling {name}: pair {}/{pairs}, {what}", pair + 1);
         let speed = |n: usize| -> anyhow::Result<f64> {
             let bar = progress(0, &label(format!("{n} envs")));
-            let (steps, seconds) = time_steps(VecEnv::new(env.clone(), n, args.seed), args.steps, args.seed, bar, None)?;
+            let (steps, seconds) =
+                time_steps(VecEnv::new(env.clone(), n, args.seed), args.steps, args.seed, bar, None)?;
             Ok(steps as f64 / seconds)
         };
         let (one, many) = (speed(1)?, speed(args.envs)?);
-        let apart = unsynchronized_speed(&env, args.envs, threads, args.steps, args.seed, &label(format!("{} envs, unsynchronized", args.envs)))?;
+        let apart = unsynchronized_speed(&env, &args, threads, &label(format!("{} envs, unsynchronized", args.envs)))?;
         single.push(one);
         parallel.push(many);
         unsynchronized.push(apart);
@@ -389,19 +390,21 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The same `envs` environments split over `threads` threads that never wait for each
-/// other: each steps its share on its own, started together; all their steps over the
-/// slowest one's time.
-fn unsynchronized_speed(env: &ScenarioEnv, envs: usize, threads: usize, steps: u64, seed: u64, label: &str) -> anyhow::Result<f64> {
+/// The run's environments split over `threads` threads that never wait for each other:
+/// each steps its share on its own, started together; all their steps over the slowest
+/// thread's time.
+fn unsynchronized_speed(env: &ScenarioEnv, args: &ScalingArgs, threads: usize, label: &str) -> anyhow::Result<f64> {
+    let share = |t: usize| args.envs * t / threads;
     let start_line = Barrier::new(threads);
     let runs = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..threads)
             .map(|t| {
                 // One bar for all: the threads run side by side at about the same pace.
                 let bar = if t == 0 { progress(0, label) } else { ProgressBar::hidden() };
-                let share = VecEnv::with_threads(env.fork(), envs * (t + 1) / threads - envs * t / threads, seed + t as u64, 1);
+                let envs = VecEnv::with_threads(env.fork(), share(t + 1) - share(t), args.seed + t as u64, 1);
                 let start_line = &start_line;
-                scope.spawn(move || time_steps(share, steps / threads as u64, seed + t as u64, bar, Some(start_line)))
+                let steps = args.steps / threads as u64;
+                scope.spawn(move || time_steps(envs, steps, args.seed + t as u64, bar, Some(start_line)))
             })
             .collect();
         runs.into_iter()
