@@ -322,7 +322,7 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
         scenario: name,
         envs: args.envs.max(1),
         steps,
-        threads: std::thread::available_parallelism().map_or(1, |c| c.get()).min(args.envs.max(1)),
+        threads: stepping_threads(args.envs),
         seconds,
         steps_per_sec: steps as f64 / seconds,
     };
@@ -338,7 +338,7 @@ fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
     let name = env.scenario().name.clone();
     let pairs = args.pairs.max(1);
-    let threads = std::thread::available_parallelism().map_or(1, |c| c.get()).min(args.envs.max(1));
+    let threads = stepping_threads(args.envs);
     let (mut single, mut parallel, mut unsynchronized) = (Vec::new(), Vec::new(), Vec::new());
     let (mut ratios, mut ceilings) = (Vec::new(), Vec::new());
     for pair in 0..pairs {
@@ -413,6 +413,11 @@ fn unsynchronized_speed(env: &ScenarioEnv, args: &ScalingArgs, threads: usize, l
     })?;
     let steps: u64 = runs.iter().map(|(steps, _)| steps).sum();
     Ok(steps as f64 / runs.iter().map(|&(_, seconds)| seconds).fold(0.0, f64::max))
+}
+
+/// Threads a `VecEnv` of `envs` environments steps on: one per core, at most one per environment.
+fn stepping_threads(envs: usize) -> usize {
+    std::thread::available_parallelism().map_or(1, |c| c.get()).min(envs.max(1))
 }
 
 /// Middle value (sorts `values`).
