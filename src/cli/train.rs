@@ -67,7 +67,8 @@ impl clap::Subcommand for Train {
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    #[arg(long, required_unless_present = "resume")]
+    /// Built-in name or path of a `.ron` scenario (over the `--config` file's).
+    #[arg(long, required_unless_present_any = ["resume", "config"])]
     scenario: Option<String>,
     /// Dataset directory (behaviour cloning, DAgger and the hybrids).
     #[arg(long)]
@@ -86,7 +87,8 @@ pub struct TrainArgs {
     /// Run directory to write.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
-    /// A config.toml to start from (for example a previous run's).
+    /// A config.toml to start from: a previous run's, or any part of one (say a
+    /// `[hyperparameters]` table with the values to change; the rest keep their defaults).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Override one hyperparameter, e.g. `--set lr=0.0003 --set policy.hidden=[128,128]`.
@@ -162,13 +164,10 @@ fn run_config(algorithm: &str, args: &TrainArgs) -> anyhow::Result<(RunConfig, P
     } else {
         let out = args.out.clone().expect("clap requires --out without --resume");
         let mut base = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-            }
+            Some(path) => run::config_from_file(path, algorithm, args.scenario.as_deref())?,
             None => {
-                let scenario = args.scenario.clone().expect("clap requires --scenario");
-                RunConfig::new(algorithm, &scenario, PathBuf::new())?
+                let scenario = args.scenario.as_deref().expect("clap requires --scenario or --config");
+                RunConfig::new(algorithm, scenario, PathBuf::new())?
             }
         };
         if let Some(demos) = &args.demos {

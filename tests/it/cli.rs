@@ -105,6 +105,70 @@ fn a_broken_scenario_file_fails_with_its_location() {
     assert!(stderr.contains("broken.ron:") && stderr.contains("time_step"), "{stderr}");
 }
 
+/// `train --config` takes a previous run's config.toml or any part of one: what the file
+/// leaves out keeps the algorithm's defaults for the scenario, `--scenario` wins over the
+/// file's, and a wrong value is named by file and key.
+#[test]
+fn a_config_file_may_hold_part_of_a_run_and_its_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let saved = |run: &str| -> toml::Table {
+        toml::from_str(&std::fs::read_to_string(path(run) + "/config.toml").unwrap()).unwrap()
+    };
+    std::fs::write(path("part.toml"), "[hyperparameters]\ntotal_steps = 4096\ngamma = 0.9\n").unwrap();
+    apprentice(&[
+        "train",
+        "ppo",
+        "--scenario",
+        "pendulum",
+        "--config",
+        &path("part.toml"),
+        "--out",
+        &path("a"),
+        "--json",
+    ]);
+    let (a, defaults) = (saved("a"), saved("a")["hyperparameters"].as_table().unwrap().clone());
+    assert_eq!(a["scenario"].as_str(), Some("pendulum"));
+    assert_eq!(defaults["gamma"].as_float(), Some(0.9));
+    assert_eq!(defaults["total_steps"].as_integer(), Some(4096));
+    // The rest are PPO's continuous-control defaults, all written down.
+    assert_eq!(defaults["envs"].as_integer(), Some(4));
+    assert_eq!(defaults["normalize_values"].as_bool(), Some(true));
+    assert!(defaults["policy"].as_table().is_some_and(|p| p.contains_key("hidden")));
+
+    apprentice(&[
+        "train",
+        "ppo",
+        "--scenario",
+        "cartpole_continuous",
+        "--config",
+        &path("a/config.toml"),
+        "--out",
+        &path("b"),
+        "--json",
+    ]);
+    assert_eq!(saved("b")["scenario"].as_str(), Some("cartpole_continuous"));
+    assert_eq!(saved("b")["hyperparameters"].as_table(), Some(&defaults));
+
+    let fails = |file: &str, text: &str| {
+        std::fs::write(path(file), text).unwrap();
+        let args = ["train", "ppo", "--config", &path(file), "--out", &path("c")];
+        let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+        assert!(!out.status.success(), "{text}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = fails("typo.toml", "scenario = \"pendulum\"\n[hyperparameters.policy]\nhidden = [64, \"x\"]\n");
+    assert!(stderr.contains("typo.toml") && stderr.contains("policy.hidden[1]: invalid type"), "{stderr}");
+    assert!(
+        fails("unknown.toml", "scenario = \"pendulum\"\n[hyperparameters]\nlrr = 1\n").contains("unknown field `lrr`")
+    );
+    assert!(fails("none.toml", "[hyperparameters]\nlr = 0.001\n").contains("no scenario"));
+    assert!(
+        fails("sac.toml", "algorithm = \"sac\"\nscenario = \"pendulum\"\n").contains("a configuration of sac, not ppo")
+    );
+    assert!(!dir.path().join("c").exists(), "a refused configuration writes no run");
+}
+
 /// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's
 /// summary reads its algorithm, final evaluation and curve; an unreadable run is listed as
 /// its error, beside the good one.

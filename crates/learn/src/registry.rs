@@ -278,9 +278,7 @@ pub fn defaults_of<T: Config>() -> toml::Table {
 
 /// A table read as the config type `T`; an unknown or mistyped key is the error.
 pub fn typed<T: Config>(table: &toml::Table) -> Result<T, TrainError> {
-    toml::Value::Table(table.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| TrainError::Config(e.message().to_string()))
+    crate::settings::read(toml::Value::Table(table.clone())).map_err(TrainError::Config)
 }
 
 fn fields_of<T: Config>(table: &toml::Table) -> Result<Vec<Field>, TrainError> {

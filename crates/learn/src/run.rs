@@ -225,11 +225,68 @@ pub fn load_config(dir: &Path) -> Result<RunConfig, RunError> {
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     let invalid = |what: String| RunError::Invalid { path: path.clone(), what };
     let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let config: RunConfig =
-        toml::Value::Table(migrate(table)).try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    let config: RunConfig = super::settings::read(toml::Value::Table(migrate(table))).map_err(invalid)?;
     let checked = config.entry().and_then(|e| (e.config.check)(&config.hyperparameters));
     checked.map_err(|e| RunError::Invalid { path, what: e.to_string() })?;
     Ok(config)
+}
+
+/// What `train --config FILE` reads: a run's config.toml, or any part of one, such as a
+/// `[hyperparameters]` table of only the values to change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    algorithm: Option<String>,
+    scenario: Option<String>,
+    demos: Option<PathBuf>,
+    episodes: Option<Vec<String>>,
+    init: Option<PathBuf>,
+    reward: Option<PathBuf>,
+    planner_expert: Option<bool>,
+    #[serde(default)]
+    hyperparameters: toml::Table,
+}
+
+/// The configuration of an `algorithm` run given by the file at `path`: the algorithm's
+/// defaults on the scenario (`scenario` if given, else the file's), with every field and
+/// hyperparameter the file sets laid over them, so what it leaves out keeps its default
+/// and the run's config.toml records them all.
+pub fn config_from_file(path: &Path, algorithm: &str, scenario: Option<&str>) -> Result<RunConfig, RunError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let invalid = |what: String| RunError::Invalid { path: path.to_owned(), what };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let file: ConfigFile = super::settings::read(toml::Value::Table(migrate(table))).map_err(invalid)?;
+    if let Some(theirs) = file.algorithm.as_deref().filter(|theirs| *theirs != algorithm) {
+        return Err(invalid(format!("a configuration of {theirs}, not {algorithm}")));
+    }
+    let scenario = scenario
+        .or(file.scenario.as_deref())
+        .ok_or_else(|| invalid("no scenario: give --scenario, or `scenario = \"…\"` in the file".into()))?;
+    let mut config =
+        RunConfig::new(algorithm, scenario, file.demos.unwrap_or_default()).map_err(|e| invalid(e.to_string()))?;
+    lay_over(&mut config.hyperparameters, file.hyperparameters);
+    let checked = config.entry().and_then(|e| (e.config.check)(&config.hyperparameters));
+    checked.map_err(|e| match e {
+        TrainError::Config(what) => invalid(format!("[hyperparameters] {what}")),
+        other => invalid(other.to_string()),
+    })?;
+    config.episodes = file.episodes;
+    config.init = file.init;
+    config.reward = file.reward;
+    config.planner_expert = file.planner_expert.unwrap_or_default();
+    Ok(config)
+}
+
+/// Lays `over` onto `base` key by key, into nested tables (`[hyperparameters.policy]`).
+fn lay_over(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => lay_over(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
 }
 
 /// A config.toml written before the registry (`[bc]`, `[dagger]`, `[rl.<algorithm>]`

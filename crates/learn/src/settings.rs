@@ -62,10 +62,17 @@ pub fn overrides<T: Serialize + DeserializeOwned>(
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         target.insert(last.to_string(), value);
     }
-    let config = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| SettingError::BadValue(e.message().to_string()))?;
+    let config = read(toml::Value::Table(table)).map_err(SettingError::BadValue)?;
     Ok((config, unknown))
+}
+
+/// `value` read as `T`; the error of a mistyped or unknown key begins with its dotted path
+/// (`policy.hidden[1]: invalid type: string "x", expected usize`).
+pub fn read<T: DeserializeOwned>(value: toml::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string() {
+        path if path == "." => e.into_inner().message().to_string(),
+        path => format!("{path}: {}", e.into_inner().message()),
+    })
 }
 
 /// Sets one hyperparameter of a running algorithm's config, if `key` is among the `live` ones
