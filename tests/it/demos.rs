@@ -277,6 +277,40 @@ fn minari_and_lerobot_exports_import_back_as_identical_episodes() {
     }
 }
 
+/// An export replaces an earlier export of its format whole, and refuses any other folder
+/// that holds something (the dataset itself, a user's files), leaving it untouched.
+#[test]
+fn an_export_replaces_an_earlier_one_and_never_writes_among_other_files() {
+    let formats: [(&str, Export, Import); 2] =
+        [("minari", minari::export, minari::import), ("lerobot", lerobot::export, lerobot::import)];
+    let dir = tempfile::tempdir().unwrap();
+    let (mut env, dataset) = generate("cartpole", 3, 0.0, &dir.path().join("d"));
+    let loaded = dataset.load(Some(&env)).unwrap();
+    let listing = |path: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        names
+    };
+    for (format, export, import) in formats {
+        let out = dir.path().join(format);
+        export(&loaded.episodes, &env, &out).unwrap();
+        export(&loaded.episodes[..1], &env, &out).unwrap();
+        let imported = import(&out, &mut env).unwrap();
+        assert_eq!(imported.episodes.len(), 1, "{format}: the shorter export replaced the longer");
+        if format == "minari" {
+            assert_eq!(listing(&out.join("data")).len(), 2, "one episode folder and the metadata, nothing stale");
+        }
+        for target in [dataset.dir.clone(), dir.path().join("mine")] {
+            std::fs::create_dir_all(&target).unwrap();
+            std::fs::write(target.join("notes.txt"), "mine").unwrap();
+            let before = listing(&target);
+            let error = export(&loaded.episodes, &env, &target).unwrap_err().to_string();
+            assert!(error.contains("not empty") && error.contains(&target.display().to_string()), "{error}");
+            assert_eq!(listing(&target), before, "{format}: nothing written into {}", target.display());
+        }
+    }
+}
+
 #[test]
 fn a_broken_minari_episode_is_named_and_the_rest_imports() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,6 +26,26 @@ pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
     move |source| DataError::Io { path: path.to_owned(), source }
 }
 
+/// Readies `dir` for an export in `format`: a new or empty folder as it is; an earlier export
+/// of the format (it holds `marker`) loses its `parts`, so no file of it outlives the new one
+/// (an episode folder of a longer export, say). Anything else is refused: an export never
+/// writes among files it did not make, nor into an apprentice dataset.
+pub(crate) fn clear_for_export(dir: &Path, format: &str, marker: &str, parts: &[&str]) -> Result<(), DataError> {
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let earlier_export = dir.join(marker).is_file() && !dir.join("episodes").is_dir();
+    if !empty && !earlier_export {
+        return Err(invalid(dir, format!("not empty and not an earlier {format} export: export to a new folder")));
+    }
+    for part in parts.iter().map(|part| dir.join(part)).filter(|part| part.exists()) {
+        std::fs::remove_dir_all(&part).map_err(io(&part))?;
+    }
+    Ok(())
+}
+
 /// Writes one batch as a parquet file (snappy-compressed, as pyarrow writes by default).
 pub(crate) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
     if let Some(parent) = path.parent() {

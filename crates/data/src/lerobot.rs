@@ -18,8 +18,8 @@
 
 use super::codec::DataError;
 use super::columns::{
-    Imported, action_column, bool_column, bools, files_in, float_column, float_rows, floats, invalid, io, read_actions,
-    read_files, write_parquet,
+    Imported, action_column, bool_column, bools, clear_for_export, files_in, float_column, float_rows, floats, invalid,
+    io, read_actions, read_files, write_parquet,
 };
 use super::dataset::EpisodeFile;
 use super::episode::{Episode, EpisodeMeta, Source, StepRecord};
@@ -35,8 +35,10 @@ use std::sync::Arc;
 const DATA_FILE: &str = "data/chunk-000/file-000.parquet";
 const EPISODES_FILE: &str = "meta/episodes/chunk-000/file-000.parquet";
 
-/// Writes `episodes` (all of `env`'s scenario) as a LeRobot v3.0 dataset in `dir`; returns the steps.
+/// Writes `episodes` (all of `env`'s scenario) as a LeRobot v3.0 dataset in `dir`, a new or
+/// empty folder or an earlier LeRobot export, which it replaces; returns the steps.
 pub fn export(episodes: &[EpisodeFile], env: &ScenarioEnv, dir: &Path) -> Result<usize, DataError> {
+    clear_for_export(dir, "LeRobot", "meta/info.json", &["data", "meta"])?;
     let s = env.scenario();
     let space = env.action_space();
     let steps: Vec<(usize, usize, &StepRecord)> = episodes

@@ -18,8 +18,8 @@
 
 use super::codec::DataError;
 use super::columns::{
-    Imported, action_column, bool_column, bools, files_in, float_column, float_rows, floats, invalid, io, read_actions,
-    read_files, write_parquet,
+    Imported, action_column, bool_column, bools, clear_for_export, files_in, float_column, float_rows, floats, invalid,
+    io, read_actions, read_files, write_parquet,
 };
 use super::dataset::EpisodeFile;
 use super::episode::{Episode, EpisodeMeta, Source, StepRecord};
@@ -35,8 +35,10 @@ use std::sync::Arc;
 /// The Minari release whose dataset layout this writes.
 const MINARI_VERSION: &str = "0.5.4";
 
-/// Writes `episodes` (all of `env`'s scenario) as a Minari dataset in `dir`; returns the steps.
+/// Writes `episodes` (all of `env`'s scenario) as a Minari dataset in `dir`, a new or empty
+/// folder or an earlier Minari export, which it replaces; returns the steps.
 pub fn export(episodes: &[EpisodeFile], env: &ScenarioEnv, dir: &Path) -> Result<usize, DataError> {
+    clear_for_export(dir, "Minari", "data/metadata.json", &["data"])?;
     let data = dir.join("data");
     let space = env.action_space();
     let mut steps = 0;
