@@ -169,6 +169,23 @@ fn a_config_file_may_hold_part_of_a_run_and_its_errors_name_the_key() {
     assert!(!dir.path().join("c").exists(), "a refused configuration writes no run");
 }
 
+/// A budget too small for one rollout would save an untrained policy as if it had trained.
+#[test]
+fn a_ppo_budget_below_one_rollout_is_refused_with_the_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    for algorithm in ["ppo", "a2c", "trpo"] {
+        let out = dir.path().join(algorithm);
+        let args =
+            ["train", algorithm, "--scenario", "cartpole", "--out", out.to_str().unwrap(), "--set", "total_steps=30"];
+        let run = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && stderr.contains("total_steps = 30 is less than one rollout"),
+            "{algorithm}: {stderr}"
+        );
+    }
+}
+
 /// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's
 /// summary reads its algorithm, final evaluation and curve; an unreadable run is listed as
 /// its error, beside the good one.

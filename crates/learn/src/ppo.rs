@@ -337,6 +337,14 @@ impl PpoTrainer {
         if config.envs == 0 || config.rollout_steps == 0 || config.minibatches == 0 {
             return Err(TrainError::Config("envs, rollout_steps and minibatches must be at least 1".into()));
         }
+        let rollout = config.envs * config.rollout_steps;
+        if config.total_steps < rollout {
+            return Err(TrainError::Config(format!(
+                "total_steps = {} is less than one rollout (envs {} × rollout_steps {} = {rollout}): \
+                 no update would run",
+                config.total_steps, config.envs, config.rollout_steps
+            )));
+        }
         let obs_dim = env.observation_space().dim();
         let autodiff = device.clone().autodiff();
         let _init = super::device::seed_init(&autodiff, config.seed);
@@ -474,7 +482,10 @@ impl PpoTrainer {
         }
         let x = Tensor::<2>::from_data(TensorData::new(flat, [rows, self.obs_dim]), &self.inference);
         let scale = self.value_scale();
-        floats(self.model.critic.valid().forward(x).reshape([rows])).into_iter().map(|v| v * scale.std[0] + scale.mean[0]).collect()
+        floats(self.model.critic.valid().forward(x).reshape([rows]))
+            .into_iter()
+            .map(|v| v * scale.std[0] + scale.mean[0])
+            .collect()
     }
 
     /// What the critic's outputs are standardized by (identity without `normalize_values`).
