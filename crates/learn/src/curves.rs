@@ -47,6 +47,9 @@ pub fn read(dir: &Path, metric: &str) -> Result<RunCurve, RunError> {
     let path = dir.join("metrics.csv");
     let (header, rows) = read_csv(&path)?;
     let invalid = |what: String| RunError::Invalid { path: path.clone(), what };
+    if rows.is_empty() {
+        return Err(invalid("no row logged yet (the run made no log step)".into()));
+    }
     let column = header.iter().position(|c| c == metric).ok_or_else(|| {
         let logged: Vec<&str> = header.iter().skip(1).filter(|c| *c != "note").map(String::as_str).collect();
         invalid(format!("no metric `{metric}` (logged: {})", logged.join(", ")))
