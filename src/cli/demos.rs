@@ -88,7 +88,8 @@ pub enum Demos {
     /// Write DIR/split.json: a seeded train/validation split by episode.
     Split {
         dir: PathBuf,
-        #[arg(long, default_value_t = 0.2)]
+        /// The fraction of episodes held out for validation, at least 0 and below 1.
+        #[arg(long, default_value_t = 0.2, value_parser = validation_fraction)]
         val: f64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -507,4 +508,14 @@ fn replay(dir: &Path, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--val`: a fraction that leaves some episodes to train on.
+fn validation_fraction(text: &str) -> Result<f64, String> {
+    let val: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..1.0).contains(&val) {
+        Ok(val)
+    } else {
+        Err(format!("{val} is not in [0, 1): some episodes must be left to train on"))
+    }
 }

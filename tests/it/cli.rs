@@ -186,6 +186,24 @@ fn a_ppo_budget_below_one_rollout_is_refused_with_the_numbers() {
     }
 }
 
+/// Arguments that cannot be what the user meant are refused with what was wrong.
+#[test]
+fn a_missing_run_or_an_impossible_split_is_refused_with_what_was_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = dir.path().join("missing");
+    let stderr = fails(&["eval", "--policy", missing.to_str().unwrap(), "--episodes", "1"]);
+    assert!(stderr.contains("missing: no such run directory"), "{stderr}");
+    let stderr = fails(&["plot", dir.path().to_str().unwrap(), "--out", "x.png"]);
+    assert!(stderr.contains("not a run directory (no config.toml)"), "{stderr}");
+    let stderr = fails(&["demos", "split", dir.path().to_str().unwrap(), "--val", "1.5"]);
+    assert!(stderr.contains("1.5 is not in [0, 1)"), "{stderr}");
+}
+
 /// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's
 /// summary reads its algorithm, final evaluation and curve; an unreadable run is listed as
 /// its error, beside the good one.

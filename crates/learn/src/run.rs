@@ -222,6 +222,10 @@ pub fn save(dir: &Path, config: &RunConfig, env: &ScenarioEnv, policy: &dyn Poli
 /// Reads a run's configuration.
 pub fn load_config(dir: &Path) -> Result<RunConfig, RunError> {
     let path = dir.join("config.toml");
+    if !path.exists() {
+        let what = if dir.is_dir() { "not a run directory (no config.toml)" } else { "no such run directory" };
+        return Err(RunError::Invalid { path: dir.to_owned(), what: what.into() });
+    }
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     let invalid = |what: String| RunError::Invalid { path: path.clone(), what };
     let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
