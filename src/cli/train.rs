@@ -52,7 +52,8 @@ impl FromArgMatches for Train {
 impl clap::Subcommand for Train {
     fn augment_subcommands(cmd: clap::Command) -> clap::Command {
         registry::ALGORITHMS.iter().fold(cmd.subcommand_required(true), |cmd, e| {
-            cmd.subcommand(TrainArgs::augment_args(clap::Command::new(e.name).about(about(e))))
+            let sub = clap::Command::new(e.name).about(about(e)).visible_aliases(registry::aliases_of(e.name));
+            cmd.subcommand(TrainArgs::augment_args(sub))
         })
     }
 

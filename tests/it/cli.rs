@@ -169,6 +169,20 @@ fn a_config_file_may_hold_part_of_a_run_and_its_errors_name_the_key() {
     assert!(!dir.path().join("c").exists(), "a refused configuration writes no run");
 }
 
+/// The design's CLI surface spells soft Q-learning `sql` and TD3+BC `td3bc`: both answer,
+/// and the run records the registry's name.
+#[test]
+fn the_designs_algorithm_names_answer_as_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let sets = ["--set", "total_steps=300", "--set", "learning_starts=100", "--json"];
+    apprentice(&[&["train", "sql", "--scenario", "cartpole", "--out", out.to_str().unwrap()][..], &sets].concat());
+    let config: toml::Table = toml::from_str(&std::fs::read_to_string(out.join("config.toml")).unwrap()).unwrap();
+    assert_eq!(config["algorithm"].as_str(), Some("soft_q"));
+    let help = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(["train", "td3bc", "--help"]).output().unwrap();
+    assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).contains("TD3+BC"));
+}
+
 /// A budget too small for one rollout would save an untrained policy as if it had trained.
 #[test]
 fn a_ppo_budget_below_one_rollout_is_refused_with_the_numbers() {

@@ -56,7 +56,16 @@ pub const ALGORITHMS: &[&Entry] = &[
 
 /// The entry named `name`.
 pub fn entry(name: &str) -> Option<&'static Entry> {
+    let name = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, name)| name);
     ALGORITHMS.iter().copied().find(|e| e.name == name)
+}
+
+/// Other names an algorithm answers to (the design's CLI surface spells these two so).
+pub const ALIASES: &[(&str, &str)] = &[("sql", "soft_q"), ("td3bc", "td3_bc")];
+
+/// The other names of the algorithm `name`.
+pub fn aliases_of(name: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ALIASES.iter().filter(move |(_, of)| *of == name).map(|(alias, _)| *alias)
 }
 
 /// The names of every algorithm, for error messages.

@@ -61,7 +61,7 @@ impl RunConfig {
         let entry = entry(algorithm)?;
         let space = ScenarioEnv::load(scenario).ok().map(|env| env.action_space().clone());
         Ok(RunConfig {
-            algorithm: algorithm.into(),
+            algorithm: entry.name.into(),
             scenario: scenario.into(),
             demos,
             episodes: None,
@@ -260,7 +260,8 @@ pub fn config_from_file(path: &Path, algorithm: &str, scenario: Option<&str>) ->
     let invalid = |what: String| RunError::Invalid { path: path.to_owned(), what };
     let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let file: ConfigFile = super::settings::read(toml::Value::Table(migrate(table))).map_err(invalid)?;
-    if let Some(theirs) = file.algorithm.as_deref().filter(|theirs| *theirs != algorithm) {
+    let same = |a: &str, b: &str| registry::entry(a).map(|e| e.name) == registry::entry(b).map(|e| e.name);
+    if let Some(theirs) = file.algorithm.as_deref().filter(|theirs| !same(theirs, algorithm)) {
         return Err(invalid(format!("a configuration of {theirs}, not {algorithm}")));
     }
     let scenario = scenario
