@@ -278,9 +278,10 @@ fn minari_and_lerobot_exports_import_back_as_identical_episodes() {
 }
 
 /// An export replaces an earlier export of its format whole, and refuses any other folder
-/// that holds something (the dataset itself, a user's files), leaving it untouched.
+/// that holds something (the dataset itself, a user's files), leaving it untouched; an import
+/// of a folder in the other format, or the delete of a missing episode, says what is wrong.
 #[test]
-fn an_export_replaces_an_earlier_one_and_never_writes_among_other_files() {
+fn an_export_replaces_an_earlier_one_and_never_writes_among_other_files_and_imports_name_the_wrong_format() {
     let formats: [(&str, Export, Import); 2] =
         [("minari", minari::export, minari::import), ("lerobot", lerobot::export, lerobot::import)];
     let dir = tempfile::tempdir().unwrap();
@@ -309,6 +310,10 @@ fn an_export_replaces_an_earlier_one_and_never_writes_among_other_files() {
             assert_eq!(listing(&target), before, "{format}: nothing written into {}", target.display());
         }
     }
+    let error = |result: Result<apprentice::data::Imported, DataError>| result.err().unwrap().to_string();
+    assert!(error(minari::import(&dir.path().join("lerobot"), &mut env)).contains("not a Minari dataset"));
+    assert!(error(lerobot::import(&dir.path().join("minari"), &mut env)).contains("not a LeRobot dataset"));
+    assert!(dataset.delete("ep-77").unwrap_err().to_string().contains("no episode `ep-77`"));
 }
 
 #[test]

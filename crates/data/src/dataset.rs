@@ -232,6 +232,12 @@ impl Dataset {
     pub fn delete(&self, id: &str) -> Result<(), DataError> {
         let _lock = self.lock()?;
         let path = self.episode_path(id);
+        if !path.is_file() {
+            return Err(DataError::Invalid {
+                path: self.dir.clone(),
+                what: format!("no episode `{id}` in this dataset"),
+            });
+        }
         fs::remove_file(&path).map_err(io(&path))?;
         let mut rows = self.manifest()?;
         rows.retain(|r| r.id != id);

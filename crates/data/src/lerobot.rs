@@ -232,6 +232,9 @@ fn stats(data: &RecordBatch) -> Value {
 /// replayable, its final observation then repeating its last.
 pub fn import(dir: &Path, env: &mut ScenarioEnv) -> Result<Imported, DataError> {
     let info_path = dir.join("meta/info.json");
+    if !info_path.is_file() {
+        return Err(invalid(dir, "not a LeRobot dataset (no meta/info.json)"));
+    }
     let text = std::fs::read_to_string(&info_path).map_err(io(&info_path))?;
     let info: Value = serde_json::from_str(&text).map_err(|e| invalid(&info_path, e.to_string()))?;
     let version = info["codebase_version"].as_str().unwrap_or("");

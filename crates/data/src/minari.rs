@@ -167,6 +167,9 @@ fn episode_batch(episode: &Episode, space: &Space) -> Result<RecordBatch, arrow_
 pub fn import(dir: &Path, env: &mut ScenarioEnv) -> Result<Imported, DataError> {
     let data = if dir.join("data/metadata.json").is_file() { dir.join("data") } else { dir.to_owned() };
     let meta_path = data.join("metadata.json");
+    if !meta_path.is_file() {
+        return Err(invalid(dir, "not a Minari dataset (no data/metadata.json)"));
+    }
     let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
     let meta = serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| invalid(&meta_path, format!("not Minari metadata: {e}")))?;
