@@ -202,7 +202,7 @@ fn a_ppo_budget_below_one_rollout_is_refused_with_the_numbers() {
 
 /// Arguments that cannot be what the user meant are refused with what was wrong.
 #[test]
-fn a_missing_run_or_an_impossible_split_is_refused_with_what_was_wrong() {
+fn a_missing_run_an_impossible_split_or_a_folder_of_other_files_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fails = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
@@ -216,6 +216,11 @@ fn a_missing_run_or_an_impossible_split_is_refused_with_what_was_wrong() {
     assert!(stderr.contains("not a run directory (no config.toml)"), "{stderr}");
     let stderr = fails(&["demos", "split", dir.path().to_str().unwrap(), "--val", "1.5"]);
     assert!(stderr.contains("1.5 is not in [0, 1)"), "{stderr}");
+    // A run never writes among other files (a dataset, say).
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let into = ["train", "ppo", "--scenario", "cartpole", "--out", dir.path().to_str().unwrap()];
+    assert!(fails(&into).contains("holds other files and is not a run directory"));
+    assert!(!dir.path().join("config.toml").exists());
 }
 
 /// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's

@@ -74,8 +74,14 @@ pub struct RunSink {
 
 impl RunSink {
     /// Writes `config.toml` into `dir` and opens `metrics.csv`: a fresh run starts a fresh
-    /// log, a resumed one appends to its own.
+    /// log, a resumed one appends to its own. `dir` is new, empty or a run (which the new run
+    /// replaces): a run never writes among other files, a dataset's say.
     pub fn create(dir: &Path, config: &RunConfig, env: &ScenarioEnv, resumed: bool) -> Result<RunSink, RunError> {
+        let holds_files = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        if holds_files && !dir.join("config.toml").is_file() {
+            let what = "holds other files and is not a run directory: give a new or empty folder";
+            return Err(RunError::Invalid { path: dir.to_owned(), what: what.into() });
+        }
         run::save_config(dir, config)?;
         let path = dir.join("metrics.csv");
         if !resumed {
