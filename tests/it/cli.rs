@@ -216,11 +216,16 @@ fn a_missing_run_an_impossible_split_or_a_folder_of_other_files_is_refused() {
     assert!(stderr.contains("not a run directory (no config.toml)"), "{stderr}");
     let stderr = fails(&["demos", "split", dir.path().to_str().unwrap(), "--val", "1.5"]);
     assert!(stderr.contains("1.5 is not in [0, 1)"), "{stderr}");
-    // A run never writes among other files (a dataset, say).
+    // A run never writes among other files (a dataset's, say).
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let into = ["train", "ppo", "--scenario", "cartpole", "--out", dir.path().to_str().unwrap()];
     assert!(fails(&into).contains("holds other files and is not a run directory"));
     assert!(!dir.path().join("config.toml").exists());
+    // Nor does a dataset.
+    let into =
+        ["demos", "generate", "--scenario", "cartpole", "--episodes", "1", "--out", dir.path().to_str().unwrap()];
+    assert!(fails(&into).contains("holds other files and is not a dataset"));
+    assert!(!dir.path().join("episodes").exists());
 }
 
 /// A run trained with `--eval-every` keeps its evaluations in `eval.csv`, and the run browser's

@@ -137,7 +137,13 @@ fn sync_parent(path: &Path) {
 impl Dataset {
     /// Opens a dataset directory, creating it if needed, and recovers what an interrupted
     /// writer left: a recording (see `recorder::recover`) and staged episodes (`staged`).
+    /// A folder of other files (a run, an export) is refused: episodes never go among them.
     pub fn open(dir: &Path) -> Result<(Dataset, Vec<String>), DataError> {
+        let holds_files = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        if holds_files && !dir.join("episodes").is_dir() {
+            let what = "holds other files and is not a dataset: give a new or empty folder, or a dataset";
+            return Err(DataError::Invalid { path: dir.to_owned(), what: what.into() });
+        }
         fs::create_dir_all(dir.join("episodes")).map_err(io(dir))?;
         let dataset = Dataset { dir: dir.to_owned() };
         let mut recovered = super::recorder::recover(&dataset)?;
