@@ -128,7 +128,7 @@ fn policy(args: PolicyArgs) -> anyhow::Result<()> {
 pub struct PlannerArgs {
     #[arg(long)]
     scenario: String,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::output::at_least_one)]
     episodes: usize,
     /// Episode k starts from seed `seed + k`.
     #[arg(long, default_value_t = 1_000_000)]
@@ -232,10 +232,10 @@ pub struct SimArgs {
     #[arg(long, default_value = "cartpole")]
     scenario: String,
     /// Environments stepped in parallel.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::output::at_least_one)]
     envs: usize,
     /// Total environment steps (over all environments).
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     steps: u64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -248,13 +248,13 @@ pub struct ScalingArgs {
     #[arg(long, default_value = "cartpole")]
     scenario: String,
     /// Environments of the parallel runs.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::output::at_least_one)]
     envs: usize,
     /// Environment steps per run.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     steps: u64,
     /// Runs of each kind.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::output::at_least_one)]
     pairs: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,

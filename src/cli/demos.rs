@@ -20,7 +20,7 @@ pub enum Demos {
         scenario: String,
         #[arg(long, value_enum, default_value = "scripted")]
         expert: Generator,
-        #[arg(long)]
+        #[arg(long, value_parser = super::output::at_least_one)]
         episodes: usize,
         #[arg(long)]
         out: PathBuf,

@@ -20,6 +20,15 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// A count that must be at least one (episodes, environments, steps).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A `WIDTHxHEIGHT` argument (windows, images), in pixels.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s.split_once('x').ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1280x760"))?;

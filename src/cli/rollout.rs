@@ -15,7 +15,7 @@ pub struct Args {
     /// Who drives.
     #[arg(long, value_enum, default_value = "expert")]
     policy: Driver,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::output::at_least_one)]
     episodes: usize,
     /// Episode k starts from seed `seed + k`.
     #[arg(long, default_value_t = 0)]

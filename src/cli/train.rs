@@ -111,7 +111,7 @@ pub struct TrainArgs {
     /// in `time/seconds`); logged as `eval/*`.
     #[arg(long, value_name = "K", default_value_t = 0)]
     eval_every: usize,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::output::at_least_one)]
     eval_episodes: usize,
     /// Stop as soon as an evaluation's mean return reaches R, and report the environment
     /// steps and training seconds it took (needs `--eval-every`).
@@ -142,7 +142,7 @@ pub struct EvalArgs {
     /// Scenario to evaluate on (default: the run's).
     #[arg(long)]
     scenario: Option<String>,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = super::output::at_least_one)]
     episodes: usize,
     /// Episode k starts from seed `seed + k` (the default keeps clear of demo seeds).
     #[arg(long, default_value_t = 1_000_000)]

@@ -216,6 +216,8 @@ fn a_missing_run_an_impossible_split_or_a_folder_of_other_files_is_refused() {
     assert!(stderr.contains("not a run directory (no config.toml)"), "{stderr}");
     let stderr = fails(&["demos", "split", dir.path().to_str().unwrap(), "--val", "1.5"]);
     assert!(stderr.contains("1.5 is not in [0, 1)"), "{stderr}");
+    let stderr = fails(&["rollout", "--scenario", "cartpole", "--episodes", "0"]);
+    assert!(stderr.contains("must be at least 1"), "{stderr}");
     // A run never writes among other files (a dataset's, say).
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let into = ["train", "ppo", "--scenario", "cartpole", "--out", dir.path().to_str().unwrap()];
