@@ -1,6 +1,7 @@
 //! `apprentice scenarios`: what tasks exist, with their spaces.
 
 use super::output::json_line;
+use anyhow::Context;
 use crate::sim::{Env, ScenarioEnv, Space, builtin};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -31,7 +32,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rows.push(row(&env, builtin::builtin_path(name).display().to_string()));
     }
     if let Some(dir) = &args.dir {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("--dir {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "ron"))
             .collect();
