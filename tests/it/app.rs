@@ -4,7 +4,9 @@
 //! keeps finished episodes, replays branch and trim, keyboard demos train a policy, and the
 //! split view runs a second checkpoint on the same seeds.
 
-use apprentice::app::{self, Driver, Errors, Ghosts, Options, Phase, Recording, Replay, Scenarios, Session, Split, Track, Training};
+use apprentice::app::{
+    self, Driver, Errors, Ghosts, Options, Phase, Recording, Replay, Scenarios, Session, Split, Track, Training,
+};
 use apprentice::data::{Dataset, Source};
 use apprentice::learn::run;
 use apprentice::sim::Action;
@@ -649,4 +651,27 @@ fn the_learned_reward_of_the_loaded_run_scores_each_step_of_the_scene() {
     assert!(view.scores.len() >= 10, "{} scores", view.scores.len());
     let expected = model.score(&[Transition { obs: &before, action: &action, next: &next }])[0];
     assert_eq!(view.scores.back(), Some(&expected));
+}
+
+/// The runs tab's Settings: the next run takes a run's algorithm and hyperparameters and keeps
+/// this scenario and dataset; an algorithm that cannot act here is refused, the form unchanged.
+#[test]
+fn a_runs_settings_become_the_next_runs() {
+    let mut harness = Harness::new("cartpole", Driver::Expert);
+    let dir = tempfile::tempdir().unwrap();
+    let mut theirs = run::RunConfig::new("ppo", "cartpole", "elsewhere".into()).unwrap();
+    theirs.set("lr", "0.0123").unwrap();
+    run::save_config(&dir.path().join("ppo"), &theirs).unwrap();
+    let sac = run::RunConfig::new("sac", "pendulum", Default::default()).unwrap();
+    run::save_config(&dir.path().join("sac"), &sac).unwrap();
+    let env = harness.session().env.fork();
+    let mut training = harness.app.world_mut().resource_mut::<Training>();
+    let demos = training.config.demos.clone();
+    training.use_settings_of(&dir.path().join("ppo"), &env).unwrap();
+    assert_eq!(training.config.algorithm, "ppo");
+    assert_eq!(training.config.hyperparameters["lr"].as_float(), Some(0.0123));
+    assert_eq!((training.config.scenario.as_str(), &training.config.demos), ("cartpole", &demos));
+    let error = training.use_settings_of(&dir.path().join("sac"), &env).unwrap_err();
+    assert!(error.contains("sac does not handle"), "{error}");
+    assert_eq!(training.config.algorithm, "ppo", "a refused run leaves the form as it was");
 }

@@ -79,6 +79,25 @@ impl Training {
         matches!(self.phase, Phase::Running | Phase::Paused)
     }
 
+    /// Takes the run in `dir`'s algorithm, hyperparameters and expert for the next run, which
+    /// keeps this scenario and dataset. Refused while a run trains, or for an algorithm that
+    /// cannot act in `env`.
+    pub fn use_settings_of(&mut self, dir: &std::path::Path, env: &ScenarioEnv) -> Result<(), String> {
+        if self.is_running() {
+            return Err("a run is training: stop it first".into());
+        }
+        let theirs = run::load_config(dir).map_err(|e| e.to_string())?;
+        let entry = theirs.entry().map_err(|e| e.to_string())?;
+        if !entry.needs.fits(sim::Env::action_space(env)) {
+            return Err(format!("{} does not handle the actions of {}", entry.name, env.scenario().name));
+        }
+        let ours = &self.config;
+        let (scenario, demos) = (ours.scenario.clone(), ours.demos.clone());
+        self.config = RunConfig { scenario, demos, episodes: None, init: None, reward: None, ..theirs };
+        self.status = format!("the next run trains with the settings of {}", dir.display());
+        Ok(())
+    }
+
     /// Starts a run in a new run directory, on the dataset's current episodes if the
     /// algorithm learns from demonstrations.
     pub fn start(&mut self, env: &ScenarioEnv, dataset: &Dataset) -> Result<(), String> {

@@ -1,6 +1,6 @@
 //! The runs tab: the runs of this scenario under the data directory, newest first, each
 //! with its algorithm, date, final evaluation and a sparkline; Load and Compare take the
-//! selected run.
+//! selected run's policy, Settings its algorithm and hyperparameters for the next run.
 
 use super::Ui;
 use crate::session::Driver;
@@ -101,6 +101,18 @@ fn actions(side: &mut egui::Ui, ui: &mut Ui<'_, '_>) {
                 Ok(policy) => super::policy_view::open(ui, policy, dir.display().to_string()),
                 Err(e) => ui.errors.push(format!("could not load the policy to compare: {e}")),
             }
+        }
+        let idle = !ui.training.is_running();
+        let settings = row
+            .add_enabled(chosen && idle, egui::Button::new("⚙ Settings"))
+            .on_hover_text("The next run (Train tab) takes this run's algorithm and hyperparameters")
+            .on_disabled_hover_text("Select a run; not while one trains");
+        ui.map.mark("settings", &settings);
+        if settings.clicked()
+            && let Some(dir) = &target
+            && let Err(e) = ui.training.use_settings_of(dir, &ui.session.env)
+        {
+            ui.errors.push(format!("could not take the run's settings: {e}"));
         }
     });
 }
