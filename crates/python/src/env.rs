@@ -2,7 +2,8 @@
 //! parallel `sim::VecEnv`, batched numpy in and out). The Gymnasium classes in
 //! `python/apprentice/envs.py` wrap them.
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::ndarray::Ix2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -217,30 +218,37 @@ impl VecEnv {
         let wrong = |what: String| PyValueError::new_err(format!("actions: expected {what} for {n} environments"));
         let out: Vec<Action> = match self.env.action_space() {
             Space::Box { low, .. } => {
-                let a: PyReadonlyArray2<f32> = actions.extract()?;
+                let expected = || format!("a float32 array of shape ({n}, {})", low.len());
+                let a: PyReadonlyArrayDyn<f32> = actions.extract().map_err(|_| wrong(expected()))?;
                 let a = a.as_array();
-                if a.shape() != [n, low.len()] {
-                    return Err(wrong(format!("a float32 array of shape ({n}, {}), got {:?}", low.len(), a.shape())));
-                }
+                let a = a.into_dimensionality::<Ix2>().ok().filter(|a| a.shape() == [n, low.len()]);
+                let a = a.ok_or_else(|| wrong(format!("{}, got {:?}", expected(), actions_shape(actions))))?;
                 a.rows().into_iter().map(|r| Action::Continuous(r.to_vec())).collect()
             }
             Space::Discrete { .. } => {
-                let a: PyReadonlyArray1<i64> = actions.extract()?;
+                let expected = || format!("{n} non-negative int64 choices, shape ({n},)");
+                let a: PyReadonlyArrayDyn<i64> = actions.extract().map_err(|_| wrong(expected()))?;
                 let a = a.as_array();
-                if a.len() != n || a.iter().any(|&x| x < 0) {
-                    return Err(wrong(format!("{n} non-negative int64 choices, got {:?}", a.shape())));
+                if a.shape() != [n] || a.iter().any(|&x| x < 0) {
+                    return Err(wrong(format!("{}, got {:?}", expected(), a.shape())));
                 }
                 a.iter().map(|&x| Action::Discrete(x as usize)).collect()
             }
             Space::MultiDiscrete { nvec } => {
-                let a: PyReadonlyArray2<i64> = actions.extract()?;
+                let expected = || format!("non-negative int64 choices of shape ({n}, {})", nvec.len());
+                let a: PyReadonlyArrayDyn<i64> = actions.extract().map_err(|_| wrong(expected()))?;
                 let a = a.as_array();
-                if a.shape() != [n, nvec.len()] || a.iter().any(|&x| x < 0) {
-                    return Err(wrong(format!("non-negative int64 choices of shape ({n}, {})", nvec.len())));
-                }
+                let a = a.into_dimensionality::<Ix2>().ok().filter(|a| a.shape() == [n, nvec.len()]);
+                let a = a.filter(|a| a.iter().all(|&x| x >= 0));
+                let a = a.ok_or_else(|| wrong(format!("{}, got {:?}", expected(), actions_shape(actions))))?;
                 a.rows().into_iter().map(|r| Action::MultiDiscrete(r.iter().map(|&x| x as usize).collect())).collect()
             }
         };
         Ok(out)
     }
+}
+
+/// The shape of a numpy array, for error messages (empty for anything else).
+fn actions_shape(actions: &Bound<'_, PyAny>) -> Vec<usize> {
+    actions.getattr("shape").and_then(|s| s.extract()).unwrap_or_default()
 }

@@ -101,6 +101,13 @@ def test_vec_env_takes_box_actions_and_refuses_wrong_shapes():
     assert obs.shape == (3, vec.single_observation_space.shape[0]) and rewards.shape == (3,)
     with pytest.raises(ValueError, match="shape"):
         vec.step(np.zeros((2, 2), dtype=np.float32))
+    # A batch with one dimension too few or too many is named, not a cryptic cast error.
+    with pytest.raises(ValueError, match=r"shape \(3, 2\), got \[6\]"):
+        vec.step(np.zeros(6))
+    cartpoles = apprentice.make_vec("cartpole", 3)
+    cartpoles.reset(seed=0)
+    with pytest.raises(ValueError, match=r"shape \(3,\), got \[3, 1\]"):
+        cartpoles.step(np.zeros((3, 1)))
 
 
 def test_render_draws_the_scene_as_it_moves():
