@@ -1,8 +1,8 @@
 //! `apprentice scenarios`: what tasks exist, with their spaces.
 
 use super::output::json_line;
-use anyhow::Context;
 use crate::sim::{Env, ScenarioEnv, Space, builtin};
+use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -32,13 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rows.push(row(&env, builtin::builtin_path(name).display().to_string()));
     }
     if let Some(dir) = &args.dir {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("--dir {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in builtin::scenario_files(dir).with_context(|| format!("--dir {}", dir.display()))? {
             match ScenarioEnv::from_file(&file) {
                 Ok(env) => rows.push(row(&env, file.display().to_string())),
                 Err(e) => eprintln!("skipped: {e}"),

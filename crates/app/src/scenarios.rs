@@ -63,15 +63,7 @@ impl Scenarios {
     /// own under `DATA/scenarios`.
     pub fn files() -> Vec<PathBuf> {
         let dirs = [sim::builtin::source_root().join("examples/scenarios"), super::data_dir().join("scenarios")];
-        let mut files: Vec<PathBuf> = dirs
-            .iter()
-            .filter_map(|d| std::fs::read_dir(d).ok())
-            .flatten()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-            .collect();
-        files.sort();
-        files
+        dirs.iter().filter_map(|d| sim::builtin::scenario_files(d).ok()).flatten().collect()
     }
 
     /// Copies built-in scenario `name` to `DATA/scenarios/<name>.ron` (kept if it exists) to

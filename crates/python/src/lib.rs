@@ -22,11 +22,8 @@ fn scenarios<'py>(py: Python<'py>, dir: Option<PathBuf>) -> PyResult<(Vec<Bound<
     }
     let mut skipped = Vec::new();
     if let Some(dir) = dir {
-        let entries = std::fs::read_dir(&dir)
+        let files = builtin::scenario_files(&dir)
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", dir.display())))?;
-        let mut files: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "ron")).collect();
-        files.sort();
         for file in files {
             match ScenarioEnv::from_file(&file) {
                 Ok(env) => found.push((env, file.display().to_string())),

@@ -32,6 +32,19 @@ pub fn source_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("crates/sim sits two levels below the root")
 }
 
+/// The `.ron` scenario files in `dir`, sorted by path.
+pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "ron") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Where a built-in scenario's file lives in the source tree.
 pub fn builtin_path(name: &str) -> PathBuf {
     source_root().join("scenarios").join(format!("{name}.ron"))
