@@ -1,4 +1,5 @@
-//! `apprentice scenarios`: what tasks exist, with their spaces.
+//! `apprentice scenarios`: what tasks exist, with their spaces: the built-ins, the user's
+//! scenario files in `DATA/scenarios` (where the app keeps its editable copies), and `--dir`'s.
 
 use super::output::json_line;
 use crate::sim::{Env, ScenarioEnv, Space, builtin};
@@ -31,12 +32,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let env = ScenarioEnv::load(name)?;
         rows.push(row(&env, builtin::builtin_path(name).display().to_string()));
     }
+    // The user's own (the app's editable copies), then `--dir`'s.
+    let user = crate::app::data_dir().join("scenarios");
+    let mut files = if user.is_dir() { builtin::scenario_files(&user).unwrap_or_default() } else { Vec::new() };
     if let Some(dir) = &args.dir {
-        for file in builtin::scenario_files(dir).with_context(|| format!("--dir {}", dir.display()))? {
-            match ScenarioEnv::from_file(&file) {
-                Ok(env) => rows.push(row(&env, file.display().to_string())),
-                Err(e) => eprintln!("skipped: {e}"),
-            }
+        files.extend(builtin::scenario_files(dir).with_context(|| format!("--dir {}", dir.display()))?);
+    }
+    for file in files {
+        match ScenarioEnv::from_file(&file) {
+            Ok(env) => rows.push(row(&env, file.display().to_string())),
+            Err(e) => eprintln!("skipped: {e}"),
         }
     }
     for r in &rows {

@@ -9,9 +9,27 @@ fn apprentice(args: &[&str]) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn scenarios_lists_every_builtin_as_json() {
-    let rows = apprentice(&["scenarios", "--json"]);
-    assert_eq!(rows.len(), 11);
+fn scenarios_lists_every_builtin_and_the_users_own_as_json() {
+    let data = tempfile::tempdir().unwrap();
+    let scenarios = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_apprentice"))
+            .args(["scenarios", "--json"])
+            .env("APPRENTICE_DATA", data.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect::<Vec<serde_json::Value>>()
+    };
+    assert_eq!(scenarios().len(), 11);
+    std::fs::create_dir_all(data.path().join("scenarios")).unwrap();
+    std::fs::write(data.path().join("scenarios/puck.ron"), USER_SCENARIO).unwrap();
+    let rows = scenarios();
+    assert_eq!(rows.len(), 12);
+    assert!(rows[11]["path"].as_str().unwrap().ends_with("scenarios/puck.ron"));
     let cartpole = rows.iter().find(|r| r["name"] == "cartpole").unwrap();
     assert_eq!(cartpole["obs_dim"], 4);
     assert_eq!(cartpole["action_space"]["type"], "discrete");
