@@ -296,8 +296,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
             report.random_return_mean
         );
         if !report.failed_seeds.is_empty() {
-            let seeds: Vec<String> = report.failed_seeds.iter().map(u64::to_string).collect();
-            println!("  failed from seeds {}", seeds.join(", "));
+            // A few seeds to replay; all of them are in --json.
+            let shown: Vec<String> = report.failed_seeds.iter().take(8).map(u64::to_string).collect();
+            let more = if report.failed_seeds.len() > shown.len() { ", … (all in --json)" } else { "" };
+            let (failed, of) = (report.failed_seeds.len(), report.episodes);
+            println!("  failed {failed} of {of} episodes, from seeds {}{more}", shown.join(", "));
         }
     }
     if let Some(out) = &args.record {
