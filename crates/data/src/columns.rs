@@ -31,13 +31,8 @@ pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
 /// (an episode folder of a longer export, say). Anything else is refused: an export never
 /// writes among files it did not make, nor into an apprentice dataset.
 pub(crate) fn clear_for_export(dir: &Path, format: &str, marker: &str, parts: &[&str]) -> Result<(), DataError> {
-    let empty = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(e) => return Err(io(dir)(e)),
-    };
     let earlier_export = dir.join(marker).is_file() && !dir.join("episodes").is_dir();
-    if !empty && !earlier_export {
+    if super::dataset::holds_files(dir) && !earlier_export {
         return Err(invalid(dir, format!("not empty and not an earlier {format} export: export to a new folder")));
     }
     for part in parts.iter().map(|part| dir.join(part)).filter(|part| part.exists()) {

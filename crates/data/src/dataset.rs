@@ -95,6 +95,12 @@ impl ManifestEntry {
     }
 }
 
+/// Whether `dir` is a folder with something in it (false when it does not exist): what a
+/// dataset, a run or an export checks before writing into a folder that may be another's.
+pub fn holds_files(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
 /// temp file, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
@@ -139,8 +145,7 @@ impl Dataset {
     /// writer left: a recording (see `recorder::recover`) and staged episodes (`staged`).
     /// A folder of other files (a run, an export) is refused: episodes never go among them.
     pub fn open(dir: &Path) -> Result<(Dataset, Vec<String>), DataError> {
-        let holds_files = fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
-        if holds_files && !dir.join("episodes").is_dir() {
+        if holds_files(dir) && !dir.join("episodes").is_dir() {
             let what = "holds other files and is not a dataset: give a new or empty folder, or a dataset";
             return Err(DataError::Invalid { path: dir.to_owned(), what: what.into() });
         }

@@ -77,8 +77,7 @@ impl RunSink {
     /// log, a resumed one appends to its own. `dir` is new, empty or a run (which the new run
     /// replaces): a run never writes among other files, a dataset's say.
     pub fn create(dir: &Path, config: &RunConfig, env: &ScenarioEnv, resumed: bool) -> Result<RunSink, RunError> {
-        let holds_files = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
-        if holds_files && !dir.join("config.toml").is_file() {
+        if data::dataset::holds_files(dir) && !dir.join("config.toml").is_file() {
             let what = "holds other files and is not a run directory: give a new or empty folder";
             return Err(RunError::Invalid { path: dir.to_owned(), what: what.into() });
         }
