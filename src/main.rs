@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = apprentice::cli::Cli::parse();
     if !cli.opens_app() {
         stop_quietly_on_closed_pipes();
+        quiet_gpu_probes_without_a_session();
     }
     match apprentice::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,6 +34,17 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// Mesa's Vulkan device-select layer asks the Wayland session which GPU drives the display
+/// whenever wgpu looks for adapters; with no session (a server, a container, ssh) libwayland
+/// prints "error: XDG_RUNTIME_DIR is invalid or not set" twice on a run that is fine. A
+/// headless command has no display to choose a GPU by, so the layer is switched off there.
+fn quiet_gpu_probes_without_a_session() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() && std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: still single-threaded: no thread has started that could read the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
 }
 
 /// A command piped into `head` ends when the pipe closes, as Unix tools do, instead of

@@ -201,6 +201,23 @@ fn the_designs_algorithm_names_answer_as_aliases() {
     assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).contains("TD3+BC"));
 }
 
+/// A successful headless run prints no error: without a desktop session, probing for GPUs
+/// made libwayland print "error: XDG_RUNTIME_DIR is invalid" (Mesa's device-select layer).
+#[test]
+fn a_headless_run_that_probes_for_gpus_prints_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = Command::new(env!("CARGO_BIN_EXE_apprentice"))
+        .args(["train", "ppo", "--scenario", "cartpole", "--out", out.to_str().unwrap(), "--set", "total_steps=4096"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && stderr.contains("device:") && !stderr.contains("error"), "{stderr}");
+}
+
 /// A budget too small for one rollout would save an untrained policy as if it had trained.
 #[test]
 fn a_ppo_budget_below_one_rollout_is_refused_with_the_numbers() {
