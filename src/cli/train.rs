@@ -229,10 +229,12 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     let evaluation = (args.eval_every > 0).then(|| (args.eval_every, sink::evaluation(&env, args.eval_episodes)));
     let trainer = Trainer::spawn_evaluated(make, 1, evaluation);
     let headline = entry.headline();
+    let mut reached = Reached::new(headline);
     while let Some(event) = trainer.next_event() {
         if let Event::Metrics(m) = &event {
             bar.set_position(budget.position(m.step, |name| m.value(name)) as u64);
             bar.set_message(format!("train {algorithm}: {headline} {:.4}", m.value(headline)));
+            reached.take(m);
         }
         match sink.handle(&event)? {
             Next::Continue => {}
@@ -248,11 +250,8 @@ pub fn train(command: Train) -> anyhow::Result<()> {
     if let Some(path) = &sink.exported {
         eprintln!("exported {}", path.display());
     }
-    if count > 0 {
-        eprintln!("trained {algorithm} on {count} demonstration episodes; run saved in {}", out.display());
-    } else {
-        eprintln!("trained {algorithm}; run saved in {}", out.display());
-    }
+    let on = if count > 0 { format!(" on {count} demonstration episodes") } else { String::new() };
+    eprintln!("trained {algorithm}{on} {reached}; run saved in {}", out.display());
     if let Some(s) = sink.solved {
         if args.json {
             json_line(&s)?;
@@ -266,6 +265,40 @@ pub fn train(command: Train) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a run's closing line reports: its training time and the latest value of its
+/// returns (evaluated, then in its own rollouts) and of its headline metric.
+struct Reached {
+    latest: Vec<(&'static str, f64)>,
+    seconds: f64,
+}
+
+impl Reached {
+    fn new(headline: &'static str) -> Reached {
+        let mut names = vec!["eval/return_mean", "rollout/return_mean"];
+        if !names.contains(&headline) {
+            names.push(headline);
+        }
+        Reached { latest: names.into_iter().map(|name| (name, f64::NAN)).collect(), seconds: 0.0 }
+    }
+
+    fn take(&mut self, row: &crate::learn::trainer::Metrics) {
+        let finite = |name: &str| Some(row.value(name)).filter(|v| v.is_finite());
+        for (name, value) in &mut self.latest {
+            *value = finite(name).unwrap_or(*value);
+        }
+        self.seconds = finite("time/seconds").unwrap_or(self.seconds);
+    }
+}
+
+impl std::fmt::Display for Reached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.latest.iter().filter(|(_, v)| v.is_finite());
+        let values: Vec<String> =
+            shown.map(|(n, v)| format!("{n} {v:.*}", if n.contains("return") { 1 } else { 4 })).collect();
+        write!(f, "in {:.1} s ({})", self.seconds, values.join(", "))
+    }
 }
 
 /// The run's demonstration episodes (those the dataset's curation includes), checked
