@@ -78,7 +78,7 @@ pub struct Options {
     pub algorithm: String,
     /// Window size in logical pixels.
     pub size: (u32, u32),
-    /// Where runs and bindings are kept (default: `data_dir()/<scenario>`).
+    /// Where runs and bindings are kept (default: `data::user_data_dir()/<scenario>`).
     pub home: Option<PathBuf>,
 }
 
@@ -98,18 +98,6 @@ impl Options {
             home: None,
         }
     }
-}
-
-/// Where the app keeps user data: `$APPRENTICE_DATA`, else `$XDG_DATA_HOME/apprentice`,
-/// else `~/.local/share/apprentice`.
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("APPRENTICE_DATA") {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share"));
-    base.join("apprentice")
 }
 
 /// The bundled first-run material: `assets/<scenario>/demos` and `assets/<scenario>/policy`,
@@ -154,7 +142,7 @@ fn view_plugin(app: &mut App) {
 pub fn resources(options: &Options) -> anyhow::Result<(Session, Recording, Training, ActiveBindings, Vec<String>)> {
     let env = ScenarioEnv::load(&options.scenario)?;
     let name = env.scenario().name.clone();
-    let home = options.home.clone().unwrap_or_else(|| data_dir().join(&name));
+    let home = options.home.clone().unwrap_or_else(|| data::user_data_dir().join(&name));
     let demos = match &options.demos {
         Some(dir) => dir.clone(),
         None => {

@@ -62,7 +62,7 @@ impl Scenarios {
     /// `.ron` scenario files to offer: the examples beside the source tree and the user's
     /// own under `DATA/scenarios`.
     pub fn files() -> Vec<PathBuf> {
-        let dirs = [sim::builtin::source_root().join("examples/scenarios"), super::data_dir().join("scenarios")];
+        let dirs = [sim::builtin::source_root().join("examples/scenarios"), data::user_data_dir().join("scenarios")];
         dirs.iter().filter_map(|d| sim::builtin::scenario_files(d).ok()).flatten().collect()
     }
 
@@ -72,7 +72,7 @@ impl Scenarios {
         let text = sim::builtin::BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::NotFound, format!("`{name}` is not a built-in scenario"))
         })?;
-        let path = super::data_dir().join("scenarios").join(format!("{name}.ron"));
+        let path = data::user_data_dir().join("scenarios").join(format!("{name}.ron"));
         if !path.exists() {
             std::fs::create_dir_all(path.parent().expect("has a parent"))?;
             std::fs::write(&path, text)?;

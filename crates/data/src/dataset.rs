@@ -95,6 +95,18 @@ impl ManifestEntry {
     }
 }
 
+/// Where the user's data lives (the app's datasets, runs and scenario copies):
+/// `$APPRENTICE_DATA`, else `$XDG_DATA_HOME/apprentice`, else `~/.local/share/apprentice`.
+pub fn user_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("APPRENTICE_DATA") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/share"));
+    base.join("apprentice")
+}
+
 /// Whether `dir` is a folder with something in it (false when it does not exist): what a
 /// dataset, a run or an export checks before writing into a folder that may be another's.
 pub fn holds_files(dir: &Path) -> bool {

@@ -16,6 +16,6 @@ pub mod staged;
 pub use codec::DataError;
 pub use columns::Imported;
 pub use curation::{Curation, Filter};
-pub use dataset::{Dataset, Loaded};
+pub use dataset::{Dataset, Loaded, user_data_dir};
 pub use episode::{Episode, EpisodeMeta, Source, StepRecord};
 pub use recorder::Recorder;

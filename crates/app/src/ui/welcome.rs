@@ -8,7 +8,7 @@ use bevy_egui::egui;
 use std::path::PathBuf;
 
 fn marker() -> PathBuf {
-    crate::data_dir().join("welcome-seen")
+    data::user_data_dir().join("welcome-seen")
 }
 
 #[derive(Default)]
