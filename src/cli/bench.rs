@@ -201,7 +201,7 @@ fn planner(args: PlannerArgs) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let episodes = args.episodes.max(1) as f64;
+    let episodes = args.episodes as f64;
     let result = PlannerResult {
         scenario: env.scenario().name.clone(),
         budget_steps: config.samples * config.iterations * config.horizon,
@@ -320,7 +320,7 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
     )?;
     let result = SimResult {
         scenario: name,
-        envs: args.envs.max(1),
+        envs: args.envs,
         steps,
         threads: stepping_threads(args.envs),
         seconds,
@@ -337,7 +337,7 @@ fn sim(args: SimArgs) -> anyhow::Result<()> {
 fn scaling(args: ScalingArgs) -> anyhow::Result<()> {
     let env = ScenarioEnv::load(&args.scenario)?;
     let name = env.scenario().name.clone();
-    let pairs = args.pairs.max(1);
+    let pairs = args.pairs;
     let threads = stepping_threads(args.envs);
     let (mut single, mut parallel, mut unsynchronized) = (Vec::new(), Vec::new(), Vec::new());
     let (mut ratios, mut ceilings) = (Vec::new(), Vec::new());
@@ -415,9 +415,10 @@ fn unsynchronized_speed(env: &ScenarioEnv, args: &ScalingArgs, threads: usize, l
     Ok(steps as f64 / runs.iter().map(|&(_, seconds)| seconds).fold(0.0, f64::max))
 }
 
-/// Threads a `VecEnv` of `envs` environments steps on: one per core, at most one per environment.
+/// Threads a `VecEnv` of `envs` (at least 1, as clap checks) environments steps on: one per
+/// core, at most one per environment.
 fn stepping_threads(envs: usize) -> usize {
-    std::thread::available_parallelism().map_or(1, |c| c.get()).min(envs.max(1))
+    std::thread::available_parallelism().map_or(1, |c| c.get()).min(envs)
 }
 
 /// Middle value (sorts `values`).
