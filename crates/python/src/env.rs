@@ -124,14 +124,13 @@ pub struct VecEnv {
     dim: usize,
 }
 
-/// What `VecEnv.step` returns: obs, rewards, terminated, truncated, success, final_obs.
+/// What `VecEnv.step` returns: Gymnasium's obs, rewards, terminated, truncated and infos.
 type Batch<'py> = (
     Bound<'py, PyArray2<f32>>,
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<bool>>,
     Bound<'py, PyArray1<bool>>,
-    Bound<'py, PyArray1<bool>>,
-    Bound<'py, PyArray2<f32>>,
+    Bound<'py, PyDict>,
 );
 
 #[pymethods]
@@ -177,36 +176,53 @@ impl VecEnv {
     }
 
     /// Steps copy `i` with row `i` of `actions` (`n × action_dim` floats for Box actions,
-    /// `n` ints for Discrete, `n × dims` ints for MultiDiscrete). Returns obs (the next
-    /// episode's first where one ended), rewards, terminated, truncated, success and
-    /// final_obs (the ended episodes' last observations; other rows repeat obs).
+    /// `n` ints for Discrete, `n × dims` ints for MultiDiscrete). Returns Gymnasium's
+    /// same-step autoreset batch: obs (the next episode's first where one ended), rewards,
+    /// terminated, truncated and infos, whose `success` says where the scenario's success
+    /// condition held and, when an episode ended, `final_obs` (an object array: the ended
+    /// episodes' last observations, None elsewhere) masked by `_final_obs`. Built here rather
+    /// than in the Python wrapper: numpy's object arrays cost more per batch from Python.
     fn step<'py>(&mut self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<Batch<'py>> {
         let actions = self.actions(actions)?;
         let (n, d) = (self.envs.len(), self.dim);
-        let (mut obs, mut final_obs) = (Vec::with_capacity(n * d), Vec::with_capacity(n * d));
+        let mut obs = Vec::with_capacity(n * d);
         let (mut rewards, mut terminated, mut truncated, mut success) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut ended: Vec<(usize, Vec<f32>)> = Vec::new();
         let envs = &mut self.envs;
         py.detach(|| -> Result<(), sim::space::ActionMismatch> {
             let steps = envs.step(&actions)?;
-            for s in steps.iter() {
+            for (i, s) in steps.iter().enumerate() {
                 obs.extend_from_slice(&s.obs);
-                final_obs.extend_from_slice(s.final_obs.as_deref().unwrap_or(&s.obs));
                 rewards.push(s.reward as f64);
                 terminated.push(s.terminated);
                 truncated.push(s.truncated);
                 success.push(s.success);
+                if let Some(last) = &s.final_obs {
+                    ended.push((i, last.clone()));
+                }
             }
             Ok(())
         })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let infos = PyDict::new(py);
+        infos.set_item("success", success.into_pyarray(py))?;
+        if !ended.is_empty() {
+            let mut final_obs: Vec<Py<PyAny>> = (0..n).map(|_| py.None()).collect();
+            let mut mask = vec![false; n];
+            for (i, last) in ended {
+                final_obs[i] = last.into_pyarray(py).into_any().unbind();
+                mask[i] = true;
+            }
+            infos.set_item("final_obs", final_obs.into_pyarray(py))?;
+            infos.set_item("_final_obs", mask.into_pyarray(py))?;
+        }
         Ok((
             obs.into_pyarray(py).reshape([n, d])?,
             rewards.into_pyarray(py),
             terminated.into_pyarray(py),
             truncated.into_pyarray(py),
-            success.into_pyarray(py),
-            final_obs.into_pyarray(py).reshape([n, d])?,
+            infos,
         ))
     }
 }

@@ -71,7 +71,8 @@ class ApprenticeVecEnv(gym.vector.VectorEnv):
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_fps": round(1.0 / self.scenario["timestep"])}
-        self._discrete = isinstance(self.single_action_space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+        discrete = isinstance(self.single_action_space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+        self._action_dtype = np.int64 if discrete else np.float32
 
     def reset(self, *, seed=None, options=None):
         if seed is not None and not isinstance(seed, int):
@@ -80,13 +81,4 @@ class ApprenticeVecEnv(gym.vector.VectorEnv):
         return self._env.reset(seed), {}
 
     def step(self, actions):
-        actions = np.ascontiguousarray(actions, dtype=np.int64 if self._discrete else np.float32)
-        obs, rewards, terminated, truncated, success, final_obs = self._env.step(actions)
-        infos = {"success": success}
-        ended = terminated | truncated
-        if ended.any():
-            final = np.full(self.num_envs, None, dtype=object)
-            for i in np.flatnonzero(ended):
-                final[i] = final_obs[i]
-            infos.update({"final_obs": final, "_final_obs": ended})
-        return obs, rewards, terminated, truncated, infos
+        return self._env.step(np.ascontiguousarray(actions, dtype=self._action_dtype))
