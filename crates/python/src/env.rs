@@ -178,10 +178,11 @@ impl VecEnv {
     /// Steps copy `i` with row `i` of `actions` (`n × action_dim` floats for Box actions,
     /// `n` ints for Discrete, `n × dims` ints for MultiDiscrete). Returns Gymnasium's
     /// same-step autoreset batch: obs (the next episode's first where one ended), rewards,
-    /// terminated, truncated and infos, whose `success` says where the scenario's success
-    /// condition held and, when an episode ended, `final_obs` (an object array: the ended
-    /// episodes' last observations, None elsewhere) masked by `_final_obs`. Built here rather
-    /// than in the Python wrapper: numpy's object arrays cost more per batch from Python.
+    /// terminated, truncated and infos, keyed as Gymnasium's `SyncVectorEnv` keys them:
+    /// `success` (the scenario's success condition held at this step) and, when an episode
+    /// ended, `final_obs` (an object array: the ended episodes' last observations, None
+    /// elsewhere) and `final_info` (their `success`), each with its `_key` mask. Built here
+    /// rather than in the Python wrapper: numpy's object arrays cost more from Python.
     fn step<'py>(&mut self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<Batch<'py>> {
         let actions = self.actions(actions)?;
         let (n, d) = (self.envs.len(), self.dim);
@@ -206,17 +207,23 @@ impl VecEnv {
         })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let infos = PyDict::new(py);
-        infos.set_item("success", success.into_pyarray(py))?;
         if !ended.is_empty() {
             let mut final_obs: Vec<Py<PyAny>> = (0..n).map(|_| py.None()).collect();
-            let mut mask = vec![false; n];
+            let (mut mask, mut final_success) = (vec![false; n], vec![false; n]);
             for (i, last) in ended {
                 final_obs[i] = last.into_pyarray(py).into_any().unbind();
-                mask[i] = true;
+                (mask[i], final_success[i]) = (true, success[i]);
             }
+            let final_info = PyDict::new(py);
+            final_info.set_item("success", final_success.into_pyarray(py))?;
+            final_info.set_item("_success", mask.clone().into_pyarray(py))?;
             infos.set_item("final_obs", final_obs.into_pyarray(py))?;
-            infos.set_item("_final_obs", mask.into_pyarray(py))?;
+            infos.set_item("_final_obs", mask.clone().into_pyarray(py))?;
+            infos.set_item("final_info", final_info)?;
+            infos.set_item("_final_info", mask.into_pyarray(py))?;
         }
+        infos.set_item("success", success.into_pyarray(py))?;
+        infos.set_item("_success", vec![true; n].into_pyarray(py))?;
         Ok((
             obs.into_pyarray(py).reshape([n, d])?,
             rewards.into_pyarray(py),

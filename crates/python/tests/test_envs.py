@@ -82,13 +82,20 @@ def test_vec_env_gives_the_single_environments_trajectories():
         obs, rewards, terminated, truncated, infos = vec.step(actions)
         rows = []
         for i, s in enumerate(singles):
-            o, r, term, trunc, _ = s.step(int(actions[i]))
+            o, r, term, trunc, info = s.step(int(actions[i]))
             assert (r, term, trunc) == (rewards[i], terminated[i], truncated[i])
+            # Keyed as Gymnasium's own SyncVectorEnv keys a same-step autoreset.
+            assert infos["_success"][i] and infos["success"][i] == info["success"]
             if term or trunc:
                 ended_somewhere = True
                 assert infos["_final_obs"][i] and infos["final_obs"][i].tobytes() == o.tobytes()
+                assert infos["_final_info"][i] and infos["final_info"]["_success"][i]
+                assert infos["final_info"]["success"][i] == info["success"]
                 episodes[i] += 1
                 o, _ = s.reset(seed=seed + episodes[i] * n + i)
+            elif "final_obs" in infos:
+                assert infos["final_obs"][i] is None
+                assert not (infos["_final_obs"][i] or infos["_final_info"][i] or infos["final_info"]["_success"][i])
             rows.append(o)
         single_obs = np.stack(rows)
     assert ended_somewhere

@@ -60,7 +60,8 @@ class ApprenticeVecEnv(gym.vector.VectorEnv):
     """`num_envs` copies of a scenario stepped in parallel by apprentice's `VecEnv` (batched
     numpy in and out, no Python per copy). Episode `k` of copy `i` starts from seed
     `seed + k·n + i`. An ended episode restarts in the same step: its last observation is in
-    `infos["final_obs"]` (masked by `infos["_final_obs"]`), Gymnasium's same-step autoreset."""
+    `infos["final_obs"]` and its `success` in `infos["final_info"]` (masked by `_final_obs`,
+    `_final_info`), keyed as Gymnasium's own `SyncVectorEnv` keys its same-step autoreset."""
 
     def __init__(self, name_or_path, num_envs, seed=0):
         self._env = _core.VecEnv(str(name_or_path), num_envs, seed)
