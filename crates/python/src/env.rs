@@ -178,11 +178,10 @@ impl VecEnv {
     /// Steps copy `i` with row `i` of `actions` (`n × action_dim` floats for Box actions,
     /// `n` ints for Discrete, `n × dims` ints for MultiDiscrete). Returns Gymnasium's
     /// same-step autoreset batch: obs (the next episode's first where one ended), rewards,
-    /// terminated, truncated and infos, keyed as Gymnasium's `SyncVectorEnv` keys them:
-    /// `success` (the scenario's success condition held at this step) and, when an episode
-    /// ended, `final_obs` (an object array: the ended episodes' last observations, None
-    /// elsewhere) and `final_info` (their `success`), each with its `_key` mask. Built here
-    /// rather than in the Python wrapper: numpy's object arrays cost more from Python.
+    /// terminated, truncated and infos: `success` (the scenario's success condition held
+    /// at this step) and, when an episode ended, `final_obs` (an object array: the ended
+    /// episodes' last observations, None elsewhere) and `final_info` (their `success`). Built
+    /// here rather than in the Python wrapper: numpy's object arrays cost more from Python.
     fn step<'py>(&mut self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<Batch<'py>> {
         let actions = self.actions(actions)?;
         let (n, d) = (self.envs.len(), self.dim);
@@ -206,24 +205,7 @@ impl VecEnv {
             Ok(())
         })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let infos = PyDict::new(py);
-        if !ended.is_empty() {
-            let mut final_obs: Vec<Py<PyAny>> = (0..n).map(|_| py.None()).collect();
-            let (mut mask, mut final_success) = (vec![false; n], vec![false; n]);
-            for (i, last) in ended {
-                final_obs[i] = last.into_pyarray(py).into_any().unbind();
-                (mask[i], final_success[i]) = (true, success[i]);
-            }
-            let final_info = PyDict::new(py);
-            final_info.set_item("success", final_success.into_pyarray(py))?;
-            final_info.set_item("_success", mask.clone().into_pyarray(py))?;
-            infos.set_item("final_obs", final_obs.into_pyarray(py))?;
-            infos.set_item("_final_obs", mask.clone().into_pyarray(py))?;
-            infos.set_item("final_info", final_info)?;
-            infos.set_item("_final_info", mask.into_pyarray(py))?;
-        }
-        infos.set_item("success", success.into_pyarray(py))?;
-        infos.set_item("_success", vec![true; n].into_pyarray(py))?;
+        let infos = infos(py, success, ended)?;
         Ok((
             obs.into_pyarray(py).reshape([n, d])?,
             rewards.into_pyarray(py),
@@ -269,6 +251,32 @@ impl VecEnv {
         };
         Ok(out)
     }
+}
+
+/// A vectorized step's infos, keyed as Gymnasium's `SyncVectorEnv` keys a same-step
+/// autoreset: `success` per copy and, for the copies whose episode `ended` (with its last
+/// observation), `final_obs` and `final_info`, each beside its `_key` mask.
+fn infos<'py>(py: Python<'py>, success: Vec<bool>, ended: Vec<(usize, Vec<f32>)>) -> PyResult<Bound<'py, PyDict>> {
+    let n = success.len();
+    let infos = PyDict::new(py);
+    if !ended.is_empty() {
+        let mut final_obs: Vec<Py<PyAny>> = (0..n).map(|_| py.None()).collect();
+        let (mut mask, mut final_success) = (vec![false; n], vec![false; n]);
+        for (i, last) in ended {
+            final_obs[i] = last.into_pyarray(py).into_any().unbind();
+            (mask[i], final_success[i]) = (true, success[i]);
+        }
+        let final_info = PyDict::new(py);
+        final_info.set_item("success", final_success.into_pyarray(py))?;
+        final_info.set_item("_success", mask.clone().into_pyarray(py))?;
+        infos.set_item("final_obs", final_obs.into_pyarray(py))?;
+        infos.set_item("_final_obs", mask.clone().into_pyarray(py))?;
+        infos.set_item("final_info", final_info)?;
+        infos.set_item("_final_info", mask.into_pyarray(py))?;
+    }
+    infos.set_item("success", success.into_pyarray(py))?;
+    infos.set_item("_success", vec![true; n].into_pyarray(py))?;
+    Ok(infos)
 }
 
 /// The shape of a numpy array, for error messages (empty for anything else).
