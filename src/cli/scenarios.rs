@@ -33,8 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rows.push(row(&env, builtin::builtin_path(name).display().to_string()));
     }
     // The user's own (the app's editable copies), then `--dir`'s.
-    let user = crate::data::user_data_dir().join("scenarios");
-    let mut files = if user.is_dir() { builtin::scenario_files(&user).unwrap_or_default() } else { Vec::new() };
+    let mut files = builtin::scenario_files(&crate::data::user_data_dir().join("scenarios")).unwrap_or_default();
     if let Some(dir) = &args.dir {
         files.extend(builtin::scenario_files(dir).with_context(|| format!("--dir {}", dir.display()))?);
     }

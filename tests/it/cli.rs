@@ -3,7 +3,12 @@
 use std::process::Command;
 
 fn apprentice(args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).output().unwrap();
+    apprentice_with(args, &[])
+}
+
+/// `apprentice(args)` with environment variables set.
+fn apprentice_with(args: &[&str], vars: &[(&str, &std::path::Path)]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_apprentice")).args(args).envs(vars.iter().copied()).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -11,19 +16,7 @@ fn apprentice(args: &[&str]) -> Vec<serde_json::Value> {
 #[test]
 fn scenarios_lists_every_builtin_and_the_users_own_as_json() {
     let data = tempfile::tempdir().unwrap();
-    let scenarios = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_apprentice"))
-            .args(["scenarios", "--json"])
-            .env("APPRENTICE_DATA", data.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect::<Vec<serde_json::Value>>()
-    };
+    let scenarios = || apprentice_with(&["scenarios", "--json"], &[("APPRENTICE_DATA", data.path())]);
     assert_eq!(scenarios().len(), 11);
     std::fs::create_dir_all(data.path().join("scenarios")).unwrap();
     std::fs::write(data.path().join("scenarios/puck.ron"), USER_SCENARIO).unwrap();
