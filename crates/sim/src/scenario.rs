@@ -694,22 +694,21 @@ impl Scenario {
     }
 
     pub fn body_index(&self, name: &str) -> Option<usize> {
-        self.bodies.iter().position(|b| same_name(&b.name, name))
+        index_of(self.bodies.iter().map(|b| b.name.as_str()), name)
     }
     pub fn joint_index(&self, name: &str) -> Option<usize> {
-        self.joints.iter().position(|j| same_name(&j.name, name))
+        index_of(self.joints.iter().map(|j| j.name.as_str()), name)
     }
     pub fn actuator_index(&self, name: &str) -> Option<usize> {
-        self.actuators.iter().position(|a| a.name == name)
+        index_of(self.actuators.iter().map(|a| a.name.as_str()), name)
     }
     pub fn path_index(&self, name: &str) -> Option<usize> {
-        self.paths.iter().position(|p| p.name == name)
+        index_of(self.paths.iter().map(|p| p.name.as_str()), name)
     }
 }
 
-/// `a == b`, compared in line: observations and rewards look bodies up by name every step,
-/// and for names a few bytes long a call to `memcmp` costs more than the comparison.
-#[inline]
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+/// Where `name` is among `names`. Observations, rewards, actuators and experts look names up
+/// every step, and for names a few bytes long comparing in line costs less than calling `memcmp`.
+fn index_of<'a>(mut names: impl Iterator<Item = &'a str>, name: &str) -> Option<usize> {
+    names.position(|n| n.len() == name.len() && n.bytes().zip(name.bytes()).all(|(x, y)| x == y))
 }
