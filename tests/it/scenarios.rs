@@ -56,6 +56,40 @@ fn observations_and_actions_respect_their_spaces() {
     }
 }
 
+/// A step reads the failure thresholds its observation shows off that observation instead of
+/// measuring them again: on every step of random play, in every built-in, it decides failure
+/// exactly as measuring each condition on the world does.
+#[test]
+fn failure_read_off_the_observation_is_failure_measured_on_the_world() {
+    use apprentice::sim::observed::FailureTest;
+    let mut read_off = Vec::new();
+    for mut env in all() {
+        let test = FailureTest::new(env.scenario());
+        if !test.limits.is_empty() {
+            read_off.push(env.scenario().name.clone());
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (mut episodes, mut failures) = (0, 0);
+        env.reset(0);
+        for t in 0..2000 {
+            let step = env.step(&env.action_space().sample(&mut rng)).unwrap();
+            let m = env.measure();
+            let measured = env.scenario().failure.iter().any(|c| m.condition(c));
+            assert_eq!(test.fails(&step.obs, &m), measured, "{} step {t}", env.scenario().name);
+            let ends_on_success = step.success && env.scenario().success.as_ref().is_some_and(|s| s.terminate);
+            assert_eq!(step.terminated, measured || ends_on_success, "{} step {t}", env.scenario().name);
+            if step.done() {
+                (episodes, failures) = (episodes + 1, failures + measured as u32);
+                env.reset(episodes);
+            }
+        }
+        if env.scenario().name == "cartpole" {
+            assert!(failures > 50, "random play topples the pole: {failures} failures in {episodes} episodes");
+        }
+    }
+    assert_eq!(read_off, ["cartpole", "cartpole_continuous"]);
+}
+
 #[test]
 fn actions_outside_the_space_are_refused() {
     let mut env = ScenarioEnv::load("cartpole").unwrap();

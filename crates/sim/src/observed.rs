@@ -2,6 +2,7 @@
 //! learned model's planner can take as known instead of learning them (PETS takes the task's
 //! cost as known and learns only the physics).
 
+use super::measure::Measure;
 use super::scenario::{ActionSpec, Condition, Obs, Quantity, RewardTerm, Scenario};
 use super::scenario_env::set_commands;
 use super::space::Action;
@@ -41,30 +42,54 @@ fn layout(s: &Scenario) -> Vec<(&Obs, usize)> {
         .collect()
 }
 
-/// The scenario's failure conditions that are thresholds on a quantity it observes as
-/// `Value(q)` (at the top level of `failure` or inside `Any`); the others (contacts, `All`,
-/// quantities not observed) are left to be learned.
-pub fn observed_limits(s: &Scenario) -> Vec<ObservedLimit> {
-    let observed = layout(s);
-    let mut limits = Vec::new();
-    let mut conditions: Vec<&Condition> = s.failure.iter().collect();
-    while let Some(c) = conditions.pop() {
-        let (q, low, high) = match c {
-            Condition::Above(q, v) => (q, f32::NEG_INFINITY, *v),
-            Condition::Below(q, v) => (q, *v, f32::INFINITY),
-            Condition::Outside(q, [lo, hi]) => (q, *lo, *hi),
-            Condition::Any(cs) => {
-                conditions.extend(cs);
-                continue;
+/// A scenario's failure test, split once: thresholds on quantities its observation shows as
+/// `Value(q)` (at the top level of `failure` or inside `Any`), read off the observation, and
+/// the other conditions (contacts, `All`, quantities not observed), measured on the world.
+/// The episode fails when any limit is broken or any measured condition holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FailureTest {
+    pub limits: Vec<ObservedLimit>,
+    pub measured: Vec<Condition>,
+}
+
+impl FailureTest {
+    pub fn new(s: &Scenario) -> FailureTest {
+        let observed = layout(s);
+        let mut test = FailureTest::default();
+        let mut conditions: Vec<&Condition> = s.failure.iter().rev().collect();
+        while let Some(c) = conditions.pop() {
+            let (q, low, high) = match c {
+                Condition::Above(q, v) => (q, f32::NEG_INFINITY, *v),
+                Condition::Below(q, v) => (q, *v, f32::INFINITY),
+                Condition::Outside(q, [lo, hi]) => (q, *lo, *hi),
+                Condition::Any(cs) => {
+                    conditions.extend(cs.iter().rev());
+                    continue;
+                }
+                _ => {
+                    test.measured.push(c.clone());
+                    continue;
+                }
+            };
+            match observed.iter().find(|(o, _)| matches!(o, Obs::Value(v) if v == q)) {
+                Some(&(_, index)) => test.limits.push(ObservedLimit { index, low, high }),
+                None => test.measured.push(c.clone()),
             }
-            _ => continue,
-        };
-        if let Some(&(_, index)) = observed.iter().find(|(o, _)| matches!(o, Obs::Value(v) if v == q)) {
-            limits.push(ObservedLimit { index, low, high });
         }
+        test.limits.sort_by_key(|l| l.index);
+        test
     }
-    limits.sort_by_key(|l| l.index);
-    limits
+
+    /// Whether the episode fails in the state `m` reads, whose observation is `obs`.
+    pub fn fails(&self, obs: &[f32], m: &Measure) -> bool {
+        ObservedLimit::broken(&self.limits, obs) || self.measured.iter().any(|c| m.condition(c))
+    }
+}
+
+/// The scenario's failure conditions that its observation shows directly (see [`FailureTest`]);
+/// the others are left to be learned.
+pub fn observed_limits(s: &Scenario) -> Vec<ObservedLimit> {
+    FailureTest::new(s).limits
 }
 
 /// How one reward term is read from a transition's observations and commands.

@@ -2,6 +2,7 @@
 
 use super::env::{Env, Step};
 use super::measure::{GoalPose, LapTracker, Measure};
+use super::observed::FailureTest;
 use super::path::PathGeom;
 use super::scenario::{
     ActionSpec, Effect, GoalSampler, Obs, Point, Quantity, Range, RewardTerm, Scenario, ScenarioError,
@@ -51,6 +52,8 @@ pub struct ScenarioEnv {
     template: Arc<BuiltWorld>,
     world: BuiltWorld,
     paths: Arc<Vec<PathGeom>>,
+    /// The failure conditions, split once into observed limits and measured conditions.
+    failure: Arc<FailureTest>,
     observation_space: Space,
     action_space: Space,
     rng: ChaCha8Rng,
@@ -81,6 +84,7 @@ impl ScenarioEnv {
             world: (*template).clone(),
             template,
             paths: Arc::new(paths),
+            failure: Arc::new(FailureTest::new(&scenario)),
             observation_space,
             action_space,
             rng: ChaCha8Rng::seed_from_u64(0),
@@ -106,6 +110,7 @@ impl ScenarioEnv {
         env.scenario = Arc::new((*self.scenario).clone());
         env.template = Arc::new((*self.template).clone());
         env.paths = Arc::new((*self.paths).clone());
+        env.failure = Arc::new((*self.failure).clone());
         env
     }
 
@@ -414,19 +419,19 @@ impl ScenarioEnv {
     }
 
     fn reward(&mut self, success: bool, failure: bool) -> f32 {
-        let s = self.scenario.clone();
+        let mut previous_goal_distance = std::mem::take(&mut self.previous_goal_distance);
         let mut progress = 0;
         let mut total = 0.0;
-        for (term, weight) in &s.reward {
-            let m = self.measure();
+        let m = self.measure();
+        for (term, weight) in &self.scenario.reward {
             let value = match term {
                 RewardTerm::Alive => 1.0,
                 RewardTerm::Upright(b) => m.angle(b).cos(),
                 RewardTerm::GoalDistance(p) => m.goal_distance(p),
                 RewardTerm::Progress(p) => {
                     let d = m.goal_distance(p);
-                    let gain = self.previous_goal_distance[progress] - d;
-                    self.previous_goal_distance[progress] = d;
+                    let gain = previous_goal_distance[progress] - d;
+                    previous_goal_distance[progress] = d;
                     progress += 1;
                     gain
                 }
@@ -439,15 +444,16 @@ impl ScenarioEnv {
             };
             total += weight * value;
         }
+        self.previous_goal_distance = previous_goal_distance;
         total
     }
 
     fn observe(&mut self) -> Vec<f32> {
         let mut obs = Vec::with_capacity(self.observation_space.dim());
-        self.rays.clear();
-        let s = self.scenario.clone();
-        for term in &s.observations {
-            let m = self.measure();
+        let mut rays = std::mem::take(&mut self.rays);
+        rays.clear();
+        let m = self.measure();
+        for term in &self.scenario.observations {
             match term {
                 Obs::Position(p) => obs.extend(m.point(p).to_array()),
                 Obs::Velocity(p) => obs.extend(m.point_velocity(p).to_array()),
@@ -474,11 +480,12 @@ impl ScenarioEnv {
                 Obs::Rays { from, count, fov, range } => {
                     let hits = cast_rays(&m, from, *count, *fov, *range);
                     obs.extend(hits.iter().map(|h| (h.from.distance(h.to) / range).min(1.0)));
-                    self.rays.extend(hits);
+                    rays.extend(hits);
                 }
                 Obs::Value(q) => obs.push(m.quantity(q)),
             }
         }
+        self.rays = rays;
         obs
     }
 }
@@ -629,21 +636,16 @@ impl Env for ScenarioEnv {
         }
         self.steps += 1;
         self.update_trackers();
-        let s = self.scenario.clone();
-        let m = self.measure();
-        let failure = s.failure.iter().any(|c| m.condition(c));
-        let mut success = false;
-        let mut terminate_on_success = false;
-        if let Some(goal) = &s.success {
-            let holds = !failure && m.condition(&goal.when);
-            self.success_streak = if holds { self.success_streak + 1 } else { 0 };
-            success = self.success_streak >= goal.hold;
-            terminate_on_success = goal.terminate;
-        }
-        let reward = self.reward(success, failure);
-        let terminated = failure || (success && terminate_on_success);
-        let truncated = !terminated && self.steps >= s.max_steps;
         let obs = self.observe();
+        let m = self.measure();
+        let failure = self.failure.fails(&obs, &m);
+        let goal = self.scenario.success.as_ref();
+        let holds = goal.is_some_and(|g| !failure && m.condition(&g.when));
+        self.success_streak = if holds { self.success_streak + 1 } else { 0 };
+        let success = goal.is_some_and(|g| self.success_streak >= g.hold);
+        let terminated = failure || (success && goal.is_some_and(|g| g.terminate));
+        let truncated = !terminated && self.steps >= self.scenario.max_steps;
+        let reward = self.reward(success, failure);
         Ok(Step { obs, reward, terminated, truncated, success })
     }
 }
