@@ -59,10 +59,10 @@ impl<'a> Measure<'a> {
         self.body(p.body()).position().transform_point(vec2(p.local()))
     }
 
-    /// World velocity of a point.
+    /// World velocity of a point (its body looked up once: observations read it every step).
     pub fn point_velocity(&self, p: &Point) -> Vector {
         let body = self.body(p.body());
-        body.velocity_at_point(self.point(p))
+        body.velocity_at_point(body.position().transform_point(vec2(p.local())))
     }
 
     pub fn angle(&self, body: &str) -> f32 {
