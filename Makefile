@@ -28,8 +28,9 @@ endif
 run: system-packages
 	cargo run --release --
 
-# The tests install the Python package from the quick-to-rebuild `release` profile.
+# The tests install the Python package from the quick-to-rebuild `release` profile, no profile-guided pass.
 test: PYTHON_PROFILE = release
+test: PYTHON_PGO = 0
 test: system-packages numpy python
 	cargo test --release --workspace --exclude apprentice-python
 	@# The CLI builds without the app (with the workspace's dependency features: nothing rebuilds
@@ -42,13 +43,16 @@ test: system-packages numpy python
 
 # The Python package (crates/python: pyo3 + maturin) built and installed into the virtual
 # environment VENV, with what it and its tests need from PyPI. Users get the `dist` profile
-# (fat LTO over rapier and the sim layer: make_vec steps about 10% faster; 5 minutes cold,
-# 1-2 minutes after a sim change, against 45 s for `release`).
+# (fat LTO over rapier and the sim layer: make_vec steps about 10% faster) optimized with a
+# recorded profile (scripts/pgo-python.sh: 1.2-1.4x faster again; two builds, about 15
+# minutes cold and 10 after a sim change, against 2 for `dist` alone and 45 s for `release`).
+# PYTHON_PGO=0 skips it.
 PYTHON_PROFILE ?= dist
+PYTHON_PGO ?= 1
 python: system-packages
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
-	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --profile $(PYTHON_PROFILE) -q -m crates/python/Cargo.toml
+	$(if $(filter 1,$(PYTHON_PGO)),scripts/pgo-python.sh $(VENV) $(PYTHON_PROFILE),VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --profile $(PYTHON_PROFILE) -q -m crates/python/Cargo.toml)
 
 # Three rebuild times of this machine (see the README): scripts/build-times.sh.
 build-times: system-packages numpy

@@ -1,6 +1,9 @@
 """The scenarios as Gymnasium environments: Gymnasium's own checker, replays bit for bit,
-the vectorized copies against single ones, pictures, and clear errors."""
+the vectorized copies against single ones, pictures, clear errors, and the workload the
+profile-guided build is trained on."""
 
+import subprocess
+import sys
 import warnings
 
 import gymnasium as gym
@@ -140,3 +143,15 @@ def test_errors_say_what_and_where(tmp_path):
     env.reset(seed=0)
     with pytest.raises(ValueError, match="does not fit the action space"):
         env.step(5)
+
+
+def test_the_profile_guided_builds_workload_steps_every_scenario():
+    """`make python` trains its optimized build on scripts/pgo_workload.py: it must keep running
+    (and cover every built-in scenario) as the package changes."""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", str(ROOT / "scripts/pgo_workload.py"), "--steps", "64"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    stepped = [line.split(":")[0] for line in done.stdout.splitlines()]
+    assert stepped == BUILTINS
