@@ -349,7 +349,7 @@ impl ScenarioEnv {
     }
 
     fn randomize(&mut self) {
-        let s = self.scenario.clone();
+        let s = &self.scenario;
         for (i, body) in s.bodies.iter().enumerate() {
             let Some(r) = &body.randomize else { continue };
             let mut draw =
@@ -388,7 +388,6 @@ impl ScenarioEnv {
 
     /// Restarts path trackers and progress memories from the current state.
     fn reset_trackers(&mut self) {
-        let s = self.scenario.clone();
         for i in 0..self.laps.len() {
             let point = self.measure().point(&self.laps[i].point);
             let t = &mut self.laps[i];
@@ -396,7 +395,8 @@ impl ScenarioEnv {
             t.laps = 0.0;
             t.delta = 0.0;
         }
-        self.previous_goal_distance = s
+        self.previous_goal_distance = self
+            .scenario
             .reward
             .iter()
             .filter_map(|(t, _)| match t {
