@@ -52,7 +52,7 @@ PYTHON_PGO ?= 1
 python: system-packages
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
-	$(if $(filter 1,$(PYTHON_PGO)),scripts/pgo-python.sh $(VENV) $(PYTHON_PROFILE),VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --profile $(PYTHON_PROFILE) -q -m crates/python/Cargo.toml)
+	scripts/pgo-python.sh $(VENV) $(PYTHON_PROFILE) $(PYTHON_PGO)
 
 # Three rebuild times of this machine (see the README): scripts/build-times.sh.
 build-times: system-packages numpy

@@ -5,16 +5,20 @@
 # this machine one cartpole steps about 1.4x faster than the same `dist` build without a
 # profile, and make_vec(64) 1.2x (README, Python section); the results are bit for bit the same.
 #
-#   scripts/pgo-python.sh VENV PROFILE
+#   scripts/pgo-python.sh VENV PROFILE [PGO]
 #
-# Without llvm-profdata (rustup's llvm-tools component, installed here when missing) it says
+# PGO=0 builds once without a profile (what `make test` installs). Without llvm-profdata (rustup's llvm-tools component, installed here when missing) it says
 # so and builds without a profile. The two builds keep target dirs of their own under
 # CARGO_TARGET_DIR, so a rebuild after a change recompiles only what changed.
 set -euo pipefail
-venv=${1:?usage: scripts/pgo-python.sh VENV PROFILE}
-profile=${2:?usage: scripts/pgo-python.sh VENV PROFILE}
+venv=${1:?usage: scripts/pgo-python.sh VENV PROFILE [PGO]}
+profile=${2:?usage: scripts/pgo-python.sh VENV PROFILE [PGO]}
 target=${CARGO_TARGET_DIR:-$HOME/.cache/apprentice-target}
 build() { VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --profile "$profile" -q -m crates/python/Cargo.toml; }
+if [ "${3:-1}" != 1 ]; then
+    build
+    exit
+fi
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
