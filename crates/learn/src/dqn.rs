@@ -17,6 +17,7 @@ use super::error::TrainError;
 use super::optim::FlushedStep;
 use super::policy::{Layout, MlpPolicy, Normalizer, PolicyConfig, PolicyNet};
 use super::registry::{Actions, Budget, ConfigType, Entry, Needs, Plot, Unit, defaults_of, table, typed};
+use super::threads;
 use super::trainer::{Metrics, impl_algorithm};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -330,12 +331,15 @@ impl DqnTrainer {
 
     /// One gradient step on a sampled minibatch; returns its loss when `log`.
     fn learn(&mut self, log: bool) -> Option<f64> {
-        let (batch, from_demos) = self.sample();
+        let (mut batch, from_demos) = self.sample();
         let rows = batch.len();
-        let targets = batch.targets(&self.next_values(&batch, rows), self.config.gamma as f32);
+        // The next states' values and the online network's forward pass are independent:
+        // side by side on two cores (the products are too small for Burn to split).
+        let obs = self.tensor(std::mem::take(&mut batch.obs), rows, &self.device);
+        let (next, q_all) = threads::side_by_side(|| self.next_values(&batch, rows), || self.online.outputs(obs));
+        let targets = batch.targets(&next, self.config.gamma as f32);
         let chosen: Vec<i64> = batch.actions.iter().map(|&a| a as i64).collect();
         let chosen = Tensor::<2, Int>::from_data(TensorData::new(chosen, [rows, 1]), &self.device);
-        let q_all = self.online.outputs(self.tensor(batch.obs, rows, &self.device));
         let q = q_all.clone().gather(1, chosen.clone()).reshape([rows]);
         let mut loss = huber(q - Tensor::<1>::from_data(TensorData::new(targets, [rows]), &self.device));
         if from_demos > 0 && self.config.margin_weight > 0.0 {
@@ -370,11 +374,12 @@ impl DqnTrainer {
         let mut loss = f64::NAN;
         if self.env_steps >= self.config.learning_starts {
             let n = self.config.gradient_steps;
-            for k in 0..n {
-                if let Some(l) = self.learn(k + 1 == n) {
-                    loss = l;
-                }
-            }
+            let learn_all = |t: &mut Self| (0..n).filter_map(|k| t.learn(k + 1 == n)).last().unwrap_or(f64::NAN);
+            // On rayon's pool with its other threads awake, so each step's `join` costs no wake-up.
+            loss = match rayon::current_num_threads() > 1 {
+                true => threads::on_pool(|| learn_all(self)),
+                false => learn_all(self),
+            };
             if !loss.is_finite() && n > 0 {
                 return Err(TrainError::diverged(loss, "update", self.updates));
             }

@@ -50,6 +50,16 @@ pub fn on_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// `a` and `b` side by side when called on a pool with other threads (inside [`on_pool`],
+/// where they are awake), else one after the other: from outside the pool a `join` would
+/// hand both over and sleep.
+pub fn side_by_side<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    match rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1 {
+        true => rayon::join(a, b),
+        false => (a(), b()),
+    }
+}
+
 /// Runs pending pieces of work (halves of products) until `done`.
 fn spin(done: &AtomicBool) {
     if OCCUPIED.replace(true) {
@@ -97,5 +107,17 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let outcome = pool.install(|| std::panic::catch_unwind(|| on_pool(|| panic!("bad batch"))));
         assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn side_by_side_returns_both_halves_in_a_pass_on_a_one_thread_pool_and_outside_any_pool() {
+        let thread = || std::thread::current().id();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (a, b) = pool.install(|| on_pool(|| side_by_side(|| (thread(), 2), || (thread(), 3))));
+        assert_eq!((a.1, b.1), (2, 3));
+        let (a, b) = side_by_side(|| (thread(), 2), || (thread(), 3));
+        assert_eq!((a, b), ((thread(), 2), (thread(), 3)), "outside a pool both run on the caller");
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(one.install(|| side_by_side(|| 2, || 3)), (2, 3));
     }
 }
