@@ -1,4 +1,4 @@
-//! Large-batch training passes on every core: on rayon's pool, its other threads kept awake.
+//! Training passes on every core: on rayon's pool, its other threads kept awake.
 //!
 //! Burn's CPU backend splits a large matrix product across rayon's pool. From a thread
 //! outside the pool, each product is handed over and the caller sleeps until it is done,
@@ -6,7 +6,8 @@
 //! waking them for every product cost more than splitting gained: `bench train` at batch
 //! 4096 ran 1.05M samples/s against 1.55M on one thread. `on_pool` runs the whole pass on one
 //! pool thread while the others spin, taking each product's halves as soon as they appear:
-//! 1.64M. The spinning occupies those cores only while the pass runs.
+//! 1.64M. The spinning occupies those cores only while the pass runs. Work too small for
+//! Burn to split can still use them: [`side_by_side`] runs two independent halves at once.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
