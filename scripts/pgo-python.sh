@@ -7,9 +7,10 @@
 #
 #   scripts/pgo-python.sh VENV PROFILE [PGO]
 #
-# PGO=0 builds once without a profile (what `make test` installs). Without llvm-profdata (rustup's llvm-tools component, installed here when missing) it says
-# so and builds without a profile. The two builds keep target dirs of their own under
-# CARGO_TARGET_DIR, so a rebuild after a change recompiles only what changed.
+# PGO=0 builds once without a profile (what `make test` installs). Without llvm-profdata
+# (rustup's llvm-tools component, installed here when missing) it says so and builds without
+# a profile. The two builds keep target dirs of their own under CARGO_TARGET_DIR, so a
+# rebuild after a change recompiles only what changed.
 set -euo pipefail
 venv=${1:?usage: scripts/pgo-python.sh VENV PROFILE [PGO]}
 profile=${2:?usage: scripts/pgo-python.sh VENV PROFILE [PGO]}

@@ -7,8 +7,6 @@ and a vector of them, so the optimizer learns the branches real stepping takes.
 
 import argparse
 
-import numpy as np
-
 import apprentice
 
 # Cartpole is what `scripts/python_step_rate.py` measures and what most Python users step first.
