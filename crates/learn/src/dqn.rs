@@ -374,12 +374,8 @@ impl DqnTrainer {
         let mut loss = f64::NAN;
         if self.env_steps >= self.config.learning_starts {
             let n = self.config.gradient_steps;
-            let learn_all = |t: &mut Self| (0..n).fold(f64::NAN, |loss, k| t.learn(k + 1 == n).unwrap_or(loss));
             // On rayon's pool with its other threads awake, so each step's `join` costs no wake-up.
-            loss = match rayon::current_num_threads() > 1 {
-                true => threads::on_pool(|| learn_all(self)),
-                false => learn_all(self),
-            };
+            loss = threads::on_pool(|| (0..n).fold(f64::NAN, |loss, k| self.learn(k + 1 == n).unwrap_or(loss)));
             if !loss.is_finite() && n > 0 {
                 return Err(TrainError::diverged(loss, "update", self.updates));
             }

@@ -38,8 +38,12 @@ pub fn worth_pool(batch: usize, widest: usize) -> bool {
 }
 
 /// Runs `work` on a thread of rayon's global pool while its other threads wait for work
-/// spinning instead of sleeping; returns what `work` returns.
+/// spinning instead of sleeping; returns what `work` returns. A pool of one thread has no one
+/// to spin, so `work` runs on the caller rather than pay a hand-over.
 pub fn on_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if rayon::current_num_threads() == 1 {
+        return work();
+    }
     let done = AtomicBool::new(false);
     rayon::scope(|scope| {
         // Set even if `work` panics, so the spinners stop and the panic reaches the caller.
@@ -120,5 +124,6 @@ mod tests {
         assert_eq!((a, b), ((thread(), 2), (thread(), 3)), "outside a pool both run on the caller");
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         assert_eq!(one.install(|| side_by_side(|| 2, || 3)), (2, 3));
+        assert_eq!(one.install(|| on_pool(|| side_by_side(|| 2, || 3))), (2, 3));
     }
 }
