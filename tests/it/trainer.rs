@@ -228,7 +228,7 @@ fn a_large_batch_splits_across_cores_and_trains_exactly_as_on_one() {
     let mut train = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            assert_eq!(apprentice::learn::threads::worth_pool(2048, 64), threads > 1);
+            assert!(apprentice::learn::threads::large_products(2048, 64), "the pass runs on the pool");
             let mut trainer = BcTrainer::new(&env, &episodes, &config, &Device::flex()).unwrap();
             // The same initial weights for both (Burn's initialization draws from a process-wide generator).
             trainer.resume(|net| Ok(first.get_or_insert(net).clone()), 0, 0).unwrap();

@@ -392,7 +392,7 @@ impl BcTrainer {
 
     /// One epoch of shuffled minibatches of steps: (train loss, validation loss).
     fn minibatch_pass(&mut self) -> (f64, f64) {
-        match threads::worth_pool(self.config.batch_size, self.widest()) {
+        match threads::large_products(self.config.batch_size, self.widest()) {
             true => threads::on_pool(|| self.shuffled_pass()),
             false => self.shuffled_pass(),
         }

@@ -31,12 +31,6 @@ pub fn large_products(batch: usize, widest: usize) -> bool {
     batch * widest * widest >= SPLIT_PRODUCT
 }
 
-/// Whether such a pass is worth running with [`on_pool`]: large products, and a pool with
-/// more than one thread.
-pub fn worth_pool(batch: usize, widest: usize) -> bool {
-    rayon::current_num_threads() > 1 && large_products(batch, widest)
-}
-
 /// Runs `work` on a thread of rayon's global pool while its other threads wait for work
 /// spinning instead of sleeping; returns what `work` returns. A pool of one thread has no one
 /// to spin, so `work` runs on the caller rather than pay a hand-over.
