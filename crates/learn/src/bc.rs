@@ -392,9 +392,10 @@ impl BcTrainer {
 
     /// One epoch of shuffled minibatches of steps: (train loss, validation loss).
     fn minibatch_pass(&mut self) -> (f64, f64) {
-        match threads::large_products(self.config.batch_size, self.widest()) {
-            true => threads::on_pool(|| self.shuffled_pass()),
-            false => self.shuffled_pass(),
+        if threads::large_products(self.config.batch_size, self.widest()) {
+            threads::on_pool(|| self.shuffled_pass())
+        } else {
+            self.shuffled_pass()
         }
     }
 

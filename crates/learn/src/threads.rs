@@ -53,9 +53,10 @@ pub fn on_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
 /// where they are awake), else one after the other: from outside the pool a `join` would
 /// hand both over and sleep.
 pub fn side_by_side<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    match rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1 {
-        true => rayon::join(a, b),
-        false => (a(), b()),
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1 {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
     }
 }
 
