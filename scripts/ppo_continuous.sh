@@ -3,12 +3,12 @@
 # 200k environment steps each, then `eval` on 50 unseen seeds. Prints one line per run (a run
 # that diverges prints its error) and a table row per scenario: median return against random.
 #
-#   scripts/ppo_continuous.sh [OUT_DIR] [STEPS]
+#   [SCENARIOS="push_t pendulum"] scripts/ppo_continuous.sh [OUT_DIR] [STEPS]
 set -euo pipefail
 BIN=${APPRENTICE:-${CARGO_TARGET_DIR:-$HOME/.cache/apprentice-target}/release/apprentice}
 OUT=${1:-/tmp/ppo-continuous}
 STEPS=${2:-200000}
-SCENARIOS="cartpole_continuous pendulum reacher lunar_lander_continuous push_t car_track detour"
+SCENARIOS=${SCENARIOS:-"cartpole_continuous pendulum reacher lunar_lander_continuous push_t car_track detour"}
 mkdir -p "$OUT"
 echo "| scenario | returns (seeds 0, 1, 2) | median | random | NaN |"
 echo "|---|---|---|---|---|"

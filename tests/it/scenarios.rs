@@ -263,3 +263,40 @@ fn copy_dataset(from: &Path, to: &Path) {
         std::fs::copy(from.join(&episode), to.join(&episode)).unwrap();
     }
 }
+
+/// push_t with `reward` as its only reward term and the push-pose distance observed last.
+fn push_t_paying(reward: &str) -> ScenarioEnv {
+    let text = std::fs::read_to_string("scenarios/push_t.ron").unwrap();
+    let (start, end) = (text.find("    reward: [").unwrap(), text.find("    success:").unwrap());
+    let pose = r#"PushPoseDistance(pusher: Body("pusher"), block: Body("tee"), standoff: 0.7)"#;
+    let text = format!("{}    reward: [({reward}, 1.0)],\n{}", &text[..start], &text[end..])
+        .replace("GoalAngle]", &format!("GoalAngle, Value({pose})]"));
+    ScenarioEnv::new(apprentice::sim::Scenario::parse(&text, Path::new("push_t.ron")).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn push_pose_shaping_points_behind_the_block_and_sums_to_the_distance_it_closed() {
+    let pose = r#"PushPoseDistance(pusher: Body("pusher"), block: Body("tee"), standoff: 0.7)"#;
+    let mut env = push_t_paying(&format!("Decrease({pose})"));
+    // Observed: pusher (0, 1), block (2, 3), block angle (4, 5), goal (6, 7), goal angle (8, 9), distance 10.
+    let expected = |o: &[f32]| {
+        let away = [o[2] - o[6], o[3] - o[7]];
+        let scale = 0.7 / away[0].hypot(away[1]).max(0.7);
+        (o[0] - o[2] - scale * away[0]).hypot(o[1] - o[3] - scale * away[1])
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for seed in 0..4 {
+        let first = env.reset(seed);
+        assert!((first[10] - expected(&first)).abs() < 1e-5, "{first:?}");
+        let (mut last, mut sum) = (first.clone(), 0.0f64);
+        for _ in 0..200 {
+            let step = env.step(&env.action_space().sample(&mut rng)).unwrap();
+            assert!((step.reward - (last[10] - step.obs[10])).abs() < 1e-5, "a step pays its decrease");
+            assert!((step.obs[10] - expected(&step.obs)).abs() < 1e-5, "{:?}", step.obs);
+            sum += step.reward as f64;
+            last = step.obs;
+        }
+        let closed = (first[10] - last[10]) as f64;
+        assert!((sum - closed).abs() < 1e-3, "episode {seed}: paid {sum}, closed {closed}");
+    }
+}

@@ -31,7 +31,7 @@ pub enum DataError {
     )]
     FutureVersion { path: PathBuf, found: u32, supported: u32 },
     #[error(
-        "{path}: episode {episode}: recorded on scenario `{scenario}` with hash {found}, but the scenario file now hashes to {expected}"
+        "{path}: episode {episode}: recorded on scenario `{scenario}` with hash {found}, but the scenario file now hashes to {expected}; pass the file it was recorded on (`--scenario FILE`) or record it again"
     )]
     ScenarioChanged { path: PathBuf, episode: String, scenario: String, found: String, expected: String },
     #[error("{path}: episode {episode}: recorded on scenario `{found}`, not `{expected}`")]

@@ -124,6 +124,14 @@ impl<'a> Measure<'a> {
         self.point(p).distance(self.goal().position)
     }
 
+    /// See `Quantity::PushPoseDistance`.
+    pub fn push_pose_distance(&self, pusher: &Point, block: &Point, standoff: f32) -> f32 {
+        let (block, goal) = (self.point(block), self.goal().position);
+        let away = block - goal;
+        let spot = block + away * (standoff / away.length().max(standoff).max(1e-6));
+        self.point(pusher).distance(spot)
+    }
+
     fn laps(&self, path: &str, p: &Point) -> &LapTracker {
         let index = self.scenario.path_index(path).expect("validated path name");
         self.laps.iter().find(|t| t.path == index && &t.point == p).expect("a tracker per path term")
@@ -144,6 +152,7 @@ impl<'a> Measure<'a> {
             Quantity::JointRate(j) => self.joint_rate(j),
             Quantity::GoalDistance(p) => self.goal_distance(p),
             Quantity::GoalAngleError(b) => wrap_angle(self.angle(b) - self.goal().angle).abs(),
+            Quantity::PushPoseDistance { pusher, block, standoff } => self.push_pose_distance(pusher, block, *standoff),
             Quantity::Contact(a, b) => self.contact(a, b) as u8 as f32,
             Quantity::PathProgress(path, p) => self.laps(path, p).laps,
             Quantity::PathDistance(path, p) => {

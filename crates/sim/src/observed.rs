@@ -146,6 +146,11 @@ pub fn observed_reward(s: &Scenario) -> Option<ObservedReward> {
             _ => None,
         }
     };
+    // The decrease of a quantity the observation shows as a vector's length.
+    let shrink = |q: &Quantity| match quantity(q)? {
+        Read::Length(i) => Some(Read::Shrink(i)),
+        _ => None,
+    };
     let terms = s
         .reward
         .iter()
@@ -155,10 +160,8 @@ pub fn observed_reward(s: &Scenario) -> Option<ObservedReward> {
                 RewardTerm::ActionCost => (Read::ActionCost, false),
                 RewardTerm::Upright(b) => (quantity(&Quantity::Upright(b.clone()))?, false),
                 RewardTerm::GoalDistance(p) => (quantity(&Quantity::GoalDistance(p.clone()))?, false),
-                RewardTerm::Progress(p) => {
-                    let Read::Length(i) = quantity(&Quantity::GoalDistance(p.clone()))? else { return None };
-                    (Read::Shrink(i), false)
-                }
+                RewardTerm::Progress(p) => (shrink(&Quantity::GoalDistance(p.clone()))?, false),
+                RewardTerm::Decrease(q) => (shrink(q)?, false),
                 RewardTerm::Value(q) => (quantity(q)?, false),
                 RewardTerm::Squared(q) => (quantity(q)?, true),
                 RewardTerm::Success | RewardTerm::Crash | RewardTerm::PathProgress(..) => return None,

@@ -394,6 +394,15 @@ pub enum Quantity {
     GoalDistance(Point),
     /// Absolute angle between the body and the goal angle, in (0, π).
     GoalAngleError(String),
+    /// Distance from `pusher` to where a push that carries `block` toward the goal starts:
+    /// `standoff` behind the block on the line from the goal through it. Nearer the goal than
+    /// `standoff`, the spot is only as far behind as the block is from the goal, so it slides
+    /// onto the block instead of jumping as the block reaches the goal.
+    PushPoseDistance {
+        pusher: Point,
+        block: Point,
+        standoff: f32,
+    },
     /// 1 while any collider of the first body touches the second, else 0.
     Contact(String, String),
     /// Laps travelled along a named closed path (1.0 = one full lap).
@@ -441,6 +450,10 @@ pub enum RewardTerm {
     GoalDistance(Point),
     /// Decrease of the goal distance over the step.
     Progress(Point),
+    /// Decrease of a quantity over the step. Potential-based shaping (Ng et al. 1999): an
+    /// episode's sum is the start value minus the end one, so it guides without paying for
+    /// loitering and leaves the best policy what it was.
+    Decrease(Quantity),
     /// Laps advanced along a path over the step.
     PathProgress(String, Point),
     /// Σ command² over actuators.

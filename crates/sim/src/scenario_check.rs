@@ -382,6 +382,7 @@ fn check_ref(s: &Scenario, r: Ref) -> Result<(), Issue> {
             &[
                 "GoalDistance",
                 "GoalAngleError",
+                "PushPoseDistance",
                 "Progress(",
                 "ToGoal",
                 "GoalAngle",
@@ -411,6 +412,11 @@ pub fn quantity_refs<'a>(q: &'a Quantity, out: &mut Vec<Ref<'a>>) {
             point_refs(p, out)
         }
         GoalAngleError(b) => out.extend([Ref::Goal, Ref::Body(b)]),
+        PushPoseDistance { pusher, block, .. } => {
+            out.push(Ref::Goal);
+            point_refs(pusher, out);
+            point_refs(block, out)
+        }
         Contact(a, b) => out.extend([Ref::Body(a), Ref::Body(b)]),
         PathProgress(path, p) | PathDistance(path, p) => {
             out.push(Ref::Path(path));
@@ -444,7 +450,7 @@ fn reward_refs<'a>(t: &'a RewardTerm, out: &mut Vec<Ref<'a>>) {
             out.push(Ref::Path(path));
             point_refs(p, out)
         }
-        RewardTerm::Value(q) | RewardTerm::Squared(q) => quantity_refs(q, out),
+        RewardTerm::Value(q) | RewardTerm::Squared(q) | RewardTerm::Decrease(q) => quantity_refs(q, out),
         RewardTerm::Alive | RewardTerm::ActionCost | RewardTerm::Success | RewardTerm::Crash => {}
     }
 }

@@ -27,7 +27,8 @@ pub struct EnvState {
     pub commands: Vec<f32>,
     /// Per path tracker: arc length, laps, last step's laps.
     pub laps: Vec<[f32; 3]>,
-    pub previous_goal_distance: Vec<f32>,
+    /// Per `Progress` or `Decrease` reward term: its quantity before the last step.
+    pub potentials: Vec<f32>,
     pub success_streak: u32,
 }
 
@@ -62,8 +63,8 @@ pub struct ScenarioEnv {
     /// Command of every actuator during the last step, clamped to its range.
     commands: Vec<f32>,
     laps: Vec<LapTracker>,
-    /// Goal distance before the last step, per `Progress` reward term.
-    previous_goal_distance: Vec<f32>,
+    /// Per `Progress` or `Decrease` reward term: its quantity before the last step.
+    potentials: Vec<f32>,
     success_streak: u32,
     rays: Vec<RayHit>,
     needs_broad_phase_at_reset: bool,
@@ -92,7 +93,7 @@ impl ScenarioEnv {
             steps: 0,
             commands: vec![0.0; scenario.actuators.len()],
             laps,
-            previous_goal_distance: Vec::new(),
+            potentials: Vec::new(),
             success_streak: 0,
             rays: Vec::new(),
             needs_broad_phase_at_reset,
@@ -154,7 +155,7 @@ impl ScenarioEnv {
             steps: self.steps,
             commands: self.commands.clone(),
             laps: self.laps.iter().map(|t| [t.s, t.laps, t.delta]).collect(),
-            previous_goal_distance: self.previous_goal_distance.clone(),
+            potentials: self.potentials.clone(),
             success_streak: self.success_streak,
         }
     }
@@ -187,7 +188,7 @@ impl ScenarioEnv {
         for (t, [s, laps, delta]) in self.laps.iter_mut().zip(&state.laps) {
             (t.s, t.laps, t.delta) = (*s, *laps, *delta);
         }
-        self.previous_goal_distance.clone_from(&state.previous_goal_distance);
+        self.potentials.clone_from(&state.potentials);
         self.success_streak = state.success_streak;
         self.enlist_bodies();
         Ok(self.observe())
@@ -202,7 +203,7 @@ impl ScenarioEnv {
         self.steps = other.steps;
         self.commands.clone_from(&other.commands);
         self.laps.clone_from(&other.laps);
-        self.previous_goal_distance.clone_from(&other.previous_goal_distance);
+        self.potentials.clone_from(&other.potentials);
         self.success_streak = other.success_streak;
         self.rays.clone_from(&other.rays);
     }
@@ -395,15 +396,8 @@ impl ScenarioEnv {
             t.laps = 0.0;
             t.delta = 0.0;
         }
-        self.previous_goal_distance = self
-            .scenario
-            .reward
-            .iter()
-            .filter_map(|(t, _)| match t {
-                RewardTerm::Progress(p) => Some(self.measure().goal_distance(p)),
-                _ => None,
-            })
-            .collect();
+        let m = self.measure();
+        self.potentials = self.scenario.reward.iter().filter_map(|(t, _)| potential(&m, t)).collect();
     }
 
     fn update_trackers(&mut self) {
@@ -419,8 +413,15 @@ impl ScenarioEnv {
     }
 
     fn reward(&mut self, success: bool, failure: bool) -> f32 {
-        let mut previous_goal_distance = std::mem::take(&mut self.previous_goal_distance);
-        let mut progress = 0;
+        let mut potentials = std::mem::take(&mut self.potentials);
+        let mut next_potential = potentials.iter_mut();
+        // The decrease since the last step of the next potential term's quantity, now `now`.
+        let mut decrease = |now: f32| {
+            let before = next_potential.next().expect("reset_trackers keeps one per potential term");
+            let gain = *before - now;
+            *before = now;
+            gain
+        };
         let mut total = 0.0;
         let m = self.measure();
         for (term, weight) in &self.scenario.reward {
@@ -428,13 +429,8 @@ impl ScenarioEnv {
                 RewardTerm::Alive => 1.0,
                 RewardTerm::Upright(b) => m.angle(b).cos(),
                 RewardTerm::GoalDistance(p) => m.goal_distance(p),
-                RewardTerm::Progress(p) => {
-                    let d = m.goal_distance(p);
-                    let gain = previous_goal_distance[progress] - d;
-                    previous_goal_distance[progress] = d;
-                    progress += 1;
-                    gain
-                }
+                RewardTerm::Progress(p) => decrease(m.goal_distance(p)),
+                RewardTerm::Decrease(q) => decrease(m.quantity(q)),
                 RewardTerm::PathProgress(path, p) => m.laps_delta(path, p),
                 RewardTerm::ActionCost => self.commands.iter().map(|c| c * c).sum(),
                 RewardTerm::Success => success as u8 as f32,
@@ -444,7 +440,7 @@ impl ScenarioEnv {
             };
             total += weight * value;
         }
-        self.previous_goal_distance = previous_goal_distance;
+        self.potentials = potentials;
         total
     }
 
@@ -529,6 +525,15 @@ fn cast_rays(m: &Measure, from: &Point, count: usize, fov: f32, range: f32) -> V
         .collect()
 }
 
+/// The quantity a `Progress` or `Decrease` term pays the decrease of; `None` for other terms.
+fn potential(m: &Measure, term: &RewardTerm) -> Option<f32> {
+    match term {
+        RewardTerm::Progress(p) => Some(m.goal_distance(p)),
+        RewardTerm::Decrease(q) => Some(m.quantity(q)),
+        _ => None,
+    }
+}
+
 fn lap_trackers(s: &Scenario) -> Vec<LapTracker> {
     let mut uses: Vec<(usize, Point)> = Vec::new();
     let mut add = |path: &str, p: &Point| {
@@ -541,7 +546,7 @@ fn lap_trackers(s: &Scenario) -> Vec<LapTracker> {
     for (term, _) in &s.reward {
         match term {
             RewardTerm::PathProgress(path, p) => add(path, p),
-            RewardTerm::Value(q) | RewardTerm::Squared(q) => quantities.push(q),
+            RewardTerm::Value(q) | RewardTerm::Squared(q) | RewardTerm::Decrease(q) => quantities.push(q),
             _ => {}
         }
     }
