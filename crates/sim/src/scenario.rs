@@ -452,7 +452,7 @@ pub enum RewardTerm {
     Progress(Point),
     /// Decrease of a quantity over the step. Potential-based shaping (Ng et al. 1999): an
     /// episode's sum is the start value minus the end one, so it guides without paying for
-    /// loitering and leaves the best policy what it was.
+    /// loitering; all it changes in what is best is a bonus for where the episode ends.
     Decrease(Quantity),
     /// Laps advanced along a path over the step.
     PathProgress(String, Point),
