@@ -113,6 +113,22 @@ fn goal_term_without_a_goal() {
 }
 
 #[test]
+fn shaping_that_names_a_missing_body_or_needs_a_goal() {
+    rejects(
+        "reward: [(Alive, 1.0)]",
+        "reward: [(Decrease(X(Body(\"cat\"))), 1.0)]",
+        "\"cat\"",
+        "no body is named `cat`",
+    );
+    rejects(
+        "reward: [(Alive, 1.0)]",
+        "reward: [(Decrease(PushPoseDistance(pusher: Body(\"cart\"), block: Body(\"pole\"), standoff: 0.7)), 1.0)]",
+        "PushPoseDistance",
+        "no `goal`",
+    );
+}
+
+#[test]
 fn bindings_that_do_not_match_the_actions() {
     rejects(
         "ChoiceBinding(keys: [ArrowLeft, KeyA], buttons: [DPadLeft, West]),",
