@@ -125,7 +125,7 @@ impl<'a> Measure<'a> {
     }
 
     /// See `Quantity::PushPoseDistance`.
-    pub fn push_pose_distance(&self, pusher: &Point, block: &Point, standoff: f32) -> f32 {
+    fn push_pose_distance(&self, pusher: &Point, block: &Point, standoff: f32) -> f32 {
         let (block, goal) = (self.point(block), self.goal().position);
         let away = block - goal;
         let spot = block + away * (standoff / away.length().max(standoff).max(1e-6));
