@@ -264,20 +264,20 @@ fn copy_dataset(from: &Path, to: &Path) {
     }
 }
 
-/// push_t with `reward` as its only reward term and the push-pose distance observed last.
-fn push_t_paying(reward: &str) -> ScenarioEnv {
+const PUSH_POSE: &str = r#"PushPoseDistance(pusher: Body("pusher"), block: Body("tee"), standoff: 0.7)"#;
+
+/// push_t paying only the push-pose shaping, with the push-pose distance observed last.
+fn push_t_paying_the_push_pose() -> ScenarioEnv {
     let text = std::fs::read_to_string("scenarios/push_t.ron").unwrap();
     let (start, end) = (text.find("    reward: [").unwrap(), text.find("    success:").unwrap());
-    let pose = r#"PushPoseDistance(pusher: Body("pusher"), block: Body("tee"), standoff: 0.7)"#;
-    let text = format!("{}    reward: [({reward}, 1.0)],\n{}", &text[..start], &text[end..])
-        .replace("GoalAngle]", &format!("GoalAngle, Value({pose})]"));
+    let text = format!("{}    reward: [(Decrease({PUSH_POSE}), 1.0)],\n{}", &text[..start], &text[end..])
+        .replace("GoalAngle]", &format!("GoalAngle, Value({PUSH_POSE})]"));
     ScenarioEnv::new(apprentice::sim::Scenario::parse(&text, Path::new("push_t.ron")).unwrap_or_else(|e| panic!("{e}")))
 }
 
 #[test]
 fn push_pose_shaping_points_behind_the_block_and_sums_to_the_distance_it_closed() {
-    let pose = r#"PushPoseDistance(pusher: Body("pusher"), block: Body("tee"), standoff: 0.7)"#;
-    let mut env = push_t_paying(&format!("Decrease({pose})"));
+    let mut env = push_t_paying_the_push_pose();
     // Observed: pusher (0, 1), block (2, 3), block angle (4, 5), goal (6, 7), goal angle (8, 9), distance 10.
     let expected = |o: &[f32]| {
         let away = [o[2] - o[6], o[3] - o[7]];
