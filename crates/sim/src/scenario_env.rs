@@ -250,12 +250,12 @@ impl ScenarioEnv {
     }
 
     /// Sets per-actuator commands from an action (already checked against the space).
-    fn set_commands(&mut self, action: &Action) {
+    pub(crate) fn set_commands(&mut self, action: &Action) {
         set_commands(&self.scenario, action, &mut self.commands);
     }
 
     /// Applies every actuator; `first` marks the first substep of an environment step.
-    fn actuate(&mut self, first: bool) {
+    pub(crate) fn actuate(&mut self, first: bool) {
         let s = &self.scenario;
         let w = &mut self.world;
         let pushes = &mut self.pushes;
@@ -618,16 +618,7 @@ impl Env for ScenarioEnv {
 
     fn reset(&mut self, seed: u64) -> Vec<f32> {
         self.world.restore(&self.template);
-        self.rng = ChaCha8Rng::seed_from_u64(seed);
-        self.randomize();
-        self.sample_goal();
-        if self.needs_broad_phase_at_reset {
-            self.world.physics.detect_collisions(&(), &());
-        }
-        self.steps = 0;
-        self.success_streak = 0;
-        self.commands.iter_mut().for_each(|c| *c = 0.0);
-        self.reset_trackers();
+        self.start_episode(seed);
         self.enlist_bodies();
         self.observe()
     }
@@ -639,6 +630,55 @@ impl Env for ScenarioEnv {
             self.actuate(substep == 0);
             self.world.physics.step();
         }
+        Ok(self.finish_step())
+    }
+}
+
+/// The parts of a reset and a step that a [`crate::pack::Pack`] runs for each of its copies
+/// around the physics steps it takes once for all of them.
+impl ScenarioEnv {
+    /// The same environment driving copy `handles` of a world it shares with other copies;
+    /// it moves only while its pack lends it that world.
+    pub(crate) fn as_copy(&self, handles: BuiltWorld) -> ScenarioEnv {
+        ScenarioEnv { world: handles, ..self.clone() }
+    }
+
+    /// Whether copies of this scenario can share one world and each still move exactly as
+    /// it does alone: nothing in it can touch anything (every collider is a ghost), so no
+    /// contact reaches from one copy to another, and no ray sensor queries the world.
+    pub(crate) fn packable(&self) -> bool {
+        self.template.colliders.iter().all(Vec::is_empty) && !self.needs_broad_phase_at_reset
+    }
+
+    /// Trades this copy's world for `physics`: a pack lends its shared world this way.
+    pub(crate) fn swap_physics(&mut self, physics: &mut Box<PhysicsWorld>) {
+        std::mem::swap(&mut self.world.physics, physics);
+    }
+
+    /// [`Env::reset`] of a packed copy: puts only its own bodies and joints back.
+    pub(crate) fn reset_copy(&mut self, seed: u64) -> Vec<f32> {
+        self.world.restore_copy(&self.template);
+        self.start_episode(seed);
+        self.observe()
+    }
+
+    /// Everything in a state that [`Env::reset`] sets after the world is put back: the seed's
+    /// draws, the goal, the counters and the trackers.
+    fn start_episode(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.randomize();
+        self.sample_goal();
+        if self.needs_broad_phase_at_reset {
+            self.world.physics.detect_collisions(&(), &());
+        }
+        self.steps = 0;
+        self.success_streak = 0;
+        self.commands.iter_mut().for_each(|c| *c = 0.0);
+        self.reset_trackers();
+    }
+
+    /// What a step reads off the world after its physics: observation, reward, the ends.
+    pub(crate) fn finish_step(&mut self) -> Step {
         self.steps += 1;
         self.update_trackers();
         let obs = self.observe();
@@ -651,7 +691,7 @@ impl Env for ScenarioEnv {
         let terminated = failure || (success && goal.is_some_and(|g| g.terminate));
         let truncated = !terminated && self.steps >= self.scenario.max_steps;
         let reward = self.reward(success, failure);
-        Ok(Step { obs, reward, terminated, truncated, success })
+        Step { obs, reward, terminated, truncated, success }
     }
 }
 

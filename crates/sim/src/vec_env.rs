@@ -10,12 +10,14 @@
 //! programs, a busy neighbour on a virtual machine), so a thread that finishes its shard
 //! early takes the not-yet-started environments at the far end of another shard: the two
 //! meet wherever the slower one got to, and the environments that move between cores
-//! are the few near that meeting point.
+//! are the few near that meeting point. The unit that moves is a [`Pack`]: environments of a
+//! scenario in which nothing touches anything share one rapier world, up to [`PACK`] of them.
 
-use super::env::Env;
+use super::env::{Env, Step};
+use super::pack::Pack;
 use super::scenario_env::ScenarioEnv;
 use super::space::{Action, ActionMismatch, Space};
-use std::ops::Deref;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
@@ -38,35 +40,59 @@ pub struct VecStep {
 /// How long an idle worker spins for the next step before it parks.
 const SPIN: Duration = Duration::from_micros(300);
 
-/// One environment and its latest result. Each slot has cache lines of its own, so two
-/// threads stepping neighbouring environments never write to one line.
+/// A pack of environments and their latest results. Each slot has cache lines of its own,
+/// so two threads stepping neighbouring packs never write to one line.
 #[repr(align(128))]
 struct Slot {
-    env: ScenarioEnv,
-    /// Episodes started so far.
-    episodes: u64,
-    /// The last round this environment was stepped in: a thread claims it for a round by
-    /// locking it and finding an older round here.
+    pack: Pack,
+    /// The index of the pack's first environment in the `VecEnv`.
+    first: usize,
+    /// Episodes started so far, per environment.
+    episodes: Vec<u64>,
+    /// The last round this pack was stepped in: a thread claims it for a round by locking
+    /// it and finding an older round here.
     round: u64,
-    /// Overwritten in place by whichever thread steps the environment, so its buffers are
-    /// mostly freed on the thread that made them.
-    result: VecStep,
+    /// Overwritten in place by whichever thread steps the pack, so their buffers are mostly
+    /// freed on the thread that made them.
+    results: Vec<VecStep>,
+    /// The pack's steps before they become results (kept for its allocation).
+    steps: Vec<Step>,
 }
 
 impl Slot {
-    fn step(&mut self, action: &Action, seed_of_next_episode: impl FnOnce(u64) -> u64) {
-        let step = self.env.step(action).expect("VecEnv::step checks every action first");
-        let out = &mut self.result;
-        (out.reward, out.terminated, out.truncated, out.success) =
-            (step.reward, step.terminated, step.truncated, step.success);
-        if step.done() {
-            let seed = seed_of_next_episode(self.episodes);
-            self.episodes += 1;
-            out.final_obs = Some(step.obs);
-            out.obs = self.env.reset(seed);
-        } else {
-            out.obs = step.obs;
-            out.final_obs = None;
+    fn new(pack: Pack, first: usize) -> Slot {
+        let n = pack.len();
+        Slot { pack, first, episodes: vec![0; n], round: 0, results: vec![VecStep::default(); n], steps: Vec::new() }
+    }
+
+    fn envs(&self) -> Range<usize> {
+        self.first..self.first + self.pack.len()
+    }
+
+    /// Starts episode 0 of every environment, from the seeds `seed(i)` of their indices.
+    fn reset(&mut self, seed: impl Fn(usize) -> u64) -> Vec<Vec<f32>> {
+        self.episodes.fill(1);
+        (0..self.pack.len()).map(|copy| self.pack.reset(copy, seed(self.first + copy))).collect()
+    }
+
+    /// Steps the pack with its environments' actions; finished episodes restart from
+    /// `seed(i, k)` (environment `i`, episode `k`).
+    fn step(&mut self, actions: &[Action], seed: impl Fn(usize, u64) -> u64) {
+        self.pack.step(&actions[self.envs()], &mut self.steps);
+        for (copy, step) in self.steps.drain(..).enumerate() {
+            let out = &mut self.results[copy];
+            (out.reward, out.terminated, out.truncated, out.success) =
+                (step.reward, step.terminated, step.truncated, step.success);
+            if step.done() {
+                let episode = &mut self.episodes[copy];
+                let next = seed(self.first + copy, *episode);
+                *episode += 1;
+                out.final_obs = Some(step.obs);
+                out.obs = self.pack.reset(copy, next);
+            } else {
+                out.obs = step.obs;
+                out.final_obs = None;
+            }
         }
     }
 }
@@ -78,9 +104,12 @@ fn episode_seed(base: u64, total: u64, i: usize, k: u64) -> u64 {
 /// State shared between the caller and the workers.
 struct Shared {
     slots: Vec<Mutex<Slot>>,
+    /// Each thread's own slots.
+    shards: Vec<Range<usize>>,
     /// This round's actions, one per environment.
     actions: RwLock<Vec<Action>>,
-    shards: usize,
+    /// Environments in all.
+    envs: usize,
     /// Bumped once per step (the round number); workers step their shard when it changes.
     generation: AtomicU64,
     /// Workers that finished the current generation.
@@ -93,33 +122,31 @@ struct Shared {
 }
 
 impl Shared {
-    fn slot(&self, i: usize) -> MutexGuard<'_, Slot> {
+    fn slot(&self, j: usize) -> MutexGuard<'_, Slot> {
         // A thread that panicked leaves its slot poisoned; the data is still whole.
-        self.slots[i].lock().unwrap_or_else(|e| e.into_inner())
+        self.slots[j].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Environments of shard `s`: equal contiguous shares.
-    fn shard(&self, s: usize) -> std::ops::Range<usize> {
-        let n = self.slots.len();
-        s * n / self.shards..(s + 1) * n / self.shards
+    fn seed(&self, i: usize, k: u64) -> u64 {
+        episode_seed(self.base_seed, self.envs as u64, i, k)
     }
 
     /// Thread `s`'s part of round `round`: its own shard from the front, then what is left
     /// of the others, taken from their far ends.
     fn run_round(&self, s: usize, round: u64) {
         let actions = self.actions.read().unwrap_or_else(|e| e.into_inner());
-        let mut take = |i: usize| self.try_step(i, round, &actions[i]);
+        let mut take = |j: usize| self.try_step(j, round, &actions);
         // The owner walks forward and thieves walk backward, so everything past the first
-        // environment the owner finds taken is taken too, and the other way round.
-        let _ = self.shard(s).all(&mut take);
-        for other in (1..self.shards).map(|k| (s + k) % self.shards) {
-            let _ = self.shard(other).rev().all(&mut take);
+        // pack the owner finds taken is taken too, and the other way round.
+        let _ = self.shards[s].clone().all(&mut take);
+        for other in (1..self.shards.len()).map(|k| (s + k) % self.shards.len()) {
+            let _ = self.shards[other].clone().rev().all(&mut take);
         }
     }
 
-    /// Steps environment `i` unless another thread took it this round; false if it did.
-    fn try_step(&self, i: usize, round: u64, action: &Action) -> bool {
-        let mut slot = match self.slots[i].try_lock() {
+    /// Steps pack `j` unless another thread took it this round; false if it did.
+    fn try_step(&self, j: usize, round: u64, actions: &[Action]) -> bool {
+        let mut slot = match self.slots[j].try_lock() {
             Ok(slot) => slot,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return false,
@@ -128,11 +155,14 @@ impl Shared {
             return false;
         }
         slot.round = round;
-        let total = self.slots.len() as u64;
-        slot.step(action, |k| episode_seed(self.base_seed, total, i, k));
+        slot.step(actions, |i, k| self.seed(i, k));
         true
     }
 }
+
+/// Most environments one pack holds: sixteen cart-poles in one world step fastest per
+/// cart-pole (README, speed), and a shard of several packs leaves threads something to share.
+const PACK: usize = 16;
 
 pub struct VecEnv {
     shared: Arc<Shared>,
@@ -150,28 +180,31 @@ impl VecEnv {
     /// `n` copies of `env` stepped on at most `threads` threads (the caller's among them).
     pub fn with_threads(env: ScenarioEnv, n: usize, base_seed: u64, threads: usize) -> VecEnv {
         let n = n.max(1);
-        let shards = threads.clamp(1, n);
+        let threads = threads.clamp(1, n);
         let action_space = env.action_space().clone();
-        let slots = (0..shards)
-            .flat_map(|s| {
-                // One fork per shard: environments of one thread share their scenario and
-                // template (better cache use), threads share nothing.
-                let shard_env = env.fork();
-                (s * n / shards..(s + 1) * n / shards).map(move |_| shard_env.clone())
-            })
-            .map(|env| Mutex::new(Slot { env, episodes: 0, round: 0, result: VecStep::default() }))
-            .collect();
+        let (mut slots, mut shards) = (Vec::new(), Vec::new());
+        for s in 0..threads {
+            // One fork per shard: environments of one thread share their scenario and
+            // template (better cache use), threads share nothing.
+            let shard_env = env.fork();
+            let start = slots.len();
+            for envs in packs(s * n / threads..(s + 1) * n / threads, shard_env.packable()) {
+                slots.push(Mutex::new(Slot::new(Pack::new(shard_env.clone(), envs.len()), envs.start)));
+            }
+            shards.push(start..slots.len());
+        }
         let shared = Arc::new(Shared {
             slots,
-            actions: RwLock::new(Vec::new()),
             shards,
+            actions: RwLock::new(Vec::new()),
+            envs: n,
             generation: AtomicU64::new(0),
             finished: AtomicUsize::new(0),
             worker_panicked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             base_seed,
         });
-        let workers = (1..shards)
+        let workers = (1..threads)
             .map(|s| {
                 let shared = shared.clone();
                 std::thread::spawn(move || work(&shared, s))
@@ -181,7 +214,7 @@ impl VecEnv {
     }
 
     pub fn len(&self) -> usize {
-        self.shared.slots.len()
+        self.shared.envs
     }
 
     pub fn action_space(&self) -> &Space {
@@ -194,18 +227,13 @@ impl VecEnv {
 
     /// Seed of episode `k` of environment `i`.
     pub fn episode_seed(&self, i: usize, k: u64) -> u64 {
-        episode_seed(self.shared.base_seed, self.len() as u64, i, k)
+        self.shared.seed(i, k)
     }
 
     /// Starts the first episode of every environment.
     pub fn reset(&mut self) -> Vec<Vec<f32>> {
-        (0..self.len())
-            .map(|i| {
-                let mut slot = self.shared.slot(i);
-                slot.episodes = 1;
-                slot.env.reset(self.episode_seed(i, 0))
-            })
-            .collect()
+        let shared = &*self.shared;
+        (0..shared.slots.len()).flat_map(|j| shared.slot(j).reset(|i| shared.seed(i, 0))).collect()
     }
 
     /// Starts an episode in every environment from the given seeds (one per environment), so
@@ -213,15 +241,8 @@ impl VecEnv {
     /// candidates on common episodes). Later episodes follow the usual seed schedule.
     pub fn reset_seeded(&mut self, seeds: &[u64]) -> Vec<Vec<f32>> {
         assert_eq!(seeds.len(), self.len(), "one seed per environment");
-        seeds
-            .iter()
-            .enumerate()
-            .map(|(i, &seed)| {
-                let mut slot = self.shared.slot(i);
-                slot.episodes = 1;
-                slot.env.reset(seed)
-            })
-            .collect()
+        let shared = &*self.shared;
+        (0..shared.slots.len()).flat_map(|j| shared.slot(j).reset(|i| seeds[i])).collect()
     }
 
     /// Steps every environment with its action; finished episodes restart at once. An action
@@ -241,30 +262,27 @@ impl VecEnv {
         shared.run_round(0, round);
         wait_until(|| shared.finished.load(Ordering::Acquire) == self.workers.len());
         assert!(!shared.worker_panicked.load(Ordering::Acquire), "a VecEnv worker thread panicked while stepping");
-        Ok(Steps { shared })
+        Ok(Steps { slots: (0..shared.slots.len()).map(|j| shared.slot(j)).collect(), envs: shared.envs })
     }
+}
+
+/// A shard's environments split into packs: as few as hold at most [`PACK`] each, of equal
+/// sizes, when the scenario packs; one each when it does not.
+fn packs(envs: Range<usize>, packable: bool) -> impl Iterator<Item = Range<usize>> {
+    let count = if packable { envs.len().div_ceil(PACK) } else { envs.len() };
+    (0..count).map(move |p| envs.start + p * envs.len() / count..envs.start + (p + 1) * envs.len() / count)
 }
 
 /// The results of one `VecEnv::step`, read where the stepping threads left them. Workers
 /// wait for the next step, which cannot start while this lives.
 pub struct Steps<'a> {
-    shared: &'a Shared,
+    slots: Vec<MutexGuard<'a, Slot>>,
+    envs: usize,
 }
 
-/// One environment's result, borrowed from the `VecEnv`.
-pub struct StepRef<'a>(MutexGuard<'a, Slot>);
-
-impl Deref for StepRef<'_> {
-    type Target = VecStep;
-
-    fn deref(&self) -> &VecStep {
-        &self.0.result
-    }
-}
-
-impl<'a> Steps<'a> {
+impl Steps<'_> {
     pub fn len(&self) -> usize {
-        self.shared.slots.len()
+        self.envs
     }
 
     pub fn is_empty(&self) -> bool {
@@ -272,13 +290,14 @@ impl<'a> Steps<'a> {
     }
 
     /// Environment `i`'s result.
-    pub fn get(&self, i: usize) -> StepRef<'a> {
-        StepRef(self.shared.slot(i))
+    pub fn get(&self, i: usize) -> &VecStep {
+        let j = self.slots.partition_point(|slot| slot.first <= i) - 1;
+        &self.slots[j].results[i - self.slots[j].first]
     }
 
     /// Results in environment order.
-    pub fn iter(&self) -> impl Iterator<Item = StepRef<'a>> + '_ {
-        (0..self.len()).map(|i| self.get(i))
+    pub fn iter(&self) -> impl Iterator<Item = &VecStep> {
+        self.slots.iter().flat_map(|slot| &slot.results)
     }
 }
 

@@ -5,7 +5,9 @@ use rapier2d::prelude::*;
 
 /// A rapier world and the handles of the scenario's bodies, joints and colliders, by index.
 pub struct BuiltWorld {
-    pub physics: PhysicsWorld,
+    /// Boxed so that the copies of a [`crate::pack::Pack`] can pass their shared world between
+    /// them by swapping a pointer.
+    pub physics: Box<PhysicsWorld>,
     /// `bodies[i]` is the handle of `scenario.bodies[i]`.
     pub bodies: Vec<RigidBodyHandle>,
     /// `joints[i]` is the handle of `scenario.joints[i]`.
@@ -20,7 +22,7 @@ impl Clone for BuiltWorld {
     fn clone(&self) -> Self {
         let p = &self.physics;
         BuiltWorld {
-            physics: PhysicsWorld {
+            physics: Box::new(PhysicsWorld {
                 gravity: p.gravity,
                 integration_parameters: p.integration_parameters,
                 physics_pipeline: PhysicsPipeline::new(),
@@ -34,7 +36,7 @@ impl Clone for BuiltWorld {
                 multibody_joints: p.multibody_joints.clone(),
                 soft_bodies: p.soft_bodies.clone(),
                 ccd_solver: p.ccd_solver.clone(),
-            },
+            }),
             bodies: self.bodies.clone(),
             joints: self.joints.clone(),
             colliders: self.colliders.clone(),
@@ -62,6 +64,30 @@ impl BuiltWorld {
         self.colliders.clone_from(&from.colliders);
     }
 
+    /// Puts this copy's bodies and joints as `template` (a world of this copy alone) has them,
+    /// touching nothing else in the world it shares with other copies: how one copy of a
+    /// [`crate::pack::Pack`] starts over. The bodies are touched in handle order, as
+    /// [`BuiltWorld::restore`] and a fresh episode's step leave them.
+    pub fn restore_copy(&mut self, template: &BuiltWorld) {
+        let t = &template.physics;
+        for (&handle, &from) in self.bodies.iter().zip(&template.bodies) {
+            let (rb, from) = (&mut self.physics.bodies[handle], &t.bodies[from]);
+            rb.set_position(*from.position(), true);
+            rb.set_linvel(from.linvel(), true);
+            rb.set_angvel(from.angvel(), true);
+            rb.reset_forces(true);
+            rb.reset_torques(true);
+        }
+        for (&handle, &from) in self.joints.iter().zip(&template.joints) {
+            let (Some(joint), Some(from)) =
+                (self.physics.impulse_joints.get_mut(handle, true), t.impulse_joints.get(from))
+            else {
+                continue;
+            };
+            (joint.data, joint.impulses) = (from.data, from.impulses);
+        }
+    }
+
     /// Each body's collider handles, read from the physics (after restoring a snapshot).
     pub fn relist_colliders(&mut self) {
         let bodies = &self.physics.bodies;
@@ -76,10 +102,36 @@ pub fn vec2(v: V2) -> Vector {
 
 /// Builds the world in the scenario's initial state (no randomization).
 pub fn build(s: &Scenario) -> BuiltWorld {
-    let mut physics = PhysicsWorld::new();
+    let mut physics = empty(s);
+    let mut world = add_copy(&mut physics, s);
+    // Fill the broad phase so scene queries (ray sensors) work before the first step.
+    physics.detect_collisions(&(), &());
+    world.physics = physics;
+    world
+}
+
+/// `n` copies of the scenario in one world, none touching another (packing is only for
+/// scenarios whose colliders are all ghosts, see [`crate::pack::Pack`]): the shared world, and
+/// each copy's handles around a placeholder world.
+pub fn build_copies(s: &Scenario, n: usize) -> (Box<PhysicsWorld>, Vec<BuiltWorld>) {
+    let mut physics = empty(s);
+    let copies = (0..n).map(|_| add_copy(&mut physics, s)).collect();
+    physics.detect_collisions(&(), &());
+    (physics, copies)
+}
+
+/// A world with the scenario's gravity and integration settings and nothing in it.
+fn empty(s: &Scenario) -> Box<PhysicsWorld> {
+    let mut physics = Box::new(PhysicsWorld::new());
     physics.gravity = vec2(s.gravity);
     physics.integration_parameters.dt = s.timestep / s.substeps as f32;
     physics.integration_parameters.num_solver_iterations = s.solver_iterations as usize;
+    physics
+}
+
+/// Adds the scenario's bodies, colliders and joints to `physics`; returns their handles
+/// around an empty placeholder world.
+fn add_copy(physics: &mut PhysicsWorld, s: &Scenario) -> BuiltWorld {
     let mut bodies = Vec::with_capacity(s.bodies.len());
     let mut colliders = Vec::with_capacity(s.bodies.len());
     for body in &s.bodies {
@@ -120,9 +172,7 @@ pub fn build(s: &Scenario) -> BuiltWorld {
             physics.insert_impulse_joint(b1, b2, joint(j))
         })
         .collect();
-    // Fill the broad phase so scene queries (ray sensors) work before the first step.
-    physics.detect_collisions(&(), &());
-    BuiltWorld { physics, bodies, joints, colliders }
+    BuiltWorld { physics: Box::new(PhysicsWorld::new()), bodies, joints, colliders }
 }
 
 /// A collider that only lends its body mass: a ghost that is not a sensor.
