@@ -6,7 +6,7 @@ pub mod experts;
 pub mod frame;
 pub mod measure;
 pub mod observed;
-pub mod pack;
+mod pack;
 pub mod path;
 pub mod planner;
 pub mod policy;

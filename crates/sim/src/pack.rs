@@ -16,6 +16,9 @@ use super::world;
 use rapier2d::prelude::PhysicsWorld;
 
 /// One environment with a world of its own, or copies of one sharing a world.
+// A `VecEnv` holds one pack per slot, each on cache lines of its own: the variants' sizes
+// cost nothing, and boxing the lone environment would add a pointer to chase every step.
+#[allow(clippy::large_enum_variant)]
 pub enum Pack {
     Alone(ScenarioEnv),
     /// Each copy holds its bodies' handles around a placeholder world and swaps the shared
@@ -27,7 +30,8 @@ pub enum Pack {
 }
 
 impl Pack {
-    /// `env` and `n − 1` copies of it, in one world when its scenario allows.
+    /// `n` copies of `env`, in one world when its scenario allows ([`ScenarioEnv::packable`];
+    /// when it does not, a pack holds one environment).
     pub fn new(env: ScenarioEnv, n: usize) -> Pack {
         if n <= 1 || !env.packable() {
             assert!(n <= 1, "only contact-free scenarios pack several environments into one world");
@@ -43,10 +47,6 @@ impl Pack {
             Pack::Alone(_) => 1,
             Pack::Shared { copies, .. } => copies.len(),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Starts copy `copy`'s next episode from `seed`; the others carry on.

@@ -102,20 +102,19 @@ pub fn vec2(v: V2) -> Vector {
 
 /// Builds the world in the scenario's initial state (no randomization).
 pub fn build(s: &Scenario) -> BuiltWorld {
-    let mut physics = empty(s);
-    let mut world = add_copy(&mut physics, s);
-    // Fill the broad phase so scene queries (ray sensors) work before the first step.
-    physics.detect_collisions(&(), &());
+    let (physics, mut copies) = build_copies(s, 1);
+    let mut world = copies.pop().expect("one copy");
     world.physics = physics;
     world
 }
 
-/// `n` copies of the scenario in one world, none touching another (packing is only for
-/// scenarios whose colliders are all ghosts, see [`crate::pack::Pack`]): the shared world, and
+/// `n` copies of the scenario in one world (packing is only for scenarios whose colliders
+/// are all ghosts, so none touches another, see [`crate::pack::Pack`]): the shared world, and
 /// each copy's handles around a placeholder world.
 pub fn build_copies(s: &Scenario, n: usize) -> (Box<PhysicsWorld>, Vec<BuiltWorld>) {
     let mut physics = empty(s);
     let copies = (0..n).map(|_| add_copy(&mut physics, s)).collect();
+    // Fill the broad phase so scene queries (ray sensors) work before the first step.
     physics.detect_collisions(&(), &());
     (physics, copies)
 }
