@@ -1,8 +1,9 @@
 //! VecEnv gives exactly what stepping the same environments one by one gives.
 
-use apprentice::sim::{Action, Env, ScenarioEnv, VecEnv, VecStep};
+use apprentice::sim::{Action, Env, Scenario, ScenarioEnv, VecEnv, VecStep};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::path::Path;
 
 #[test]
 fn vec_env_matches_sequential_stepping_with_auto_reset() {
@@ -48,6 +49,84 @@ fn vec_env_matches_sequential_stepping_with_auto_reset() {
         }
         assert!(resets >= n, "{name}: every environment restarts at least once ({resets} restarts)");
     }
+}
+
+/// A contact-free scenario with every actuator kind, joint motors and limits, a kinematic
+/// body, randomized starts, goals, progress rewards and a failure: what a pack must restore
+/// when one of its copies starts over.
+const EVERY_EFFECT: &str = r#"Scenario(
+    name: "every_effect", timestep: 0.05, substeps: 2, gravity: (0.0, -9.8), max_steps: 40,
+    bodies: [
+        Body(name: "base", kind: Fixed, colliders: [Collider(shape: Ball(0.05), ghost: true)]),
+        Body(name: "upper", colliders: [Collider(shape: Cuboid(0.4, 0.05), offset: (0.4, 0.0), mass: 1.0, ghost: true)],
+            randomize: Randomize(angle: (-1.0, 1.0), angular_velocity: (-0.5, 0.5), with: ["fore"])),
+        Body(name: "fore", position: (0.8, 0.0), angular_damping: 0.3,
+            colliders: [Collider(shape: Cuboid(0.4, 0.05), offset: (0.4, 0.0), mass: 0.5, ghost: true)]),
+        Body(name: "puck", position: (0.0, 2.0), linear_damping: 0.5,
+            colliders: [Collider(shape: Ball(0.1), mass: 0.3, ghost: true)],
+            randomize: Randomize(x: (-0.5, 0.5), vy: (-1.0, 1.0))),
+        Body(name: "sled", kind: Kinematic, position: (0.0, -1.0), colliders: [Collider(shape: Cuboid(0.2, 0.1), ghost: true)]),
+    ],
+    joints: [
+        Joint(name: "shoulder", body1: "base", body2: "upper", kind: Revolute(limits: (-1.2, 1.2))),
+        Joint(name: "elbow", body1: "upper", body2: "fore", anchor1: (0.8, 0.0), kind: Revolute()),
+    ],
+    actuators: [
+        Actuator(name: "servo", effect: MotorPosition(joint: "shoulder", stiffness: 40.0, damping: 5.0), range: (-1.5, 1.5)),
+        Actuator(name: "spin", effect: MotorVelocity(joint: "elbow", damping: 20.0, max_force: 5.0), range: (-3.0, 3.0)),
+        Actuator(name: "push", effect: Force(body: "puck", direction: (1.0, 0.0)), gain: 3.0),
+        Actuator(name: "kick", effect: Impulse(body: "puck", direction: (0.0, 1.0)), gain: 0.2),
+        Actuator(name: "twist", effect: Torque(body: "puck")),
+        Actuator(name: "slide", effect: Velocity(body: "sled", direction: (1.0, 0.0))),
+        Actuator(name: "turn", effect: AngularVelocity(body: "sled")),
+    ],
+    actions: Box(["servo", "spin", "push", "kick", "twist", "slide", "turn"]),
+    observations: [
+        Angle("upper"), JointAngle("elbow"), Value(JointRate("elbow")), Position(Body("puck")),
+        Velocity(Body("puck")), Position(Body("sled")), Angle("sled"), ToGoal(from: On("fore", (0.8, 0.0))),
+    ],
+    reward: [(Progress(On("fore", (0.8, 0.0))), 1.0), (ActionCost, -0.01), (Alive, 0.1)],
+    failure: [Below(Y(Body("puck")), -2.0)],
+    goal: Goal(sample: Polar(center: (0.0, 0.0), radius: (0.5, 1.5), bearing: (-3.1416, 3.1416)), marker: Circle(0.05)),
+)"#;
+
+#[test]
+fn packed_copies_with_motors_goals_and_every_effect_move_as_they_do_alone() {
+    let scenario = Scenario::parse(EVERY_EFFECT, Path::new("every_effect.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let env = ScenarioEnv::new(scenario);
+    // 12 environments on one thread: one pack of 12 in one world.
+    let n = 12;
+    let mut vec_env = VecEnv::with_threads(env.clone(), n, 7, 1);
+    let mut singles: Vec<ScenarioEnv> = (0..n).map(|_| env.clone()).collect();
+    let mut episodes = vec![1u64; n];
+    for (i, obs) in vec_env.reset().into_iter().enumerate() {
+        assert_eq!(obs, singles[i].reset(vec_env.episode_seed(i, 0)));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (mut resets, mut failures) = (0, 0);
+    for t in 0..600 {
+        let actions: Vec<_> = (0..n).map(|_| env.action_space().sample(&mut rng)).collect();
+        let steps: Vec<VecStep> = vec_env.step(&actions).unwrap().iter().cloned().collect();
+        for (i, single) in singles.iter_mut().enumerate() {
+            let step = single.step(&actions[i]).unwrap();
+            let alone = (step.reward.to_bits(), step.terminated, step.truncated);
+            assert_eq!(
+                (steps[i].reward.to_bits(), steps[i].terminated, steps[i].truncated),
+                alone,
+                "env {i}, step {t}"
+            );
+            if step.done() {
+                assert_eq!(steps[i].final_obs.as_ref(), Some(&step.obs), "env {i}, step {t}");
+                let obs = single.reset(vec_env.episode_seed(i, episodes[i]));
+                episodes[i] += 1;
+                (resets, failures) = (resets + 1, failures + step.terminated as usize);
+                assert_eq!(steps[i].obs, obs, "env {i} restarts at step {t} as a fresh one does");
+            } else {
+                assert_eq!(steps[i].obs, step.obs, "env {i}, step {t}");
+            }
+        }
+    }
+    assert!(resets >= 10 * n && failures > 0, "episodes end both ways ({resets} restarts, {failures} failures)");
 }
 
 #[test]
