@@ -33,10 +33,10 @@ impl Pack {
     /// `n` copies of `env`, in one world when its scenario allows ([`ScenarioEnv::packable`];
     /// when it does not, a pack holds one environment).
     pub fn new(env: ScenarioEnv, n: usize) -> Pack {
-        if n <= 1 || !env.packable() {
-            assert!(n <= 1, "only contact-free scenarios pack several environments into one world");
+        if n == 1 {
             return Pack::Alone(env);
         }
+        assert!(env.packable(), "only contact-free scenarios pack several environments into one world");
         let (physics, handles) = world::build_copies(env.scenario(), n);
         let copies = handles.into_iter().map(|h| env.as_copy(h)).collect();
         Pack::Shared { physics, copies }

@@ -97,10 +97,6 @@ impl Slot {
     }
 }
 
-fn episode_seed(base: u64, total: u64, i: usize, k: u64) -> u64 {
-    base.wrapping_add(k.wrapping_mul(total)).wrapping_add(i as u64)
-}
-
 /// State shared between the caller and the workers.
 struct Shared {
     slots: Vec<Mutex<Slot>>,
@@ -127,8 +123,9 @@ impl Shared {
         self.slots[j].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Seed of episode `k` of environment `i`: `base + k·N + i`.
     fn seed(&self, i: usize, k: u64) -> u64 {
-        episode_seed(self.base_seed, self.envs as u64, i, k)
+        self.base_seed.wrapping_add(k.wrapping_mul(self.envs as u64)).wrapping_add(i as u64)
     }
 
     /// Thread `s`'s part of round `round`: its own shard from the front, then what is left
